@@ -1,0 +1,130 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { principalOf } from '../http/auth.ts';
+import { authProblemResponses, problemSchema } from '../http/common-schemas.ts';
+import {
+  campaignListSchema,
+  campaignParamsSchema,
+  campaignSchema,
+  createCampaignBodySchema,
+  eventListQuerySchema,
+  eventListSchema,
+  listCampaignsQuerySchema,
+  patchCampaignBodySchema,
+} from './schemas.ts';
+import type { CampaignService } from './service.ts';
+
+const security = [{ bearerAuth: [] }];
+const tags = ['campaigns'];
+
+const idempotencyHeadersSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+    .optional()
+    .describe('Makes a retried create safe: the same key and body within 24 hours returns the first response.'),
+});
+
+/** The campaign API: handlers translate HTTP to service calls and back, nothing more. */
+export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post('/campaigns', {
+      schema: {
+        tags,
+        summary: 'Create a campaign (draft or scheduled)',
+        security,
+        headers: idempotencyHeadersSchema,
+        body: createCampaignBodySchema,
+        response: { 201: campaignSchema, 409: problemSchema, 422: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request, reply) => {
+        const result = campaigns.create(principalOf(request), request.body, request.headers['idempotency-key']);
+        return reply.code(result.statusCode as 201).send(result.body);
+      },
+    });
+
+    app.get('/campaigns', {
+      schema: {
+        tags,
+        summary: 'List campaigns, newest first, with a keyset cursor',
+        security,
+        querystring: listCampaignsQuerySchema,
+        response: { 200: campaignListSchema, ...authProblemResponses },
+      },
+      handler: async (request) => campaigns.list(principalOf(request), request.query),
+    });
+
+    app.get('/campaigns/:id', {
+      schema: {
+        tags,
+        summary: 'Get a campaign',
+        security,
+        params: campaignParamsSchema,
+        response: { 200: campaignSchema, 404: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request) => campaigns.get(principalOf(request), request.params.id),
+    });
+
+    app.patch('/campaigns/:id', {
+      schema: {
+        tags,
+        summary: 'Edit name, message, audience or scheduledAt (draft, scheduled, or queued more than 60 s before sending)',
+        security,
+        params: campaignParamsSchema,
+        body: patchCampaignBodySchema,
+        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request) => campaigns.update(principalOf(request), request.params.id, request.body),
+    });
+
+    app.post('/campaigns/:id/schedule', {
+      schema: {
+        tags,
+        summary: 'Schedule a draft',
+        security,
+        params: campaignParamsSchema,
+        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request) => campaigns.schedule(principalOf(request), request.params.id),
+    });
+
+    app.post('/campaigns/:id/cancel', {
+      schema: {
+        tags,
+        summary: 'Cancel a draft, scheduled or queued campaign (its OFAuth copy is deleted by the sync loop)',
+        security,
+        params: campaignParamsSchema,
+        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request) => campaigns.cancel(principalOf(request), request.params.id),
+    });
+
+    app.delete('/campaigns/:id', {
+      schema: {
+        tags,
+        summary: 'Delete a draft, canceled or failed campaign',
+        security,
+        params: campaignParamsSchema,
+        response: { 204: z.null().describe('Deleted'), 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request, reply) => {
+        campaigns.remove(principalOf(request), request.params.id);
+        return reply.code(204).send(null);
+      },
+    });
+
+    app.get('/campaigns/:id/events', {
+      schema: {
+        tags,
+        summary: "The campaign's audit log, oldest first",
+        security,
+        params: campaignParamsSchema,
+        querystring: eventListQuerySchema,
+        response: { 200: eventListSchema, 404: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request) => campaigns.events(principalOf(request), request.params.id, request.query),
+    });
+  };
+}

@@ -1,0 +1,245 @@
+import { z } from 'zod';
+import { cursorSchema, isoDateTimeSchema } from '../http/common-schemas.ts';
+import { campaignStatuses, syncStates } from './model.ts';
+
+const positiveIdSchema = z.int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** A positive integer, or its decimal string form; normalised to a number. */
+const numericIdSchema = z
+  .union([positiveIdSchema, z.string().regex(/^[1-9]\d{0,15}$/, 'expected a positive integer or numeric string')])
+  .transform((id) => Number(id))
+  .pipe(positiveIdSchema);
+
+const uniqueNumbers = (ids: number[]) => [...new Set(ids)];
+
+/** Vault media id, upload reference (e.g. ofauth_upload_…) or http(s) URL. */
+const mediaItemSchema = z.union([
+  positiveIdSchema,
+  z
+    .string()
+    .min(1)
+    .max(2048)
+    .refine(
+      (s) => /^[1-9]\d*$/.test(s) || /^https?:\/\/\S+$/i.test(s) || /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/.test(s),
+      'expected a vault media id, an upload reference or an http(s) URL',
+    ),
+]);
+
+const priceSchema = z
+  .number()
+  .refine((p) => p === 0 || (p >= 3 && p <= 200), 'price must be 0 (free) or between 3 and 200')
+  .refine((p) => Math.abs(Math.round(p * 100) - p * 100) < 1e-6, 'price has at most two decimals');
+
+const releaseFormsSchema = z.strictObject({
+  users: z.array(positiveIdSchema).default([]),
+  partners: z.array(positiveIdSchema).default([]),
+  guests: z.array(positiveIdSchema).default([]),
+});
+
+const messageFields = {
+  text: z.string().max(10_000, 'text is at most 10,000 characters'),
+  mediaItems: z.array(mediaItemSchema),
+  price: priceSchema,
+  previewMediaCount: z.int().min(0),
+  isLockedText: z.boolean(),
+  isMarkdown: z.boolean(),
+  userTags: z.array(positiveIdSchema).transform(uniqueNumbers),
+  releaseForms: releaseFormsSchema,
+};
+
+/** Checks that need the whole message; run on create and on the merged result of a PATCH. */
+export function findMessageProblems(m: { mediaItems: unknown[]; previewMediaCount: number }): string | null {
+  if (m.previewMediaCount > m.mediaItems.length) {
+    return `previewMediaCount (${m.previewMediaCount}) is more than the number of mediaItems (${m.mediaItems.length})`;
+  }
+  return null;
+}
+
+export const messageSchema = z
+  .strictObject({
+    text: messageFields.text.default(''),
+    mediaItems: messageFields.mediaItems.default([]),
+    price: messageFields.price.default(0),
+    previewMediaCount: messageFields.previewMediaCount.default(0),
+    isLockedText: messageFields.isLockedText.default(false),
+    isMarkdown: messageFields.isMarkdown.default(true),
+    userTags: messageFields.userTags.default([]),
+    releaseForms: releaseFormsSchema.default({ users: [], partners: [], guests: [] }),
+  })
+  .superRefine((m, ctx) => {
+    const problem = findMessageProblems(m);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['previewMediaCount'], message: problem });
+  })
+  .meta({
+    example: { text: 'New set drops tonight 🔥', mediaItems: [4211, 4212], price: 9.99, previewMediaCount: 1 },
+  });
+
+export const messagePatchSchema = z.strictObject({
+  text: messageFields.text.optional(),
+  mediaItems: messageFields.mediaItems.optional(),
+  price: messageFields.price.optional(),
+  previewMediaCount: messageFields.previewMediaCount.optional(),
+  isLockedText: messageFields.isLockedText.optional(),
+  isMarkdown: messageFields.isMarkdown.optional(),
+  userTags: messageFields.userTags.optional(),
+  releaseForms: releaseFormsSchema.optional(),
+});
+
+const idListSchema = z.array(numericIdSchema).transform(uniqueNumbers);
+const subscribedAfterSchema = isoDateTimeSchema.nullable().transform((d) => (d === null ? null : new Date(d).toISOString()));
+
+/** Audience rules that need the whole audience; run on create and on the merged PATCH result. */
+export function findAudienceProblems(a: { userIds: number[]; userLists: number[]; excludeUserLists: number[] }): Array<{ path: string; message: string }> {
+  const problems: Array<{ path: string; message: string }> = [];
+  if (a.userIds.length === 0 && a.userLists.length === 0) {
+    problems.push({ path: 'userIds', message: 'the audience needs at least one of userIds or userLists' });
+  }
+  const excluded = new Set(a.excludeUserLists);
+  const both = a.userLists.filter((id) => excluded.has(id));
+  if (both.length > 0) {
+    problems.push({ path: 'excludeUserLists', message: `lists both included and excluded: ${both.join(', ')}` });
+  }
+  return problems;
+}
+
+export const audienceSchema = z
+  .strictObject({
+    userIds: idListSchema.default([]),
+    userLists: idListSchema.default([]),
+    excludeUserLists: idListSchema.default([]),
+    subscribedAfterDate: subscribedAfterSchema.default(null),
+  })
+  .superRefine((a, ctx) => {
+    for (const p of findAudienceProblems(a)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
+  })
+  .meta({ example: { userLists: [1, 3], excludeUserLists: [4], userIds: [] } });
+
+export const audiencePatchSchema = z.strictObject({
+  userIds: idListSchema.optional(),
+  userLists: idListSchema.optional(),
+  excludeUserLists: idListSchema.optional(),
+  subscribedAfterDate: subscribedAfterSchema.optional(),
+});
+
+const nameSchema = z.string().trim().min(1, 'name must not be empty').max(200);
+const connectionIdSchema = z
+  .string()
+  .regex(/^conn_[A-Za-z0-9_-]{1,120}$/, 'expected an OFAuth connection id such as conn_abc123');
+
+export const createCampaignBodySchema = z
+  .strictObject({
+    name: nameSchema,
+    connectionId: connectionIdSchema,
+    message: messageSchema,
+    audience: audienceSchema,
+    scheduledAt: isoDateTimeSchema.nullable().describe('When to send (ISO-8601 with offset; stored in UTC), or null to send as soon as synced. Required so that "send now" is never an accident.'),
+    status: z.enum(['draft', 'scheduled']).default('scheduled'),
+  })
+  .meta({
+    example: {
+      name: 'Friday PPV drop',
+      connectionId: 'conn_sandbox',
+      message: { text: 'New set drops tonight 🔥', mediaItems: [4211], price: 9.99, previewMediaCount: 1 },
+      audience: { userLists: [1, 3], excludeUserLists: [4] },
+      scheduledAt: '2030-01-01T18:00:00Z',
+      status: 'scheduled',
+    },
+  });
+
+export const patchCampaignBodySchema = z
+  .strictObject({
+    name: nameSchema.optional(),
+    message: messagePatchSchema.optional(),
+    audience: audiencePatchSchema.optional(),
+    scheduledAt: isoDateTimeSchema.nullable().optional(),
+  })
+  .refine((b) => Object.keys(b).length > 0, 'send at least one of name, message, audience, scheduledAt')
+  .meta({ example: { message: { text: 'Updated: new set drops at 8pm 🔥' }, scheduledAt: '2030-01-01T20:00:00Z' } });
+
+export const campaignParamsSchema = z.object({
+  id: z.string().regex(/^cmp_[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a campaign id such as cmp_01J…'),
+});
+
+const statusFilterSchema = z
+  .union([z.enum(campaignStatuses), z.array(z.enum(campaignStatuses))])
+  .transform((s) => (Array.isArray(s) ? s : [s]));
+
+export const listCampaignsQuerySchema = z.object({
+  status: statusFilterSchema.optional().describe('Repeatable: ?status=scheduled&status=queued'),
+  connectionId: connectionIdSchema.optional(),
+  scheduledFrom: isoDateTimeSchema.optional(),
+  scheduledTo: isoDateTimeSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: cursorSchema,
+});
+
+const isoOut = z.iso.datetime();
+
+export const campaignSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    connectionId: z.string(),
+    message: z.object({
+      text: z.string(),
+      mediaItems: z.array(z.union([z.number(), z.string()])),
+      price: z.number(),
+      previewMediaCount: z.number(),
+      isLockedText: z.boolean(),
+      isMarkdown: z.boolean(),
+      userTags: z.array(z.number()),
+      releaseForms: z.object({ users: z.array(z.number()), partners: z.array(z.number()), guests: z.array(z.number()) }),
+    }),
+    audience: z.object({
+      userIds: z.array(z.number()),
+      userLists: z.array(z.number()),
+      excludeUserLists: z.array(z.number()),
+      subscribedAfterDate: isoOut.nullable(),
+    }),
+    scheduledAt: isoOut.nullable(),
+    status: z.enum(campaignStatuses),
+    failureReason: z.string().nullable(),
+    sync: z.object({
+      state: z.enum(syncStates),
+      remoteId: z.string().nullable(),
+      revision: z.number(),
+      syncedRevision: z.number(),
+      attempts: z.number(),
+      lastError: z.string().nullable(),
+      nextAttemptAt: isoOut.nullable(),
+      lastSyncedAt: isoOut.nullable(),
+    }),
+    stats: z
+      .object({ sentCount: z.number().nullable(), viewedCount: z.number().nullable(), purchasedCount: z.number().nullable(), observedAt: isoOut })
+      .nullable(),
+    createdAt: isoOut,
+    updatedAt: isoOut,
+    createdBy: z.string(),
+  })
+  .meta({ id: 'Campaign' });
+
+export const campaignListSchema = z.object({
+  items: z.array(campaignSchema),
+  nextCursor: z.string().nullable(),
+});
+
+export const eventSchema = z.object({
+  id: z.number(),
+  type: z.string(),
+  actor: z.string(),
+  at: isoOut,
+  data: z.record(z.string(), z.unknown()).nullable(),
+});
+
+export const eventListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: cursorSchema,
+});
+
+export const eventListSchema = z.object({ items: z.array(eventSchema), nextCursor: z.string().nullable() });
+
+export type CreateCampaignBody = z.output<typeof createCampaignBodySchema>;
+export type PatchCampaignBody = z.output<typeof patchCampaignBodySchema>;
+export type ListCampaignsQuery = z.output<typeof listCampaignsQuerySchema>;
+export type CampaignView = z.output<typeof campaignSchema>;
+export type EventView = z.output<typeof eventSchema>;

@@ -1,0 +1,123 @@
+import { validate as isValidCron } from 'node-cron';
+import { z } from 'zod';
+import { parseDuration } from './duration.ts';
+
+const durationSchema = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 1500ms, 30s, 15m, 2h or 7d' });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const cronSchema = z.string().refine((expr) => isValidCron(expr), 'expected a cron expression, e.g. "*/5 * * * * *"');
+
+const intSchema = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Treats "" like unset, so `FOO=` in a .env file falls back to the default. */
+const emptyAsUndefined = (value: unknown) => (value === '' ? undefined : value);
+
+const envSchema = z.object({
+  PORT: intSchema(0, 65_535).default(3000),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  DATABASE_PATH: z.string().min(1).default('./data/fanout.db'),
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  OFAUTH_API_KEY: z.string().min(1).optional(),
+  OFAUTH_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.ofauth.com'),
+  OFAUTH_ENDPOINTS: z.enum(['queue', 'mass-messages']).default('queue'),
+  OFAUTH_TIMEOUT: durationSchema.default(15_000),
+  OFAUTH_RATE_CAPACITY: intSchema(1, 100_000).default(90),
+  OFAUTH_RATE_PER_MINUTE: intSchema(1, 1_000_000).default(60),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SYNC_CRON: cronSchema.default('*/5 * * * * *'),
+  SYNC_BATCH: intSchema(1, 1_000).default(10),
+  LEASE_MS: durationSchema.default(120_000),
+  LATE_SEND_MAX: durationSchema.default(15 * 60_000),
+  LATE_SEND_POLICY: z.enum(['fail', 'send']).default('fail'),
+  SYNC_SETTLE: durationSchema.default(30_000),
+  STATS_CRON: cronSchema.default('0 * * * * *'),
+  STATS_BUDGET: z.coerce.number().gt(0).max(1).default(0.3),
+  STATS_TRACK_DAYS: intSchema(1, 365).default(7),
+  SANDBOX_SEND_DURATION: durationSchema.default(30_000),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+/** The service's settings, parsed once at start and never read from process.env again. */
+export interface Config {
+  port: number;
+  host: string;
+  databasePath: string;
+  adminToken: string | null;
+  logLevel: string;
+  /** Sandbox mode: no OFAuth key, so the built-in simulator stands in for OFAuth. */
+  mode: 'sandbox' | 'live';
+  ofauth: {
+    apiKey: string | null;
+    baseUrl: string;
+    endpoints: 'queue' | 'mass-messages';
+    timeoutMs: number;
+    rateCapacity: number;
+    refillPerSecond: number;
+  };
+  sync: {
+    cron: string;
+    batch: number;
+    leaseMs: number;
+    lateSendMaxMs: number;
+    lateSendPolicy: 'fail' | 'send';
+    settleMs: number;
+  };
+  stats: { cron: string; budget: number; trackDays: number };
+  sandbox: { sendDurationMs: number };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses the environment into a frozen Config. Throws ConfigError naming every bad variable
+ * at once, so an operator fixes them in one go instead of one restart per typo.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(
+    Object.keys(envSchema.shape).map((key) => [key, emptyAsUndefined(env[key])]),
+  );
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    // Values are never echoed back: a mistyped ADMIN_TOKEN or OFAUTH_API_KEY is still a secret.
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    databasePath: e.DATABASE_PATH,
+    adminToken: e.ADMIN_TOKEN ?? null,
+    logLevel: e.LOG_LEVEL,
+    mode: e.OFAUTH_API_KEY ? 'live' : 'sandbox',
+    ofauth: {
+      apiKey: e.OFAUTH_API_KEY ?? null,
+      baseUrl: e.OFAUTH_BASE_URL,
+      endpoints: e.OFAUTH_ENDPOINTS,
+      timeoutMs: e.OFAUTH_TIMEOUT,
+      rateCapacity: e.OFAUTH_RATE_CAPACITY,
+      refillPerSecond: e.OFAUTH_RATE_PER_MINUTE / 60,
+    },
+    sync: {
+      cron: e.SYNC_CRON,
+      batch: e.SYNC_BATCH,
+      leaseMs: e.LEASE_MS,
+      lateSendMaxMs: e.LATE_SEND_MAX,
+      lateSendPolicy: e.LATE_SEND_POLICY,
+      settleMs: e.SYNC_SETTLE,
+    },
+    stats: { cron: e.STATS_CRON, budget: e.STATS_BUDGET, trackDays: e.STATS_TRACK_DAYS },
+    sandbox: { sendDurationMs: e.SANDBOX_SEND_DURATION },
+  } satisfies Config) as Config;
+}

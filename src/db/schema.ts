@@ -1,0 +1,145 @@
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import type { Audience, CampaignStatus, Message, SyncState } from '../campaigns/model.ts';
+
+// Times are integer milliseconds since the epoch (UTC): cheap to index and compare, and the
+// API layer is the one place that renders them as ISO-8601.
+
+export const campaigns = sqliteTable(
+  'campaigns',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    connectionId: text('connection_id').notNull(),
+    message: text('message', { mode: 'json' }).$type<Message>().notNull(),
+    audience: text('audience', { mode: 'json' }).$type<Audience>().notNull(),
+    scheduledAt: integer('scheduled_at'),
+    status: text('status').$type<CampaignStatus>().notNull(),
+    /** Bumped by every change to message, audience or scheduledAt: the desired state's version. */
+    revision: integer('revision').notNull().default(1),
+    failureReason: text('failure_reason'),
+    createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+
+    // Sync: the observed remote state and the reconciler's bookkeeping.
+    syncState: text('sync_state').$type<SyncState>().notNull().default('idle'),
+    remoteId: text('remote_id'),
+    remoteDeletedAt: integer('remote_deleted_at'),
+    syncedRevision: integer('synced_revision').notNull().default(0),
+    /** Set before a create call and cleared once its outcome is known: a create that may exist. */
+    createStartedAt: integer('create_started_at'),
+    createRevision: integer('create_revision'),
+    createFingerprint: text('create_fingerprint'),
+    /** The create's outcome is unknown (timeout, reset, 5xx, crash): search before creating again. */
+    createAmbiguous: integer('create_ambiguous', { mode: 'boolean' }).notNull().default(false),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    nextAttemptAt: integer('next_attempt_at'),
+    lastSyncedAt: integer('last_synced_at'),
+    /** When the reconciler should next look at this row; null when it needs nothing. */
+    syncDueAt: integer('sync_due_at'),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: integer('lease_expires_at'),
+
+    // Stats: the latest outcome the poller observed.
+    remoteList: text('remote_list').$type<'scheduled' | 'unsent' | 'sent'>(),
+    remoteSeenAt: integer('remote_seen_at'),
+    sentAt: integer('sent_at'),
+    sentCount: integer('sent_count'),
+    viewedCount: integer('viewed_count'),
+    purchasedCount: integer('purchased_count'),
+    remotePrice: integer('remote_price_cents'),
+    statsObservedAt: integer('stats_observed_at'),
+  },
+  (t) => [
+    // Partial, so a tick's claim costs what is due, not what is stored.
+    index('campaigns_due_idx').on(t.connectionId, t.syncDueAt).where(sql`sync_due_at IS NOT NULL`),
+    index('campaigns_status_idx').on(t.status, t.id),
+    index('campaigns_connection_idx').on(t.connectionId, t.id),
+    index('campaigns_scheduled_idx').on(t.scheduledAt),
+    // One remote message belongs to at most one campaign: an adoption can never double-claim.
+    uniqueIndex('campaigns_remote_idx').on(t.connectionId, t.remoteId).where(sql`remote_id IS NOT NULL`),
+    index('campaigns_tracked_idx').on(t.connectionId, t.sentAt).where(sql`remote_id IS NOT NULL`),
+  ],
+);
+
+export const campaignEvents = sqliteTable(
+  'campaign_events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    campaignId: text('campaign_id').notNull(),
+    type: text('type').notNull(),
+    actor: text('actor').notNull(),
+    at: integer('at').notNull(),
+    data: text('data', { mode: 'json' }).$type<Record<string, unknown>>(),
+  },
+  (t) => [index('campaign_events_campaign_idx').on(t.campaignId, t.id)],
+);
+
+export const apiTokens = sqliteTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    name: text('name').notNull(),
+    role: text('role').$type<'admin' | 'marketer'>().notNull(),
+    /** Null: every connection. Otherwise the only connections this token may touch. */
+    connectionIds: text('connection_ids', { mode: 'json' }).$type<string[]>(),
+    secretHash: text('secret_hash').notNull(),
+    createdAt: integer('created_at').notNull(),
+    revokedAt: integer('revoked_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_secret_idx').on(t.secretHash)],
+);
+
+export const idempotencyKeys = sqliteTable(
+  'idempotency_keys',
+  {
+    tokenId: text('token_id').notNull(),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    statusCode: integer('status_code').notNull(),
+    responseBody: text('response_body').notNull(),
+    createdAt: integer('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tokenId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
+);
+
+export const connections = sqliteTable('connections', {
+  id: text('id').primaryKey(),
+  pausedAt: integer('paused_at'),
+  pauseReason: text('pause_reason'),
+  lastProbeAt: integer('last_probe_at'),
+  lastSuccessAt: integer('last_success_at'),
+  /** Remote mass messages seen in the stats lists that no campaign owns (sent from elsewhere). */
+  untrackedCount: integer('untracked_count').notNull().default(0),
+  statsPolledAt: integer('stats_polled_at'),
+});
+
+export const statsSnapshots = sqliteTable(
+  'stats_snapshots',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    campaignId: text('campaign_id').notNull(),
+    observedAt: integer('observed_at').notNull(),
+    type: text('type').$type<'scheduled' | 'unsent' | 'sent'>().notNull(),
+    sentCount: integer('sent_count'),
+    viewedCount: integer('viewed_count'),
+    purchasedCount: integer('purchased_count'),
+  },
+  (t) => [index('stats_snapshots_campaign_idx').on(t.campaignId, t.observedAt)],
+);
+
+export const runs = sqliteTable(
+  'runs',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind').$type<'sync' | 'stats'>().notNull(),
+    owner: text('owner').notNull(),
+    startedAt: integer('started_at').notNull(),
+    durationMs: integer('duration_ms').notNull(),
+    summary: text('summary', { mode: 'json' }).$type<Record<string, unknown>>(),
+    error: text('error'),
+  },
+  (t) => [index('runs_kind_idx').on(t.kind, t.id)],
+);

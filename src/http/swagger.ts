@@ -1,0 +1,37 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+
+/** The OpenAPI document (/docs/json) and Swagger UI (/docs), generated from the route schemas. */
+export async function registerSwagger(app: FastifyInstance, mode: 'sandbox' | 'live'): Promise<void> {
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Fanout',
+        version: '0.1.0',
+        description:
+          'Campaign scheduler for OFAuth mass messages. Authorize with a bearer token (admin tokens come from ADMIN_TOKEN, ' +
+          'or are printed once on the first sandbox start), then create a campaign with POST /v1/campaigns.' +
+          (mode === 'sandbox' ? '\n\n**Sandbox mode**: OFAuth is the built-in simulator; nothing reaches real fans.' : ''),
+      },
+      tags: [
+        { name: 'campaigns', description: 'Create, edit, schedule and cancel mass-message campaigns' },
+        { name: 'stats', description: 'What happened to each campaign' },
+        { name: 'sync', description: 'The loop that mirrors campaigns into OFAuth\'s queue' },
+        { name: 'tokens', description: 'API tokens (admin)' },
+        { name: 'health', description: 'Liveness and mode' },
+      ],
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API token secret (fo_…).' } },
+      },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { persistAuthorization: true, tryItOutEnabled: true },
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * OFAuth documents the mass-message queue twice (the messaging guide's `/messages/queue*` and the
+ * API reference's `/mass-messages*`). Both are kept here as one map so the client picks a family
+ * by configuration and nothing else in the code knows which one is live.
+ */
+
+export type EndpointFamily = 'queue' | 'mass-messages';
+
+export type OperationName =
+  | 'createMassMessage'
+  | 'updateMassMessage'
+  | 'deleteMassMessage'
+  | 'getMassMessage'
+  | 'listMassMessages'
+  | 'listUserLists'
+  | 'getUserList';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export interface Endpoint {
+  method: HttpMethod;
+  /** Path template; `{id}` is the only placeholder. Also used as the metrics/log route label. */
+  route: string;
+}
+
+const userListEndpoints = {
+  listUserLists: { method: 'GET', route: '/v2/access/users/lists' },
+  getUserList: { method: 'GET', route: '/v2/access/users/lists/{id}' },
+} as const satisfies Partial<Record<OperationName, Endpoint>>;
+
+/** Every operation the client performs, per path family. */
+export const endpointFamilies: Readonly<Record<EndpointFamily, Readonly<Record<OperationName, Endpoint>>>> = {
+  queue: {
+    createMassMessage: { method: 'POST', route: '/v2/access/messages/queue' },
+    listMassMessages: { method: 'GET', route: '/v2/access/messages/queue/stats' },
+    getMassMessage: { method: 'GET', route: '/v2/access/messages/queue/{id}' },
+    updateMassMessage: { method: 'PUT', route: '/v2/access/messages/queue/{id}' },
+    deleteMassMessage: { method: 'DELETE', route: '/v2/access/messages/queue/{id}' },
+    ...userListEndpoints,
+  },
+  'mass-messages': {
+    createMassMessage: { method: 'POST', route: '/v2/access/mass-messages' },
+    listMassMessages: { method: 'GET', route: '/v2/access/mass-messages' },
+    getMassMessage: { method: 'GET', route: '/v2/access/mass-messages/{id}' },
+    updateMassMessage: { method: 'PUT', route: '/v2/access/mass-messages/{id}' },
+    deleteMassMessage: { method: 'DELETE', route: '/v2/access/mass-messages/{id}' },
+    ...userListEndpoints,
+  },
+};
+
+/** Operations that change state on OFAuth; their outcome is unknown when the answer is lost. */
+export const mutatingOperations: ReadonlySet<OperationName> = new Set([
+  'createMassMessage',
+  'updateMassMessage',
+  'deleteMassMessage',
+]);
+
+/** Parses an OFAUTH_ENDPOINTS value; anything but the two known names is a configuration error. */
+export function parseEndpointFamily(value: string | undefined): EndpointFamily {
+  if (value === undefined || value === '') return 'queue';
+  if (value === 'queue' || value === 'mass-messages') return value;
+  throw new Error(`OFAUTH_ENDPOINTS must be "queue" or "mass-messages", got "${value}"`);
+}
+
+/** Fills a route template; ids are URL-encoded because list ids may be non-numeric strings. */
+export function buildPath(route: string, params: { id?: string | number } = {}): string {
+  if (!route.includes('{id}')) return route;
+  if (params.id === undefined || String(params.id) === '') {
+    throw new Error(`route ${route} needs an id`);
+  }
+  return route.replace('{id}', encodeURIComponent(String(params.id)));
+}

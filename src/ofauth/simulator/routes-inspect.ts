@@ -1,0 +1,79 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ManualClock, type Clock } from '../../clock.ts';
+import type { FaultOptions } from './faults.ts';
+import type { SimMessage } from './inspect.ts';
+
+export interface Inspector {
+  clock: Clock;
+  messages(connectionId?: string): SimMessage[];
+  requestCounts(): Record<string, number>;
+  reset(): void;
+  setFaults(faults: FaultOptions): void;
+  faults(): FaultOptions;
+}
+
+const rateSchema = z.number().min(0).max(1);
+const faultsBodySchema = z.object({
+  seed: z.number().int().optional(),
+  serverErrorBeforeCommit: rateSchema.optional(),
+  serverErrorAfterCommit: rateSchema.optional(),
+  dropAfterCommit: rateSchema.optional(),
+  latencyMs: z.tuple([z.number().min(0), z.number().min(0)]).optional(),
+  rateLimitStorm: rateSchema.optional(),
+});
+
+const clockBodySchema = z.union([
+  z.object({ now: z.union([z.number(), z.string().min(1)]) }),
+  z.object({ advanceMs: z.number() }),
+]);
+
+function badRequest(reply: FastifyReply, message: string): FastifyReply {
+  return reply.code(400).send({ error: message, type: 'BAD_REQUEST' });
+}
+
+/**
+ * Test-only inspection under /__sim (no apiKey): what was created, how many requests each
+ * route answered, and knobs for faults and a ManualClock. Never part of OFAuth's surface.
+ */
+export function registerInspectRoutes(app: FastifyInstance, inspector: Inspector): void {
+  app.get('/__sim/messages', async (request: FastifyRequest<{ Querystring: { connectionId?: string } }>) => ({
+    messages: inspector.messages(request.query.connectionId || undefined),
+  }));
+
+  app.get('/__sim/requests', async () => ({ counts: inspector.requestCounts() }));
+
+  app.post('/__sim/reset', async () => {
+    inspector.reset();
+    return { ok: true };
+  });
+
+  app.get('/__sim/faults', async () => ({ faults: inspector.faults() }));
+
+  app.post('/__sim/faults', async (request, reply) => {
+    const parsed = faultsBodySchema.safeParse(request.body ?? {});
+    if (!parsed.success) return badRequest(reply, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    try {
+      inspector.setFaults(parsed.data as FaultOptions);
+    } catch (error) {
+      return badRequest(reply, (error as Error).message);
+    }
+    return { faults: inspector.faults() };
+  });
+
+  app.get('/__sim/clock', async () => ({ now: new Date(inspector.clock.now()).toISOString(), manual: inspector.clock instanceof ManualClock }));
+
+  app.post('/__sim/clock', async (request, reply) => {
+    const clock = inspector.clock;
+    if (!(clock instanceof ManualClock)) return badRequest(reply, 'the simulator runs on the system clock; start it with a ManualClock');
+    const parsed = clockBodySchema.safeParse(request.body ?? {});
+    if (!parsed.success) return badRequest(reply, 'body must be {now} (epoch ms or ISO date) or {advanceMs}');
+    if ('advanceMs' in parsed.data) clock.advance(parsed.data.advanceMs);
+    else {
+      const to = typeof parsed.data.now === 'number' ? parsed.data.now : Date.parse(parsed.data.now);
+      if (Number.isNaN(to)) return badRequest(reply, 'now: not a date');
+      clock.set(to);
+    }
+    return { now: new Date(clock.now()).toISOString() };
+  });
+}

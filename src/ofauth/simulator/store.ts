@@ -1,0 +1,126 @@
+import type { EndpointFamily } from '../endpoints.ts';
+import type { MassMessageBody } from '../schemas.ts';
+
+export interface SimListInput {
+  id: number;
+  name: string;
+  userIds?: number[];
+  /** Member count when the list is synthetic (no userIds). */
+  size?: number;
+}
+
+export interface SimConnectionInput {
+  id: string;
+  status?: 'active' | 'expired';
+  lists?: SimListInput[];
+  /** OFAuth permission names (`messages:write`, …); all granted when omitted. */
+  permissions?: string[];
+}
+
+export interface SimList {
+  id: number;
+  name: string;
+  size: number;
+}
+
+export interface SimConnection {
+  id: string;
+  status: 'active' | 'expired';
+  permissions: ReadonlySet<string> | null;
+  lists: Map<string, SimList>;
+}
+
+/** A mass message as the simulator keeps it; states are derived from these times by lifecycle.ts. */
+export interface StoredMessage {
+  id: number;
+  connectionId: string;
+  /** Family of the create call, for inspection only: both families see every message. */
+  createdVia: EndpointFamily;
+  body: MassMessageBody;
+  createdAt: number;
+  updatedAt: number;
+  /** When sending starts: scheduledDate, or the creation time when there is none. */
+  scheduledAt: number;
+  hasScheduledDate: boolean;
+  audience: number;
+  canceledAt: number | null;
+  unsentAt: number | null;
+  updates: number;
+}
+
+export const defaultConnections: readonly SimConnectionInput[] = [
+  {
+    id: 'conn_sandbox',
+    lists: [
+      { id: 1, name: 'Fans', size: 1200 },
+      { id: 2, name: 'Following', size: 300 },
+      { id: 3, name: 'VIP', userIds: [101, 102, 103, 104, 105] },
+      { id: 4, name: 'Muted', size: 25 },
+    ],
+  },
+];
+
+const FIRST_MESSAGE_ID = 1_000_001;
+
+/** In-memory state shared by both path families. */
+export class SimStore {
+  readonly connections = new Map<string, SimConnection>();
+  readonly messages = new Map<number, StoredMessage>();
+  readonly #connectionInputs: readonly SimConnectionInput[];
+  #nextId = FIRST_MESSAGE_ID;
+
+  constructor(connections: readonly SimConnectionInput[]) {
+    this.#connectionInputs = connections;
+    this.reset();
+  }
+
+  /** Back to the configured connections, no messages, ids from the start. */
+  reset(): void {
+    this.connections.clear();
+    this.messages.clear();
+    this.#nextId = FIRST_MESSAGE_ID;
+    for (const input of this.#connectionInputs) this.addConnection(input);
+  }
+
+  addConnection(input: SimConnectionInput): SimConnection {
+    const lists = new Map<string, SimList>();
+    for (const list of input.lists ?? []) {
+      const size = list.userIds !== undefined ? new Set(list.userIds).size : (list.size ?? 0);
+      lists.set(String(list.id), { id: list.id, name: list.name, size });
+    }
+    const connection: SimConnection = {
+      id: input.id,
+      status: input.status ?? 'active',
+      permissions: input.permissions === undefined ? null : new Set(input.permissions),
+      lists,
+    };
+    this.connections.set(input.id, connection);
+    return connection;
+  }
+
+  nextMessageId(): number {
+    return this.#nextId++;
+  }
+
+  messagesOf(connectionId?: string): StoredMessage[] {
+    const all = [...this.messages.values()];
+    return connectionId === undefined ? all : all.filter((m) => m.connectionId === connectionId);
+  }
+
+  /** A message of this connection, or undefined (other connections' ids are invisible). */
+  findMessage(connectionId: string, id: number): StoredMessage | undefined {
+    const message = this.messages.get(id);
+    return message?.connectionId === connectionId ? message : undefined;
+  }
+}
+
+/**
+ * Audience size as the contract's assumption has it: userIds plus list sizes minus excluded
+ * list sizes. Arithmetic rather than set algebra because synthetic lists have no members.
+ */
+export function computeAudience(connection: SimConnection, body: MassMessageBody): number {
+  const userIds = new Set((body.userIds ?? []).map(String)).size;
+  const sizeOf = (ids: (number | string)[] | undefined) =>
+    [...new Set((ids ?? []).map(String))].reduce((sum, id) => sum + (connection.lists.get(id)?.size ?? 0), 0);
+  return Math.max(0, userIds + sizeOf(body.userLists) - sizeOf(body.excludeUserLists));
+}

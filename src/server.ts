@@ -1,0 +1,86 @@
+import Fastify from 'fastify';
+import { buildApp, loggerOptions } from './app.ts';
+import { systemClock } from './clock.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { closeDatabase, openDatabase } from './db/client.ts';
+import { runMigrations } from './db/migrate.ts';
+import { metricsRoute } from './metrics.ts';
+import { createRuntime } from './runtime.ts';
+import { createServices } from './services.ts';
+import { syncRoutes } from './sync/routes.ts';
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/** Process entry: config, database, migrations, app, background loops, graceful shutdown. */
+async function main(): Promise<void> {
+  const config = readConfig();
+  // Pino on its own first, so start-up lines (mode, sandbox URL) come out before the app exists.
+  const logger = Fastify({ logger: loggerOptions(config.logLevel) }).log;
+  if (config.mode === 'sandbox') {
+    logger.warn('SANDBOX MODE: no OFAUTH_API_KEY set, so campaigns go to the built-in OFAuth simulator, never to real fans');
+  } else {
+    logger.info({ baseUrl: config.ofauth.baseUrl, endpoints: config.ofauth.endpoints }, 'live mode: syncing with OFAuth');
+  }
+
+  const db = openDatabase(config.databasePath);
+  runMigrations(db);
+  const clock = systemClock;
+  const services = createServices({ db, clock, adminToken: config.adminToken });
+  const runtime = await createRuntime({ config, db, clock, services, logger });
+  if (runtime.simulator) logger.info({ simulator: runtime.simulator.url, connectionId: runtime.simulator.connectionId }, 'OFAuth simulator started');
+
+  const app = await buildApp({
+    config,
+    db,
+    clock,
+    services,
+    logger: loggerOptions(config.logLevel),
+    v1Plugins: [syncRoutes(runtime.sync)],
+    rootPlugins: [metricsRoute(runtime.metrics)],
+  });
+  app.addHook('onClose', async () => {
+    await runtime.stop();
+    closeDatabase(db);
+  });
+
+  const sandboxSecret = config.mode === 'sandbox' ? services.tokens.ensureSandboxAdmin() : null;
+  const address = await app.listen({ host: config.host, port: config.port });
+  if (sandboxSecret) {
+    // Printed once, on the first sandbox start, straight to the terminal and never through the
+    // logger, so it does not end up in log files. Only its hash is stored.
+    process.stdout.write(`\n  Sandbox admin token (shown once; only its hash is stored):\n    ${sandboxSecret}\n\n`);
+  }
+  logger.info({ docs: `${address}/docs` }, 'Fanout is listening; Swagger UI at /docs');
+  runtime.start();
+
+  let isClosing = false;
+  const shutdown = (signal: string) => {
+    if (isClosing) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    isClosing = true;
+    logger.info({ signal }, 'shutting down: no new claims, finishing work in flight');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'error while shutting down');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+void main();

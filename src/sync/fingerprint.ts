@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import type { Message } from '../campaigns/model.ts';
+import type { StatsItem } from '../ofauth/schemas.ts';
+
+/**
+ * What can be recognised of a mass message in OFAuth's stats lists. The lists show text (as
+ * HTML), date, price and media count, but not the audience, so the audience cannot be part of it.
+ */
+export interface Fingerprint {
+  textKey: string;
+  /** The scheduledDate sent, or null for "send now". */
+  scheduledAt: number | null;
+  priceCents: number;
+  mediaCount: number;
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ', '#39': "'" };
+
+/**
+ * Reduces text to letters and digits: OFAuth returns markdown rendered as HTML (`**a**` comes
+ * back as `<p><strong>a</strong></p>`), so tags, entities, markup and spacing are all dropped.
+ */
+export function textKey(text: string): string {
+  const plain = text
+    .replace(/<[^>]*>/g, ' ')
+    .replace(/&(#?\w+);/g, (whole, name: string) => ENTITIES[name.toLowerCase()] ?? (name.startsWith('#') ? String.fromCodePoint(Number(name.slice(1))) : whole));
+  const key = plain.normalize('NFKC').toLowerCase().replace(/[^\p{L}\p{N}]+/gu, '');
+  return createHash('sha256').update(key).digest('hex').slice(0, 32);
+}
+
+export function fingerprintOf(message: Message, scheduledAt: number | null): Fingerprint {
+  return {
+    textKey: textKey(message.text),
+    scheduledAt,
+    priceCents: Math.round(message.price * 100),
+    mediaCount: message.mediaItems.length,
+  };
+}
+
+/** How far the remote `date` of a scheduled message may be from what was sent (rounding, zones). */
+const DATE_TOLERANCE_MS = 60_000;
+
+/** Whether a remote stats item could be the message this fingerprint describes. */
+export function matchesFingerprint(item: StatsItem, fp: Fingerprint): boolean {
+  if (textKey(item.text) !== fp.textKey) return false;
+  if (Math.round((item.price ?? 0) * 100) !== fp.priceCents) return false;
+  if (item.mediaCount !== null && item.mediaCount !== fp.mediaCount) return false;
+  if (fp.scheduledAt !== null && item.date !== null) {
+    const remote = Date.parse(item.date);
+    if (Number.isFinite(remote) && Math.abs(remote - fp.scheduledAt) > DATE_TOLERANCE_MS) return false;
+  }
+  return true;
+}

@@ -1,0 +1,103 @@
+import type { CampaignStatus, SyncState } from '../campaigns/model.ts';
+import type { CampaignChanges, CampaignRow } from '../campaigns/repository.ts';
+
+/** The columns that decide what a campaign needs from the reconciler. */
+export interface SyncFacts {
+  status: CampaignStatus;
+  scheduledAt: number | null;
+  revision: number;
+  syncedRevision: number;
+  remoteId: string | null;
+  remoteDeletedAt: number | null;
+  createStartedAt: number | null;
+  syncState: SyncState;
+  nextAttemptAt: number | null;
+}
+
+export type SyncAction =
+  | { kind: 'none' }
+  | { kind: 'wait'; until: number }
+  | { kind: 'resolve' }
+  | { kind: 'create'; sendNow: boolean }
+  | { kind: 'update' }
+  | { kind: 'delete' }
+  | { kind: 'fail_late' };
+
+export interface PlanSettings {
+  lateSendMaxMs: number;
+  lateSendPolicy: 'fail' | 'send';
+  /** How long after a create started before its absence remotely can be trusted. */
+  settleMs: number;
+}
+
+/**
+ * Whether a campaign with these scheduled times is sent now rather than queued: OFAuth's
+ * behaviour for a scheduledDate in the past is undocumented, so anything due within this margin
+ * is sent without one.
+ */
+export const SEND_NOW_MARGIN_MS = 10_000;
+
+const hasLiveRemote = (f: SyncFacts) => f.remoteId !== null && f.remoteDeletedAt === null;
+
+/** True when the remote queue does not yet reflect this campaign's desired state. */
+export function needsSync(f: SyncFacts): boolean {
+  // A create that may have happened is settled before anything else, whatever the status now.
+  if (f.createStartedAt !== null) return true;
+  // OFAuth refused the last change permanently; only a new change (which resets it) retries.
+  if (f.syncState === 'error') return false;
+  if (f.status === 'scheduled') return f.remoteId === null;
+  if (f.status === 'canceled') return hasLiveRemote(f);
+  if (f.status === 'queued') return hasLiveRemote(f) && f.revision > f.syncedRevision;
+  return false;
+}
+
+/** The value of sync_due_at for these facts: null when nothing is needed. */
+export function syncDueAt(f: SyncFacts, now: number): number | null {
+  if (!needsSync(f)) return null;
+  return f.nextAttemptAt ?? now;
+}
+
+/** Decides the next step for a claimed campaign. Pure: the reconciler performs it. */
+export function planSync(f: SyncFacts, now: number, settings: PlanSettings): SyncAction {
+  if (f.createStartedAt !== null) {
+    const settledAt = f.createStartedAt + settings.settleMs;
+    return now < settledAt ? { kind: 'wait', until: settledAt } : { kind: 'resolve' };
+  }
+  if (!needsSync(f)) return { kind: 'none' };
+  if (f.status === 'scheduled') {
+    const sendNow = f.scheduledAt === null || f.scheduledAt <= now + SEND_NOW_MARGIN_MS;
+    const isLate = f.scheduledAt !== null && now - f.scheduledAt > settings.lateSendMaxMs;
+    if (isLate && settings.lateSendPolicy === 'fail') return { kind: 'fail_late' };
+    return { kind: 'create', sendNow };
+  }
+  if (f.status === 'canceled') return { kind: 'delete' };
+  return { kind: 'update' };
+}
+
+/** States a writer sets deliberately; the others follow from the facts. */
+const STICKY_STATES: readonly SyncState[] = ['retrying', 'paused', 'error'];
+
+/**
+ * The sync state to show after a write. `requested` is what the writer asked for: sticky states
+ * (retrying, paused, error) are kept, anything else is derived, so a create that succeeds on a
+ * campaign canceled meanwhile shows "pending" (its delete is due), not "synced".
+ */
+export function syncStateAfterChange(f: SyncFacts, requested?: SyncState): SyncState {
+  if (requested && STICKY_STATES.includes(requested)) return requested;
+  if (f.createStartedAt !== null) return 'creating';
+  if (f.syncState === 'error' && requested === undefined) return 'error';
+  if (needsSync({ ...f, syncState: 'pending' })) return 'pending';
+  if (f.remoteDeletedAt !== null) return 'deleted';
+  if (f.remoteId !== null) return 'synced';
+  return 'idle';
+}
+
+/**
+ * Applies changes to a campaign and recomputes what the reconciler owes it, so sync_due_at and
+ * sync_state can never disagree with status and revision. Every writer goes through this.
+ */
+export function withSyncRecomputed(row: CampaignRow, changes: CampaignChanges, now: number): CampaignChanges {
+  const next = { ...row, ...changes };
+  const syncState = syncStateAfterChange({ ...next, syncState: row.syncState }, changes.syncState);
+  return { ...changes, syncState, syncDueAt: syncDueAt({ ...next, syncState }, now) };
+}

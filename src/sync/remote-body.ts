@@ -1,0 +1,30 @@
+import type { Audience, Message } from '../campaigns/model.ts';
+import type { MassMessageBody } from '../ofauth/schemas.ts';
+
+/** OFAuth's examples write `2025-01-01T12:00:00Z`; its parser's tolerance for milliseconds is undocumented. */
+export function toOfauthDate(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * The full request body for a campaign. PUT is "replace" in OFAuth's SDK, so updates send this
+ * whole body too. `sendAt` null means "send now", which OFAuth expresses by omitting the date.
+ */
+export function toMassMessageBody(campaign: { message: Message; audience: Audience }, sendAt: number | null): MassMessageBody {
+  const { message: m, audience: a } = campaign;
+  return {
+    text: m.text,
+    mediaItems: m.mediaItems,
+    price: m.price,
+    previewMediaCount: m.previewMediaCount,
+    isLockedText: m.isLockedText,
+    isMarkdown: m.isMarkdown,
+    userTags: m.userTags,
+    releaseForms: m.releaseForms,
+    ...(a.userIds.length > 0 ? { userIds: a.userIds } : {}),
+    ...(a.userLists.length > 0 ? { userLists: a.userLists } : {}),
+    ...(a.excludeUserLists.length > 0 ? { excludeUserLists: a.excludeUserLists } : {}),
+    ...(a.subscribedAfterDate ? { subscribedAfterDate: toOfauthDate(Date.parse(a.subscribedAfterDate)) } : {}),
+    ...(sendAt !== null ? { scheduledDate: toOfauthDate(sendAt) } : {}),
+  };
+}

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { campaignParamsSchema, campaignSchema } from '../campaigns/schemas.ts';
+import { principalOf } from '../http/auth.ts';
+import { authProblemResponses, problemSchema } from '../http/common-schemas.ts';
+import type { SyncService } from './service.ts';
+
+const security = [{ bearerAuth: [] }];
+
+const syncStatusSchema = z
+  .object({
+    lastTick: z
+      .object({ startedAt: z.iso.datetime(), durationMs: z.number(), summary: z.record(z.string(), z.unknown()).nullable(), error: z.string().nullable() })
+      .nullable(),
+    backlog: z.array(z.object({ connectionId: z.string(), due: z.number() })).describe('Campaigns due for sync now, per connection'),
+    inFlight: z.number().describe('Campaigns leased by a reconciler right now'),
+    pausedConnections: z.array(z.object({ connectionId: z.string(), since: z.iso.datetime(), reason: z.string() })),
+    scheduler: z.record(z.string(), z.unknown()).nullable(),
+  })
+  .meta({
+    example: {
+      lastTick: { startedAt: '2030-01-01T12:00:05.000Z', durationMs: 412, summary: { claimed: 3, created: 2, updated: 1 }, error: null },
+      backlog: [{ connectionId: 'conn_sandbox', due: 4 }],
+      inFlight: 1,
+      pausedConnections: [],
+      scheduler: { isRunning: false },
+    },
+  });
+
+/** POST /v1/campaigns/:id/sync and GET /v1/sync/status. */
+export function syncRoutes(sync: SyncService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post('/campaigns/:id/sync', {
+      schema: {
+        tags: ['sync'],
+        summary: 'Force a sync attempt for this campaign now (clears back-off and an error hold)',
+        security,
+        params: campaignParamsSchema,
+        response: { 200: campaignSchema, 404: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request) => sync.syncNow(principalOf(request), request.params.id),
+    });
+
+    app.get('/sync/status', {
+      schema: {
+        tags: ['sync'],
+        summary: 'The sync loop: last tick, due backlog per connection, in flight, paused connections',
+        security,
+        response: { 200: syncStatusSchema, ...authProblemResponses },
+      },
+      handler: async (request) => sync.status(principalOf(request)),
+    });
+  };
+}

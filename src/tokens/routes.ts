@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { principalOf } from '../http/auth.ts';
+import { authProblemResponses, problemSchema } from '../http/common-schemas.ts';
+import { assertAdmin, type TokenService } from './service.ts';
+import { createTokenBodySchema, createdTokenSchema, tokenListSchema, tokenParamsSchema } from './schemas.ts';
+
+const security = [{ bearerAuth: [] }];
+
+/** Token management; admin tokens only. */
+export function tokenRoutes(tokens: TokenService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post('/tokens', {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Create an API token (admin). The secret is returned once.',
+        security,
+        body: createTokenBodySchema,
+        response: { 201: createdTokenSchema, ...authProblemResponses },
+      },
+      handler: async (request, reply) => {
+        assertAdmin(principalOf(request));
+        const { token, secret } = tokens.issue(request.body);
+        request.log.info({ tokenId: token.id, role: token.role }, 'token created');
+        return reply.code(201).send({ ...token, secret });
+      },
+    });
+
+    app.get('/tokens', {
+      schema: {
+        tags: ['tokens'],
+        summary: 'List active API tokens (admin). Secrets are never shown.',
+        security,
+        response: { 200: tokenListSchema, ...authProblemResponses },
+      },
+      handler: async (request) => {
+        assertAdmin(principalOf(request));
+        return { items: tokens.list() };
+      },
+    });
+
+    app.delete('/tokens/:id', {
+      schema: {
+        tags: ['tokens'],
+        summary: 'Revoke an API token (admin).',
+        security,
+        params: tokenParamsSchema,
+        response: { 204: z.null().describe('Revoked'), 404: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request, reply) => {
+        assertAdmin(principalOf(request));
+        tokens.revoke(request.params.id);
+        return reply.code(204).send(null);
+      },
+    });
+  };
+}
