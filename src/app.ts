@@ -49,6 +49,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Keep the raw query arrays (?status=a&status=b) that the list filter relies on.
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
+  // Fastify parses text/plain by default, so a non-JSON body reached the schemas as a string and
+  // came back as a 400 naming "body". This API only speaks JSON: anything else is a 415.
+  app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);

@@ -68,9 +68,18 @@ export function createScheduler<T extends object>(options: SchedulerOptions<T>) 
 
   return {
     trigger,
+    /** Starts the timer; a no-op once stopped, so a late start during shutdown cannot revive it. */
     start(): void {
-      if (task) return;
-      task = createTask(options.cron, () => trigger(), { name: options.name, noOverlap: true });
+      if (task || stopping.signal.aborted) return;
+      // node-cron warns on every skipped overlapping tick; a long run is normal here, so its own
+      // chatter goes to debug instead of straight to the console.
+      const cronLogger = {
+        info: (message: string) => logger.debug({ loop: options.name }, message),
+        warn: (message: string) => logger.debug({ loop: options.name }, message),
+        error: (message: string | Error) => logger.error({ loop: options.name, err: message }, 'node-cron error'),
+        debug: (message: string | Error) => logger.debug({ loop: options.name }, String(message)),
+      };
+      task = createTask(options.cron, () => trigger(), { name: options.name, noOverlap: true, logger: cronLogger });
       void task.start();
     },
     /** Stops the timer, asks the run in flight to stop claiming, and waits for it. */

@@ -53,16 +53,7 @@ async function main(): Promise<void> {
     closeDatabase(db);
   });
 
-  const sandboxSecret = config.mode === 'sandbox' ? services.tokens.ensureSandboxAdmin() : null;
-  const address = await app.listen({ host: config.host, port: config.port });
-  if (sandboxSecret) {
-    // Printed once, on the first sandbox start, straight to the terminal and never through the
-    // logger, so it does not end up in log files. Only its hash is stored.
-    process.stdout.write(`\n  Sandbox admin token (shown once; only its hash is stored):\n    ${sandboxSecret}\n\n`);
-  }
-  logger.info({ docs: `${address}/docs` }, 'Fanout is listening; Swagger UI at /docs');
-  runtime.start();
-
+  // Registered before listening: a signal that arrives during start-up still closes cleanly.
   let isClosing = false;
   const shutdown = (signal: string) => {
     if (isClosing) {
@@ -81,6 +72,16 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
+
+  const sandboxSecret = config.mode === 'sandbox' ? services.tokens.ensureSandboxAdmin() : null;
+  const address = await app.listen({ host: config.host, port: config.port });
+  if (sandboxSecret) {
+    // Printed once, on the first sandbox start, straight to the terminal and never through the
+    // logger, so it does not end up in log files. Only its hash is stored.
+    process.stdout.write(`\n  Sandbox admin token (shown once; only its hash is stored):\n    ${sandboxSecret}\n\n`);
+  }
+  logger.info({ docs: `${address}/docs` }, 'Fanout is listening; Swagger UI at /docs');
+  if (!isClosing) runtime.start();
 }
 
 void main();

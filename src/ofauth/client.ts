@@ -175,7 +175,9 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
       }
       const sentAt = performance.now();
       try {
-        const response = await send(connectionId, endpoint.method, path, body, signal);
+        const response = await send(connectionId, endpoint.method, path, body, signal).finally(() =>
+          limiter.confirm(connectionId),
+        );
         const hints = readRateLimitHints(response.headers, clock.now());
         limiter.observe(connectionId, hints);
         report(connectionId, context, response.status, performance.now() - sentAt, attempt);

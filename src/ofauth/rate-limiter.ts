@@ -27,12 +27,23 @@ interface Bucket {
   updatedAt: number;
   /** Set after a 429: nobody on this connection sends before then. */
   blockedUntil: number;
+  /** A burst started from a full bucket and OFAuth has not answered any of it yet. */
+  anchor: { startedAt: number; confirmed: Promise<void>; resolve: () => void } | null;
+  /** Total time the refill clock was moved back by anchors; sleepers shift by what they missed. */
+  shiftMs: number;
 }
+
+const FULL_EPSILON = 1e-9;
 
 /**
  * Per-connection token bucket shaped like OFAuth's, so the client waits instead of earning
  * 429s. Callers reserve a token up front (the balance may go negative) and sleep until their
  * slot: concurrent callers then leave in order at exactly the refill rate, with no polling.
+ *
+ * Trap: OFAuth's bucket starts refilling when our first request *arrives*, ours when it was
+ * reserved. For a burst out of a full bucket the gap (dispatch, network, queueing) would be
+ * counted as refill OFAuth never granted, so callers that need refill wait for the burst's
+ * first answer, and the refill clock is moved to that moment ("anchoring").
  */
 export class RateLimiter {
   readonly #options: Required<RateLimitOptions>;
@@ -52,19 +63,55 @@ export class RateLimiter {
   /** Waits until this connection may send one request. Rejects (refunding the token) on abort. */
   async acquire(connectionId: string, signal?: AbortSignal): Promise<void> {
     const bucket = this.#refill(connectionId);
+    const now = this.#clock.now();
+    if (bucket.anchor === null && bucket.tokens >= this.#effectiveCapacity(bucket) - FULL_EPSILON) {
+      let resolve = () => {};
+      const confirmed = new Promise<void>((r) => (resolve = r));
+      bucket.anchor = { startedAt: now, confirmed, resolve };
+    }
     bucket.tokens -= 1;
-    const debtMs = bucket.tokens < 0 ? (-bucket.tokens / this.#options.refillPerSecond) * 1000 : 0;
-    let readyAt = Math.max(this.#clock.now() + debtMs, bucket.blockedUntil);
+    const needsRefill = bucket.tokens < 0;
+    const debtMs = needsRefill ? (-bucket.tokens / this.#options.refillPerSecond) * 1000 : 0;
+    let readyAt = now + debtMs;
+    let shiftSeen = bucket.shiftMs;
     try {
-      for (let now = this.#clock.now(); readyAt > now; now = this.#clock.now()) {
-        await this.#sleep(readyAt - now, signal);
-        // A 429 seen by another caller while we slept pushes everyone back.
-        readyAt = Math.max(readyAt, bucket.blockedUntil);
+      for (;;) {
+        if (needsRefill && bucket.anchor !== null) await abortable(bucket.anchor.confirmed, signal);
+        // Anchoring moved the refill clock, and a 429 seen by another caller pushes everyone back.
+        readyAt = Math.max(readyAt + (bucket.shiftMs - shiftSeen), bucket.blockedUntil);
+        shiftSeen = bucket.shiftMs;
+        const current = this.#clock.now();
+        if (readyAt <= current) return;
+        await this.#sleep(readyAt - current, signal);
       }
     } catch (error) {
       bucket.tokens += 1;
+      if (bucket.anchor !== null && bucket.tokens >= this.#effectiveCapacity(bucket) - FULL_EPSILON) this.#settleAnchor(bucket, 0);
       throw error;
     }
+  }
+
+  /**
+   * OFAuth answered (or the attempt ended) on this connection. Ends a pending anchor: the
+   * refill the bucket counted since the burst began is taken back, and waiting callers shift.
+   */
+  confirm(connectionId: string): void {
+    const bucket = this.#buckets.get(connectionId);
+    if (bucket?.anchor == null) return;
+    this.#refill(connectionId);
+    this.#settleAnchor(bucket, this.#clock.now() - bucket.anchor.startedAt);
+  }
+
+  #settleAnchor(bucket: Bucket, lostMs: number): void {
+    const anchor = bucket.anchor;
+    if (anchor === null) return;
+    bucket.anchor = null;
+    if (lostMs > 0) {
+      const phantom = Math.min((lostMs / 1000) * this.#options.refillPerSecond, this.#effectiveCapacity(bucket));
+      bucket.tokens -= phantom;
+      bucket.shiftMs += (phantom / this.#options.refillPerSecond) * 1000;
+    }
+    anchor.resolve();
   }
 
   /** Tokens this connection could spend now without waiting. */
@@ -91,10 +138,15 @@ export class RateLimiter {
     }
   }
 
-  /** After a 429: empty the bucket and hold every caller on the connection for `waitMs`. */
+  /**
+   * After a 429: OFAuth is at least `waitMs` behind our model. The whole schedule moves back by
+   * that much (callers already waiting keep their spacing instead of all leaving together when
+   * the wait ends, which would earn the next 429), and nobody on the connection sends before.
+   */
   block(connectionId: string, waitMs: number): void {
     const bucket = this.#refill(connectionId);
-    bucket.tokens = Math.min(bucket.tokens, 0);
+    bucket.tokens = Math.min(bucket.tokens, 0) - (waitMs / 1000) * this.#options.refillPerSecond;
+    bucket.shiftMs += waitMs;
     bucket.blockedUntil = Math.max(bucket.blockedUntil, this.#clock.now() + waitMs);
   }
 
@@ -106,7 +158,7 @@ export class RateLimiter {
     const now = this.#clock.now();
     let bucket = this.#buckets.get(connectionId);
     if (bucket === undefined) {
-      bucket = { capacity: this.#options.capacity, tokens: 0, updatedAt: now, blockedUntil: 0 };
+      bucket = { capacity: this.#options.capacity, tokens: 0, updatedAt: now, blockedUntil: 0, anchor: null, shiftMs: 0 };
       bucket.tokens = this.#effectiveCapacity(bucket);
       this.#buckets.set(connectionId, bucket);
       return bucket;
@@ -119,4 +171,21 @@ export class RateLimiter {
     bucket.updatedAt = now;
     return bucket;
   }
+}
+
+/** Waits for `promise` unless the signal aborts first (rejecting with the signal's reason). */
+function abortable(promise: Promise<void>, signal?: AbortSignal): Promise<void> {
+  if (signal === undefined) return promise;
+  signal.throwIfAborted();
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      reject,
+    );
+  });
 }

@@ -277,6 +277,9 @@ async function remove(deps: OperationDeps, row: CampaignRow, signal: AbortSignal
   } catch (error) {
     // Deleting is safe to repeat: a 404 means an earlier attempt (or someone else) already did it.
     if (isOfauthError(error) && error.status === 404) return deleted({ alreadyGone: true });
+    // A refusal may be the echo of our own earlier delete whose answer was lost ("already
+    // canceled"): look before calling it a failure.
+    if (errorKind(error) === 'invalid' && (await isRemoteGone(deps, row, signal))) return deleted({ alreadyGone: true });
     if (errorKind(error) === 'invalid') {
       const { message, data } = describeFailure(error);
       recordOutcome(deps, row.id, deps.clock.now(), () => ({
@@ -286,5 +289,15 @@ async function remove(deps: OperationDeps, row: CampaignRow, signal: AbortSignal
       return 'failed';
     }
     return recordCallFailure(deps, row, 'delete', error);
+  }
+}
+
+/** Whether the remote copy is already canceled or gone; false when that cannot be told. */
+async function isRemoteGone(deps: OperationDeps, row: CampaignRow, signal: AbortSignal): Promise<boolean> {
+  try {
+    const remote = await deps.client.getMassMessage(row.connectionId, row.remoteId!, { signal });
+    return remote.isCanceled;
+  } catch (error) {
+    return isOfauthError(error) && error.status === 404;
   }
 }

@@ -35,6 +35,7 @@ export interface ReconcilerDeps {
 
 export interface ReconcileSummary {
   connections: number;
+  /** Campaign steps performed (a campaign created then updated in one pass counts twice). */
   claimed: number;
   created: number;
   updated: number;
@@ -128,11 +129,11 @@ export function createReconciler(deps: ReconcilerDeps) {
         releaseAll(rows);
         return;
       }
-      summary.claimed += fresh.length;
       summary.takeovers += takeovers;
       if (takeovers > 0) deps.metrics?.leaseTakeovers.inc(takeovers);
       for (const [index, row] of fresh.entries()) {
         steps.set(row.id, (steps.get(row.id) ?? 0) + 1);
+        summary.claimed++;
         const outcome = await step(row);
         const field = OUTCOME_FIELD[outcome];
         if (field) summary[field]++;

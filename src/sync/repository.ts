@@ -53,15 +53,6 @@ export function createSyncRepository(db: Db) {
       );
     },
 
-    /** Extends a lease still held by `owner`; false when it was lost (expired and taken over). */
-    renewLease(id: string, owner: string, now: number, leaseMs: number): boolean {
-      const result = db
-        .update(campaigns)
-        .set({ leaseExpiresAt: now + leaseMs })
-        .where(and(eq(campaigns.id, id), eq(campaigns.leaseOwner, owner), sql`${campaigns.leaseExpiresAt} > ${now}`))
-        .run();
-      return result.changes > 0;
-    },
 
     /** Gives a lease back without changing anything else. */
     releaseLease(id: string, owner: string): void {

@@ -25,15 +25,16 @@ const count429 = (sim: StartedSimulator) =>
 describe('client token bucket against the simulator', () => {
   test('a burst of 200 calls on one connection earns no 429 and takes within 10% of the least time the bucket allows', async () => {
     // Real time by necessity: the simulator's bucket runs on the system clock. Scaled down
-    // (20 tokens, 200/s) so the least possible time is (200 - 20) / 200 = 0.9 s.
-    const bucket = { capacity: 20, refillPerSecond: 200 };
+    // (20 tokens, 100/s) so the least possible time is (200 - 20) / 100 = 1.8 s; faster refills
+    // make a few ms of scheduling noise (the test shares its CPU) a large share of a token.
+    const bucket = { capacity: 20, refillPerSecond: 100 };
     const { sim, client } = await setup(
       { rateLimit: bucket, connections: [{ id: 'conn_burst', lists: [{ id: 1, name: 'All', size: 10 }] }, { id: 'conn_warm' }] },
       { rateLimit: bucket },
     );
     // Warm the JIT and open as many keep-alive sockets as the burst's first wave needs, on
     // another connection: the server's bucket starts when the first burst request arrives, so a
-    // first wave slowed by TCP setup would leave it behind ours (at 200/s, 5 ms is a token).
+    // first wave slowed by TCP setup would leave it behind ours (at 100/s, 10 ms is a token).
     await Promise.all(Array.from({ length: bucket.capacity }, () => client.listUserLists('conn_warm')));
 
     const least = ((200 - bucket.capacity) / bucket.refillPerSecond) * 1000;
@@ -43,6 +44,7 @@ describe('client token bucket against the simulator', () => {
 
     expect(count429(sim)).toBe(0);
     expect(sim.requestCounts()['GET /v2/access/users/lists 200']).toBe(200 + bucket.capacity);
+    console.log(`burst: ${elapsed.toFixed(0)} ms for a least of ${least} ms`);
     expect(elapsed).toBeGreaterThanOrEqual(least * 0.99);
     expect(elapsed).toBeLessThanOrEqual(least * 1.1);
   });
@@ -105,8 +107,10 @@ describe('client token bucket against the simulator', () => {
 });
 
 describe('429 handling', () => {
-  // The client's own bucket is made large so that the simulator's answers drive the waits.
+  // The client's own bucket is made large so that the simulator's answers drive the waits; it
+  // still obeys "Remaining: 0" and the 429, which costs a few sub-second waits filtered out here.
   const looseBucket = { capacity: 1000, refillPerSecond: 1000 };
+  const hintedWaits = (sleeps: number[]) => sleeps.filter((ms) => ms >= 100);
 
   test('honours Retry-After', async () => {
     const t = manualTime();
@@ -115,8 +119,7 @@ describe('429 handling', () => {
       { clock: t.clock, sleep: t.sleep, rateLimit: looseBucket },
     );
     for (let i = 0; i < 3; i += 1) await client.listUserLists(sim.connectionId);
-    // The 1 ms is our own bucket obeying "X-RateLimit-Remaining: 0" (it refills at 1000/s).
-    expect(t.sleeps).toEqual([1, 2000]);
+    expect(hintedWaits(t.sleeps)).toEqual([2000]);
     expect(count429(sim)).toBe(1);
   });
 
@@ -128,7 +131,7 @@ describe('429 handling', () => {
     );
     for (let i = 0; i < 5; i += 1) await client.listUserLists(sim.connectionId);
     // Reset says full in 8 s with 4 tokens missing: one token in 2 s.
-    expect(t.sleeps).toEqual([1, 2000]);
+    expect(hintedWaits(t.sleeps)).toEqual([2000]);
     expect(count429(sim)).toBe(1);
   });
 
@@ -140,9 +143,10 @@ describe('429 handling', () => {
     );
     for (let i = 0; i < 5; i += 1) await client.listUserLists(sim.connectionId);
     // Epoch seconds are coarse: the 1 ms spent above rounds the reset up by up to a second.
-    expect(t.sleeps).toHaveLength(2);
-    expect(t.sleeps[1]).toBeGreaterThanOrEqual(4000);
-    expect(t.sleeps[1]).toBeLessThanOrEqual(4250);
+    const [wait, ...rest] = hintedWaits(t.sleeps);
+    expect(rest).toEqual([]);
+    expect(wait).toBeGreaterThanOrEqual(4000);
+    expect(wait).toBeLessThanOrEqual(4250);
     expect(count429(sim)).toBe(1);
   });
 

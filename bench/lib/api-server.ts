@@ -1,0 +1,40 @@
+/**
+ * One HTTP server for bench:api, run in a child process so it has an event loop of its own and
+ * the load generator (autocannon, in the parent) does not compete with it on the same thread.
+ *
+ *   api-server.ts ours <dbPath>   buildApp, exactly as server.ts builds it minus logging and loops
+ *   api-server.ts bare <dbPath>   bare Fastify + better-sqlite3: GET /campaigns/:id → the raw row
+ *
+ * Sends { port } to the parent once listening; closes on SIGTERM.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { closeDatabase, openDatabase } from '../../src/db/client.ts';
+
+const [mode, dbPath] = process.argv.slice(2);
+if ((mode !== 'ours' && mode !== 'bare') || !dbPath) throw new Error('usage: api-server.ts ours|bare <dbPath>');
+
+const db = openDatabase(dbPath);
+let app: FastifyInstance;
+
+if (mode === 'ours') {
+  app = await buildApp({ config: loadConfig({ DATABASE_PATH: dbPath, LOG_LEVEL: 'silent' }), db });
+} else {
+  // The floor for this lookup: same file, same pragmas, same primary-key SELECT, no auth, no schemas.
+  const byId = db.$client.prepare('SELECT * FROM campaigns WHERE id = ?');
+  app = Fastify();
+  app.get<{ Params: { id: string } }>('/campaigns/:id', async (request, reply) => {
+    const row = byId.get(request.params.id);
+    return row ?? reply.code(404).send({ error: 'not found' });
+  });
+}
+
+const address = await app.listen({ host: '127.0.0.1', port: 0 });
+process.send!({ port: Number(new URL(address).port) });
+process.once('SIGTERM', () => {
+  void app.close().then(() => {
+    closeDatabase(db);
+    process.exit(0);
+  });
+});

@@ -1,0 +1,121 @@
+import { performance } from 'node:perf_hooks';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closeDatabase, openDatabase, type Db } from '../../src/db/client.ts';
+import { runMigrations } from '../../src/db/migrate.ts';
+
+export interface TempDb {
+  db: Db;
+  path: string;
+  /** Database plus WAL, in bytes. */
+  sizeBytes(): number;
+  /** Closes the handle and deletes the folder; safe to call twice. */
+  dispose(): void;
+}
+
+/** Temp databases not yet disposed; removed on any exit path, Ctrl-C included. */
+const live = new Set<TempDb>();
+let hooksInstalled = false;
+
+function installExitHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.once('exit', () => [...live].forEach((t) => t.dispose()));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
+}
+
+/**
+ * A migrated database in a fresh temp folder, opened through openDatabase so the benchmark runs
+ * with the service's own pragmas (WAL, synchronous=FULL), not an in-memory shortcut.
+ */
+export function openTempDb(label: string): TempDb {
+  const dir = mkdtempSync(join(tmpdir(), `fanout-bench-${label}-`));
+  const path = join(dir, 'fanout.db');
+  const db = openDatabase(path);
+  runMigrations(db);
+  let disposed = false;
+  const temp: TempDb = {
+    db,
+    path,
+    sizeBytes: () => [path, `${path}-wal`].reduce((sum, file) => sum + (statSync(file, { throwIfNoEntry: false })?.size ?? 0), 0),
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      live.delete(temp);
+      closeDatabase(db);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  live.add(temp);
+  installExitHooks();
+  return temp;
+}
+
+export interface TracedStatement {
+  sql: string;
+  params: unknown[];
+}
+
+/**
+ * Records the SQL (and parameters) that `fn` prepares on this connection, so query plans are
+ * shown for the statements the code really runs rather than a copy that could drift.
+ */
+export function traceStatements<T>(db: Db, fn: () => T): { result: T; statements: TracedStatement[] } {
+  const client = db.$client;
+  const original = client.prepare;
+  const statements: TracedStatement[] = [];
+  client.prepare = function (this: typeof client, source: string) {
+    const stmt = original.call(this, source);
+    const traced: TracedStatement = { sql: source, params: [] };
+    statements.push(traced);
+    for (const method of ['all', 'get', 'run', 'iterate'] as const) {
+      const run = stmt[method] as (...args: unknown[]) => unknown;
+      (stmt as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        traced.params = args;
+        return run.apply(stmt, args);
+      };
+    }
+    return stmt;
+  } as typeof client.prepare;
+  try {
+    return { result: fn(), statements };
+  } finally {
+    client.prepare = original;
+  }
+}
+
+/** EXPLAIN QUERY PLAN lines (indented by depth) for a traced statement. */
+export function explain(db: Db, statement: TracedStatement): string[] {
+  const rows = db.$client.prepare(`EXPLAIN QUERY PLAN ${statement.sql}`).all(...statement.params) as Array<{ id: number; parent: number; detail: string }>;
+  const depth = new Map<number, number>([[0, -1]]);
+  return rows.map((row) => {
+    const level = (depth.get(row.parent) ?? -1) + 1;
+    depth.set(row.id, level);
+    return `${'  '.repeat(level)}${row.detail}`;
+  });
+}
+
+/**
+ * Median time of one single-row write transaction on a fresh database in the temp folder, with
+ * the service's pragmas: under synchronous=FULL it is mostly the fsync, which is what bounds how
+ * many sync steps per second one process can record. Printed so a slow or busy disk is visible.
+ */
+export function measureCommitMs(samples = 200): number {
+  const probe = openTempDb('commit-probe');
+  try {
+    const client = probe.db.$client;
+    client.exec('CREATE TABLE probe (n INTEGER)');
+    const insert = client.prepare('INSERT INTO probe (n) VALUES (?)');
+    const times: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      const started = performance.now();
+      insert.run(i);
+      times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    return times[Math.floor(times.length / 2)]!;
+  } finally {
+    probe.dispose();
+  }
+}

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('loadConfig accepted a bad environment');
+}
+
+describe('loadConfig', () => {
+  it('fills in the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '127.0.0.1',
+      databasePath: './data/fanout.db',
+      logLevel: 'info',
+      adminToken: null,
+      mode: 'sandbox',
+      ofauth: { apiKey: null, baseUrl: 'https://api.ofauth.com' },
+    });
+  });
+
+  it('returns a frozen object', () => {
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it('treats empty values as unset, as a .env file with FOO= means', () => {
+    expect(loadConfig({ PORT: '', OFAUTH_API_KEY: '', LOG_LEVEL: '' })).toMatchObject({ port: 3000, mode: 'sandbox', logLevel: 'info' });
+  });
+
+  it('runs in sandbox mode without OFAUTH_API_KEY and live mode with it', () => {
+    expect(loadConfig({}).mode).toBe('sandbox');
+    const live = loadConfig({ OFAUTH_API_KEY: 'key_live_abc' });
+    expect(live.mode).toBe('live');
+    expect(live.ofauth.apiKey).toBe('key_live_abc');
+  });
+
+  it('parses the values it is given', () => {
+    const config = loadConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATABASE_PATH: '/tmp/x.db',
+      LOG_LEVEL: 'debug',
+      ADMIN_TOKEN: 'a'.repeat(16),
+      OFAUTH_BASE_URL: 'http://localhost:9999',
+      OFAUTH_TIMEOUT: '30s',
+    });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      databasePath: '/tmp/x.db',
+      logLevel: 'debug',
+      adminToken: 'a'.repeat(16),
+      ofauth: { baseUrl: 'http://localhost:9999', timeoutMs: 30_000 },
+    });
+  });
+
+  it('names every bad variable in one error', () => {
+    const error = configError({ PORT: 'abc', LOG_LEVEL: 'loud', OFAUTH_BASE_URL: 'ftp://x', SYNC_CRON: 'often' });
+    expect(error.message).toMatch(/PORT/);
+    expect(error.message).toMatch(/LOG_LEVEL/);
+    expect(error.message).toMatch(/OFAUTH_BASE_URL/);
+    expect(error.message).toMatch(/SYNC_CRON/);
+    expect(error.problems).toHaveLength(4);
+  });
+
+  it.each([
+    ['PORT', '70000'],
+    ['PORT', '-1'],
+    ['PORT', '3000.5'],
+    ['OFAUTH_TIMEOUT', 'soon'],
+    ['ADMIN_TOKEN', 'short'],
+  ])('rejects %s=%s', (name, value) => {
+    expect(configError({ [name]: value }).message).toContain(name);
+  });
+
+  it('never echoes a secret value in the error', () => {
+    const adminToken = 'tooshort-secret';
+    const apiKey = 'ofauth-live-key-SECRET-123';
+    const error = configError({ ADMIN_TOKEN: adminToken, OFAUTH_API_KEY: apiKey, PORT: apiKey, LOG_LEVEL: apiKey });
+    expect(error.message).toContain('ADMIN_TOKEN');
+    expect(error.message).not.toContain(adminToken);
+    expect(error.message).not.toContain(apiKey);
+    expect(JSON.stringify(error.problems)).not.toContain(apiKey);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadConfig({ PATH: '/usr/bin', UNRELATED: 'x' })).not.toThrow();
+  });
+});

@@ -1,0 +1,29 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/app.ts';
+
+describe('GET /health', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+  });
+
+  it('answers without a token: ok, sandbox mode, database ok', async () => {
+    t = await buildTestApp();
+    const res = await t.app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok' });
+  });
+
+  it('reports live mode when an OFAuth key is configured', async () => {
+    t = await buildTestApp({ env: { OFAUTH_API_KEY: 'live-key-1234' } });
+    expect((await t.app.inject({ method: 'GET', url: '/health' })).json()).toMatchObject({ mode: 'live' });
+  });
+
+  it('answers 503 degraded when the database is gone', async () => {
+    t = await buildTestApp();
+    t.db.$client.close();
+    const res = await t.app.inject({ method: 'GET', url: '/health' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ status: 'degraded', mode: 'sandbox', db: 'error' });
+  });
+});

@@ -1,0 +1,161 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultConnections } from '../../src/ofauth/simulator/store.ts';
+import { createApi } from '../helpers/crash/api.ts';
+import { killRepeatedly } from '../helpers/crash/kill-loop.ts';
+import { createRng, seedFrom } from '../helpers/crash/random.ts';
+import { ServerProcess, findFreePort } from '../helpers/crash/server-process.ts';
+import { checkInvariants, collectEventFigures, waitForConvergence } from '../helpers/crash/verify.ts';
+import { planCampaigns, runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
+import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
+
+/*
+ * The crash test from the issue: src/server.ts as a child process against the simulator with
+ * faults on, campaigns created, edited and canceled through the API while the child is
+ * SIGKILLed at random moments and restarted on the same database. Then faults off, one last
+ * start, and the remote queue must match the campaigns exactly: no duplicate send, no loss.
+ *
+ * Short by default (part of `npm test`); `npm run test:crash` (CRASH_FULL=1) runs the full size.
+ * CRASH_SEED fixes the plan, the fault schedule and the kill moments; the interleaving of real
+ * processes still varies from run to run.
+ */
+
+const isFull = process.env.CRASH_FULL === '1';
+const seed = seedFrom(process.env.CRASH_SEED);
+const reproduce = isFull ? `CRASH_SEED=${seed} npm run test:crash` : `CRASH_SEED=${seed} npx vitest run test/sync/crash.test.ts`;
+
+const profile = isFull
+  ? { campaigns: 200, minKills: 20, uptimeMs: [400, 3_000] as [number, number], convergeMs: 240_000, testMs: 15 * 60_000 }
+  : { campaigns: 40, minKills: 5, uptimeMs: [300, 2_000] as [number, number], convergeMs: 45_000, testMs: 120_000 };
+const CONCURRENCY = 4;
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ADMIN_TOKEN = `crash-admin-${seed}-0123456789abcdef`;
+const SECOND_CONNECTION = 'conn_crash_b';
+
+/** Faults while the server is being killed: writes that commit and then fail, a few plain 5xx, latency. */
+const killPhaseFaults = { seed, serverErrorAfterCommit: 0.1, dropAfterCommit: 0.1, serverErrorBeforeCommit: 0.02, latencyMs: [0, 50] as [number, number] };
+
+const sum = (counts: Record<string, number>, suffix: string) =>
+  Object.entries(counts)
+    .filter(([key]) => key.endsWith(suffix))
+    .reduce((total, [, n]) => total + n, 0);
+
+describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth', () => {
+  let sim: StartedSimulator | null = null;
+  let server: ServerProcess | null = null;
+  let workDir: string | null = null;
+  let isFailed = false;
+  const teardown = new AbortController();
+
+  afterEach(async () => {
+    teardown.abort();
+    await server?.close();
+    await sim?.close();
+    // Kept on failure, for a look at the database (sqlite3 fanout.db).
+    if (workDir && !isFailed) await rm(workDir, { recursive: true, force: true });
+  });
+
+  it(
+    `converges with ${profile.campaigns} campaigns and at least ${profile.minKills} SIGKILLs (seed ${seed})`,
+    async ({ onTestFailed }) => {
+      const startedAt = Date.now();
+      onTestFailed(() => {
+        isFailed = true;
+        console.error(
+          `\n[crash] FAILED with seed ${seed}. Reproduce with:\n  ${reproduce}\n` +
+            `[crash] database kept in ${workDir}\n[crash] last server output:\n${server?.logTail() ?? '(none)'}\n`,
+        );
+      });
+
+      sim = await startSimulator({
+        connections: [...defaultConnections, { id: SECOND_CONNECTION, lists: [{ id: 1, name: 'Fans', size: 800 }, { id: 2, name: 'Following', size: 90 }, { id: 4, name: 'Muted', size: 12 }] }],
+        // Generous buckets: the point is faults and crashes, not a 1/s drip.
+        rateLimit: { capacity: 2_000, refillPerSecond: 1_000 },
+        faults: killPhaseFaults,
+      });
+      workDir = await mkdtemp(join(tmpdir(), 'fanout-crash-'));
+      const port = await findFreePort();
+      server = new ServerProcess({
+        cwd: ROOT,
+        port,
+        env: {
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATABASE_PATH: join(workDir, 'fanout.db'),
+          ADMIN_TOKEN,
+          OFAUTH_API_KEY: sim.apiKey,
+          OFAUTH_BASE_URL: sim.url,
+          OFAUTH_TIMEOUT: '2s',
+          OFAUTH_RATE_CAPACITY: '1000',
+          OFAUTH_RATE_PER_MINUTE: '60000',
+          LOG_LEVEL: 'warn',
+          SYNC_CRON: '* * * * * *',
+          SYNC_BATCH: '10',
+          LEASE_MS: '6s',
+          SYNC_SETTLE: '1s',
+        },
+      });
+      const api = createApi(server, ADMIN_TOKEN);
+
+      const plans = planCampaigns(createRng(seed), { seed, count: profile.campaigns, connectionIds: [sim.connectionId, SECOND_CONNECTION], now: Date.now() });
+      const models: CampaignModel[] = plans.map((plan) => ({ plan, id: null, confirmedRevision: 0, isCanceled: false, nextOperation: 0, isBusy: false }));
+      const totalOperations = plans.reduce((n, p) => n + p.operations.length, 0);
+      // Spread the operations over the planned kills, so edits and cancels meet every stage of sync.
+      const meanUptimeMs = (profile.uptimeMs[0] + profile.uptimeMs[1]) / 2;
+      const thinkMaxMs = Math.round((2 * profile.minKills * meanUptimeMs * CONCURRENCY) / totalOperations);
+
+      // Phase 1: the workload and the kills at once.
+      let isWorkDone = false;
+      const stopOnFailure = (error: unknown) => {
+        teardown.abort();
+        throw error;
+      };
+      const [work, kills] = await Promise.all([
+        runWorkload({ api, server, rng: createRng(seed ^ 0x5bd1e995), campaigns: models, concurrency: CONCURRENCY, thinkMaxMs, signal: teardown.signal })
+          .finally(() => {
+            isWorkDone = true;
+          })
+          .catch(stopOnFailure),
+        killRepeatedly(server, createRng(seed ^ 0x27d4eb2f), {
+          minKills: profile.minKills,
+          uptimeMs: profile.uptimeMs,
+          isWorkDone: () => isWorkDone,
+          signal: teardown.signal,
+        }).catch(stopOnFailure),
+      ]);
+      const killPhaseMs = Date.now() - startedAt;
+
+      // Phase 2: OFAuth healthy again, one last start, and wait for the sync loop to settle.
+      sim.setFaults({});
+      await server.start();
+      const { campaigns, waitedMs } = await waitForConvergence(api, profile.convergeMs);
+      const verdict = checkInvariants(models, campaigns, sim.messages());
+      const figures = await collectEventFigures(api, campaigns.map((c) => c.id));
+      const requests = sim.requestCounts();
+      const exitCode = await server.stop();
+
+      console.log(
+        `[crash] seed=${seed} campaigns=${models.length} (live ${verdict.liveCampaigns}, canceled ${verdict.canceledCampaigns}) ` +
+          `operations=${work.operations} kills=${kills} apiCallsCutByKill=${work.cutByKill} createReplays=${work.createReplays} ` +
+          `cutFoundApplied=${work.foundApplied} cutReapplied=${work.reapplied} ` +
+          `simFaults={5xx:${sum(requests, ' 500')}, dropped:${sum(requests, ' dropped')}} ` +
+          `ambiguousCreates=${figures.ambiguousCreates} createsInterruptedByKill=${figures.interruptedCreates} ` +
+          `adoptions=${figures.adopted} provenAbsent=${figures.createAbsent} remoteCreated=${figures.remoteCreated} ` +
+          `syncErrors=${figures.syncErrors} ${JSON.stringify(figures.syncErrorsBy)} remoteMessages=${sim.messages().length} ` +
+          `duplicates=${verdict.duplicates} unclaimed=${verdict.unclaimed} ` +
+          `killPhase=${killPhaseMs}ms converge=${waitedMs}ms total=${Date.now() - startedAt}ms finalExit=${exitCode}`,
+      );
+
+      const context = `seed ${seed}; reproduce: ${reproduce}`;
+      expect(server.unexpectedExits, `server exits nobody asked for (${context})`).toEqual([]);
+      expect(kills, `SIGKILLs (${context})`).toBeGreaterThanOrEqual(profile.minKills);
+      expect(models.filter((m) => m.nextOperation < m.plan.operations.length).map((m) => `c${m.plan.index}`), `unfinished scripts (${context})`).toEqual([]);
+      expect(verdict.violations, `invariant violations (${context})`).toEqual([]);
+      expect(verdict.duplicates, `live remote messages no campaign owns (${context})`).toBe(0);
+    },
+    profile.testMs,
+  );
+});

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { needsSync, planSync, syncDueAt, syncStateAfterChange, type SyncFacts } from '../../src/sync/plan.ts';
+
+const NOW = Date.UTC(2030, 0, 1);
+const settings = { lateSendMaxMs: 15 * 60_000, lateSendPolicy: 'fail' as const, settleMs: 30_000 };
+const facts = (over: Partial<SyncFacts> = {}): SyncFacts => ({
+  status: 'scheduled',
+  scheduledAt: NOW + 3_600_000,
+  revision: 1,
+  syncedRevision: 0,
+  remoteId: null,
+  remoteDeletedAt: null,
+  createStartedAt: null,
+  syncState: 'pending',
+  nextAttemptAt: null,
+  ...over,
+});
+
+describe('planSync', () => {
+  it.each([
+    ['scheduled without remote: create, queued for later', facts(), { kind: 'create', sendNow: false }],
+    ['scheduled for now: create without a date', facts({ scheduledAt: null }), { kind: 'create', sendNow: true }],
+    ['scheduled 5 minutes ago: still sent, at once', facts({ scheduledAt: NOW - 5 * 60_000 }), { kind: 'create', sendNow: true }],
+    ['scheduled 16 minutes ago: missed window', facts({ scheduledAt: NOW - 16 * 60_000 }), { kind: 'fail_late' }],
+    ['queued, edited: update', facts({ status: 'queued', remoteId: '9', revision: 2, syncedRevision: 1 }), { kind: 'update' }],
+    ['queued, in step: nothing', facts({ status: 'queued', remoteId: '9', revision: 2, syncedRevision: 2 }), { kind: 'none' }],
+    ['canceled with a live remote: delete', facts({ status: 'canceled', remoteId: '9', syncedRevision: 1 }), { kind: 'delete' }],
+    ['canceled, remote already deleted: nothing', facts({ status: 'canceled', remoteId: '9', remoteDeletedAt: NOW }), { kind: 'none' }],
+    ['canceled, never created: nothing', facts({ status: 'canceled' }), { kind: 'none' }],
+    ['create in doubt, settled: resolve', facts({ createStartedAt: NOW - 30_000 }), { kind: 'resolve' }],
+    ['create in doubt, settling: wait', facts({ createStartedAt: NOW - 1_000 }), { kind: 'wait', until: NOW + 29_000 }],
+    ['canceled during a create in doubt: resolve first', facts({ status: 'canceled', createStartedAt: NOW - 60_000 }), { kind: 'resolve' }],
+    ['refused update on hold: nothing', facts({ status: 'queued', remoteId: '9', revision: 2, syncedRevision: 1, syncState: 'error' }), { kind: 'none' }],
+    ['draft: nothing', facts({ status: 'draft' }), { kind: 'none' }],
+    ['sent: nothing', facts({ status: 'sent', remoteId: '9', syncedRevision: 1 }), { kind: 'none' }],
+  ])('%s', (_name, input, expected) => {
+    expect(planSync(input, NOW, settings)).toEqual(expected);
+  });
+
+  it('sends late campaigns anyway under the send policy', () => {
+    expect(planSync(facts({ scheduledAt: NOW - 60 * 60_000 }), NOW, { ...settings, lateSendPolicy: 'send' })).toEqual({ kind: 'create', sendNow: true });
+  });
+});
+
+describe('sync bookkeeping', () => {
+  it('is due at the back-off time when one is set, now otherwise, and never when nothing is needed', () => {
+    expect(syncDueAt(facts(), NOW)).toBe(NOW);
+    expect(syncDueAt(facts({ nextAttemptAt: NOW + 5_000 }), NOW)).toBe(NOW + 5_000);
+    expect(syncDueAt(facts({ status: 'draft' }), NOW)).toBeNull();
+    expect(needsSync(facts({ status: 'queued', remoteId: '1', syncedRevision: 1 }))).toBe(false);
+  });
+
+  it('keeps sticky states and derives the others', () => {
+    expect(syncStateAfterChange(facts(), 'retrying')).toBe('retrying');
+    expect(syncStateAfterChange(facts({ status: 'canceled', remoteId: '9', syncedRevision: 1 }), 'synced')).toBe('pending');
+    expect(syncStateAfterChange(facts({ status: 'queued', remoteId: '9', syncedRevision: 1 }), 'synced')).toBe('synced');
+    expect(syncStateAfterChange(facts({ createStartedAt: NOW }))).toBe('creating');
+    expect(syncStateAfterChange(facts({ status: 'draft', syncState: 'idle' }))).toBe('idle');
+  });
+});
