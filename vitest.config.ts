@@ -1,12 +1,22 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Tests that assert on wall-clock time (the rate limiter's 200-call burst) run as a second
+ * project, alone, after everything else: on a 2-core CI machine a crash test or a busy file in
+ * parallel would otherwise steal the CPU they are measuring.
+ */
+const wallClockTests = ['test/ofauth/client-rate-limit.test.ts'];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Native better-sqlite3 handles and loopback servers are per test file; forks keep
     // one file's crash (or leaked handle) from taking the others down.
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    projects: [
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: wallClockTests } },
+      { extends: true, test: { name: 'wall-clock', include: wallClockTests, fileParallelism: false } },
+    ],
   },
 });

@@ -54,7 +54,8 @@ CREATE TABLE `campaigns` (
 	`viewed_count` integer,
 	`purchased_count` integer,
 	`remote_price_cents` integer,
-	`stats_observed_at` integer
+	`stats_observed_at` integer,
+	`remote_missing_at` integer
 );
 --> statement-breakpoint
 CREATE INDEX `campaigns_due_idx` ON `campaigns` (`connection_id`,`sync_due_at`) WHERE sync_due_at IS NOT NULL;--> statement-breakpoint
@@ -63,6 +64,7 @@ CREATE INDEX `campaigns_connection_idx` ON `campaigns` (`connection_id`,`id`);--
 CREATE INDEX `campaigns_scheduled_idx` ON `campaigns` (`scheduled_at`);--> statement-breakpoint
 CREATE UNIQUE INDEX `campaigns_remote_idx` ON `campaigns` (`connection_id`,`remote_id`) WHERE remote_id IS NOT NULL;--> statement-breakpoint
 CREATE INDEX `campaigns_tracked_idx` ON `campaigns` (`connection_id`,`sent_at`) WHERE remote_id IS NOT NULL;--> statement-breakpoint
+CREATE INDEX `campaigns_stats_live_idx` ON `campaigns` (`connection_id`,`status`,`sent_at`) WHERE remote_id IS NOT NULL AND remote_deleted_at IS NULL;--> statement-breakpoint
 CREATE TABLE `connections` (
 	`id` text PRIMARY KEY NOT NULL,
 	`paused_at` integer,
@@ -105,4 +107,12 @@ CREATE TABLE `stats_snapshots` (
 	`purchased_count` integer
 );
 --> statement-breakpoint
-CREATE INDEX `stats_snapshots_campaign_idx` ON `stats_snapshots` (`campaign_id`,`observed_at`);
+CREATE INDEX `stats_snapshots_campaign_idx` ON `stats_snapshots` (`campaign_id`,`observed_at`);--> statement-breakpoint
+CREATE TABLE `stats_untracked` (
+	`connection_id` text NOT NULL,
+	`remote_id` text NOT NULL,
+	`type` text NOT NULL,
+	`first_seen_at` integer NOT NULL,
+	`last_seen_at` integer NOT NULL,
+	PRIMARY KEY(`connection_id`, `remote_id`)
+);

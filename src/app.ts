@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { serializerCompiler, validatorCompiler, type FastifyPluginAsyncZod, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { validatorCompiler, type FastifyPluginAsyncZod, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { campaignRoutes } from './campaigns/routes.ts';
 import { systemClock, type Clock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -7,6 +7,7 @@ import type { Db } from './db/client.ts';
 import { registerBearerAuth } from './http/auth.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.ts';
+import { serializerCompiler } from './http/serializer.ts';
 import { registerSwagger } from './http/swagger.ts';
 import { createServices, type Services } from './services.ts';
 import { tokenRoutes } from './tokens/routes.ts';

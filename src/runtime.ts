@@ -8,6 +8,10 @@ import { createOfauthClient, type OfauthClient } from './ofauth/client.ts';
 import { buildSimulator, type Simulator } from './ofauth/simulator/app.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import type { Services } from './services.ts';
+import { cronIntervalMs } from './stats/budget.ts';
+import { createStatsPoller, type StatsPoller } from './stats/poller.ts';
+import { createStatsRepository } from './stats/repository.ts';
+import { createStatsService, type StatsService } from './stats/service.ts';
 import { createReconciler, type Reconciler } from './sync/reconciler.ts';
 import { createSyncRepository, type SyncRepository } from './sync/repository.ts';
 import { createSyncService, type SyncService } from './sync/service.ts';
@@ -19,6 +23,9 @@ export interface Runtime {
   reconciler: Reconciler;
   syncScheduler: Scheduler;
   sync: SyncService;
+  statsPoller: StatsPoller;
+  statsScheduler: Scheduler;
+  stats: StatsService;
   simulator: (Simulator & { url: string }) | null;
   /** Starts the timers (only server.ts calls this). */
   start(): void;
@@ -36,7 +43,8 @@ async function startSandboxSimulator(config: Config): Promise<Simulator & { url:
 
 /**
  * Wires the background half of the service: the OFAuth client (pointed at OFAuth, or at the
- * built-in simulator in sandbox mode), the reconciler and its scheduler. Nothing runs until start().
+ * built-in simulator in sandbox mode), the reconciler and the stats poller, each with its scheduler.
+ * Nothing runs until start().
  */
 export async function createRuntime(deps: { config: Config; db: Db; clock: Clock; services: Services; logger: FastifyBaseLogger }): Promise<Runtime> {
   const { config, db, clock, services, logger } = deps;
@@ -72,6 +80,7 @@ export async function createRuntime(deps: { config: Config; db: Db; clock: Clock
     clock,
     logger,
     run: (signal) => reconciler.reconcileOnce({ signal }),
+    isIdle: (summary) => summary.claimed === 0,
     record: (run) =>
       syncRepository.recordRun({ kind: 'sync', owner: reconciler.owner, startedAt: run.startedAt, durationMs: run.durationMs, summary: run.summary as Record<string, unknown> | null, error: run.error }),
   });
@@ -85,6 +94,37 @@ export async function createRuntime(deps: { config: Config; db: Db; clock: Clock
     clock,
     schedulerStatus: () => syncScheduler.status(),
   });
+  const statsRepository = createStatsRepository(db);
+  const statsPoller = createStatsPoller({
+    db,
+    repository: services.campaignRepository,
+    statsRepository,
+    events: services.events,
+    client,
+    clock,
+    // The same client (and so the same per-connection bucket) as the reconciler: the poller
+    // measures what is left of it before each page.
+    settings: {
+      budget: config.stats.budget,
+      trackDays: config.stats.trackDays,
+      cycleMs: await cronIntervalMs(config.stats.cron),
+      rateCapacity: config.ofauth.rateCapacity,
+      refillPerSecond: config.ofauth.refillPerSecond,
+    },
+    metrics,
+    logger: logger.child({ component: 'stats' }),
+  });
+  const statsScheduler = createScheduler({
+    name: 'stats',
+    cron: config.stats.cron,
+    clock,
+    logger,
+    run: (signal) => statsPoller.pollOnce({ signal }),
+    isIdle: (summary) => summary.requests === 0,
+    record: (run) =>
+      syncRepository.recordRun({ kind: 'stats', owner: reconciler.owner, startedAt: run.startedAt, durationMs: run.durationMs, summary: run.summary as Record<string, unknown> | null, error: run.error }),
+  });
+  const stats = createStatsService({ campaigns: services.campaigns, repository: services.campaignRepository, statsRepository, clock });
 
   return {
     client,
@@ -93,12 +133,16 @@ export async function createRuntime(deps: { config: Config; db: Db; clock: Clock
     reconciler,
     syncScheduler,
     sync,
+    statsPoller,
+    statsScheduler,
+    stats,
     simulator,
     start() {
       syncScheduler.start();
+      statsScheduler.start();
     },
     async stop() {
-      await syncScheduler.stop();
+      await Promise.all([syncScheduler.stop(), statsScheduler.stop()]);
       await client.close();
       if (simulator) await simulator.app.close();
     },

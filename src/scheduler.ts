@@ -14,6 +14,8 @@ export interface SchedulerOptions<T extends object> {
   /** One run of the loop; `signal` asks it to stop taking new work. */
   run: (signal: AbortSignal) => Promise<T>;
   logger: LoopLogger;
+  /** Idle runs (nothing done) are logged at debug level only, so a quiet service stays quiet. */
+  isIdle?: (summary: T) => boolean;
   /** Persists each run (for status pages); must not throw. */
   record?: (run: { startedAt: number; durationMs: number; summary: T | null; error: string | null }) => void;
 }
@@ -43,8 +45,8 @@ export function createScheduler<T extends object>(options: SchedulerOptions<T>) 
       const summary = await options.run(stopping.signal);
       const durationMs = Math.round(performance.now() - started);
       failures = 0;
-      // One summary line per run; idle runs (every few seconds) only at debug level.
-      const isIdle = 'claimed' in summary && summary.claimed === 0;
+      // One summary line per run.
+      const isIdle = options.isIdle?.(summary) ?? false;
       (isIdle ? logger.debug : logger.info).call(logger, { loop: options.name, durationMs, ...summary }, `${options.name} run`);
       options.record?.({ startedAt, durationMs, summary, error: null });
     } catch (error) {

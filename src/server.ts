@@ -7,6 +7,7 @@ import { runMigrations } from './db/migrate.ts';
 import { metricsRoute } from './metrics.ts';
 import { createRuntime } from './runtime.ts';
 import { createServices } from './services.ts';
+import { statsRoutes } from './stats/routes.ts';
 import { syncRoutes } from './sync/routes.ts';
 
 function readConfig(): Config {
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
     clock,
     services,
     logger: loggerOptions(config.logLevel),
-    v1Plugins: [syncRoutes(runtime.sync)],
+    v1Plugins: [syncRoutes(runtime.sync), statsRoutes(runtime.stats)],
     rootPlugins: [metricsRoute(runtime.metrics)],
   });
   app.addHook('onClose', async () => {

@@ -1,15 +1,15 @@
 // autocannon ships no types and @types/autocannon is not a dependency: the small part bench:api uses.
 declare module 'autocannon' {
-  interface RawRequest {
+  export interface RawRequest {
     method?: string;
     path?: string;
     headers?: Record<string, string>;
     body?: string;
   }
-  interface Request extends RawRequest {
+  export interface Request extends RawRequest {
     setupRequest?: (request: RawRequest, context: Record<string, unknown>) => RawRequest;
   }
-  interface Options {
+  export interface Options {
     url: string;
     connections?: number;
     duration?: number;
@@ -18,7 +18,7 @@ declare module 'autocannon' {
     body?: string;
     requests?: Request[];
   }
-  interface Histogram {
+  export interface Histogram {
     average: number;
     mean: number;
     stddev: number;
@@ -30,7 +30,7 @@ declare module 'autocannon' {
     p99_9: number;
     total: number;
   }
-  interface Result {
+  export interface Result {
     requests: Histogram;
     latency: Histogram;
     throughput: Histogram;
@@ -39,6 +39,20 @@ declare module 'autocannon' {
     non2xx: number;
     duration: number;
   }
+  /** One run's counts and encoded histograms, as returned with skipAggregateResult. */
+  export interface RawResult {
+    totalCompletedRequests: number;
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+    /** Seconds. */
+    duration: number;
+  }
+  function autocannon(options: Options & { skipAggregateResult: true }): Promise<RawResult>;
   function autocannon(options: Options): Promise<Result>;
+  namespace autocannon {
+    /** Merges runs made with skipAggregateResult; the latency histogram is exact, requests/s is not kept. */
+    function aggregateResult(results: RawResult[], options?: Partial<Options>): Result;
+  }
   export default autocannon;
 }

@@ -119,3 +119,50 @@ export function measureCommitMs(samples = 200): number {
     probe.dispose();
   }
 }
+
+/**
+ * Counts commits on this connection from now on, and the time spent in them: outermost
+ * transactions (body included), plus writes run outside one (autocommit). Under
+ * synchronous=FULL each is an fsync on the event loop, so commits per sync step bound how many
+ * steps per second one process can record. Install before building repositories (statements
+ * they prepare up front are not seen otherwise).
+ */
+export function countCommits(db: Db): { count(): number; ms(): number } {
+  const client = db.$client;
+  let commits = 0;
+  let spentMs = 0;
+  const timed = <T>(run: () => T): T => {
+    if (client.inTransaction) return run();
+    commits++;
+    const started = performance.now();
+    try {
+      return run();
+    } finally {
+      spentMs += performance.now() - started;
+    }
+  };
+  const transaction = client.transaction;
+  client.transaction = function (this: typeof client, fn: (...args: never[]) => unknown) {
+    const tx = transaction.call(this, fn as never) as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const counted = (run: (...args: unknown[]) => unknown) =>
+      function (this: unknown, ...args: unknown[]) {
+        return timed(() => run.apply(this, args));
+      };
+    const wrapped = counted(tx as unknown as (...args: unknown[]) => unknown) as unknown as Record<string, unknown>;
+    for (const behavior of ['deferred', 'immediate', 'exclusive'] as const) wrapped[behavior] = counted(tx[behavior]!);
+    return wrapped;
+  } as unknown as typeof client.transaction;
+  const prepare = client.prepare;
+  client.prepare = function (this: typeof client, source: string) {
+    const stmt = prepare.call(this, source);
+    if (!stmt.readonly) {
+      // UPDATE … RETURNING runs through get/all, a plain write through run.
+      for (const method of ['run', 'get', 'all'] as const) {
+        const original = stmt[method] as (...args: unknown[]) => unknown;
+        (stmt as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => timed(() => original.apply(stmt, args));
+      }
+    }
+    return stmt;
+  } as typeof client.prepare;
+  return { count: () => commits, ms: () => spentMs };
+}

@@ -1,14 +1,69 @@
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { buildSimulator, type Simulator, type SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
+import type { ThreadReply, ThreadRequest } from './simulator-thread.ts';
 
 export type BenchSimulator = Simulator & { url: string; close(): Promise<void> };
 
-/** Starts the OFAuth simulator on an ephemeral loopback port, as production talks to OFAuth: over real HTTP. */
+/** Starts the OFAuth simulator in this thread on an ephemeral loopback port. */
 export async function startBenchSimulator(options: SimulatorOptions): Promise<BenchSimulator> {
   const simulator = await buildSimulator(options);
   await simulator.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = simulator.app.server.address() as AddressInfo;
   return { ...simulator, url: `http://127.0.0.1:${port}`, close: () => simulator.app.close() };
+}
+
+export interface SimulatorThread {
+  url: string;
+  apiKey: string;
+  requestCounts(): Promise<Record<string, number>>;
+  messageCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the simulator in a worker thread, so OFAuth's side neither spends the event loop it is
+ * measuring nor stalls while that loop is busy: requests reach the simulator's bucket when they
+ * are sent, as they would reach OFAuth. Options must be cloneable (no clock: it runs on real time).
+ */
+export async function startSimulatorThread(options: Omit<SimulatorOptions, 'clock'>): Promise<SimulatorThread> {
+  // Worker threads do not inherit tsx's loader, so the thread registers it before importing the entry.
+  const entry = new URL('./simulator-thread.ts', import.meta.url).href;
+  const tsxApi = import.meta.resolve('tsx/esm/api');
+  const code = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
+  const worker = new Worker(code, { eval: true, workerData: options });
+  const started = await new Promise<{ url: string; apiKey: string }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  let nextId = 0;
+  const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  worker.on('message', (reply: ThreadReply) => {
+    pending.get(reply.id)?.resolve(reply.value);
+    pending.delete(reply.id);
+  });
+  // A thread that dies must fail the benchmark, not leave it awaiting an answer that never comes.
+  const failAll = (error: Error) => {
+    for (const { reject } of pending.values()) reject(error);
+    pending.clear();
+  };
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`simulator thread exited (code ${code})`)));
+  const ask = (kind: ThreadRequest['kind']) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = ++nextId;
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, kind } satisfies ThreadRequest);
+    });
+  return {
+    ...started,
+    requestCounts: async () => (await ask('requestCounts')) as Record<string, number>,
+    messageCount: async () => (await ask('messageCount')) as number,
+    async close() {
+      await ask('close');
+      await worker.terminate();
+    },
+  };
 }
 
 export interface RequestTally {

@@ -164,7 +164,8 @@ const statusFilterSchema = z
   .union([z.enum(campaignStatuses), z.array(z.enum(campaignStatuses))])
   .transform((s) => (Array.isArray(s) ? s : [s]));
 
-export const listCampaignsQuerySchema = z.object({
+// Strict: a misspelt filter (?stauts=draft) is an error, not a silent "list everything".
+export const listCampaignsQuerySchema = z.strictObject({
   status: statusFilterSchema.optional().describe('Repeatable: ?status=scheduled&status=queued'),
   connectionId: connectionIdSchema.optional(),
   scheduledFrom: isoDateTimeSchema.optional(),
@@ -231,7 +232,7 @@ export const eventSchema = z.object({
   data: z.record(z.string(), z.unknown()).nullable(),
 });
 
-export const eventListQuerySchema = z.object({
+export const eventListQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: cursorSchema,
 });

@@ -114,7 +114,8 @@ export function createCampaignService(deps: CampaignServiceDeps) {
         connectionIds = canAccessConnection(principal, query.connectionId) ? [query.connectionId] : [];
       }
       const rows = repository.list({
-        statuses: query.status,
+        // De-duplicated: ?status=sent repeated a thousand times is one filter (and one cached statement).
+        statuses: query.status ? [...new Set(query.status)] : undefined,
         connectionIds,
         scheduledFrom: query.scheduledFrom ? Date.parse(query.scheduledFrom) : undefined,
         scheduledTo: query.scheduledTo ? Date.parse(query.scheduledTo) : undefined,

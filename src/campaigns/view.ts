@@ -1,11 +1,11 @@
 import { ValidationError } from '../errors.ts';
-import type { CampaignRow } from './repository.ts';
+import type { CampaignViewRow } from './repository.ts';
 import type { CampaignView } from './schemas.ts';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** The public JSON shape of a campaign; the only place rows become API objects. */
-export function toCampaignView(row: CampaignRow): CampaignView {
+export function toCampaignView(row: CampaignViewRow): CampaignView {
   return {
     id: row.id,
     name: row.name,

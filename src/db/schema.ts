@@ -51,6 +51,8 @@ export const campaigns = sqliteTable(
     purchasedCount: integer('purchased_count'),
     remotePrice: integer('remote_price_cents'),
     statsObservedAt: integer('stats_observed_at'),
+    /** Set when the poller read the lists back past this campaign's remote message without finding it. */
+    remoteMissingAt: integer('remote_missing_at'),
   },
   (t) => [
     // Partial, so a tick's claim costs what is due, not what is stored.
@@ -61,6 +63,10 @@ export const campaigns = sqliteTable(
     // One remote message belongs to at most one campaign: an adoption can never double-claim.
     uniqueIndex('campaigns_remote_idx').on(t.connectionId, t.remoteId).where(sql`remote_id IS NOT NULL`),
     index('campaigns_tracked_idx').on(t.connectionId, t.sentAt).where(sql`remote_id IS NOT NULL`),
+    // The stats poller's per-minute question: which campaigns with a live remote copy to follow.
+    index('campaigns_stats_live_idx')
+      .on(t.connectionId, t.status, t.sentAt)
+      .where(sql`remote_id IS NOT NULL AND remote_deleted_at IS NULL`),
   ],
 );
 
@@ -128,6 +134,22 @@ export const statsSnapshots = sqliteTable(
     purchasedCount: integer('purchased_count'),
   },
   (t) => [index('stats_snapshots_campaign_idx').on(t.campaignId, t.observedAt)],
+);
+
+/**
+ * Remote mass messages the poller saw that no campaign owned (sent from elsewhere), one row each,
+ * so connections.untracked_count counts each message once however often it is paged over.
+ */
+export const statsUntracked = sqliteTable(
+  'stats_untracked',
+  {
+    connectionId: text('connection_id').notNull(),
+    remoteId: text('remote_id').notNull(),
+    type: text('type').$type<'scheduled' | 'unsent' | 'sent'>().notNull(),
+    firstSeenAt: integer('first_seen_at').notNull(),
+    lastSeenAt: integer('last_seen_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.connectionId, t.remoteId] })],
 );
 
 export const runs = sqliteTable(

@@ -64,9 +64,16 @@ export interface CallOptions {
 export interface OfauthClient {
   /** Never replayed once the request may have reached OFAuth (5xx, timeout, reset after sending: kind 'ambiguous'); a 429 or a connect error is retried. */
   createMassMessage(connectionId: string, body: MassMessageBody, opts?: CallOptions): Promise<QueueStatus>;
-  /** Full replace (send the whole body). Re-read `id` from the answer. */
+  /**
+   * Full replace (send the whole body); re-read `id` from the answer. A 5xx is replayed (a
+   * replace is idempotent); a lost answer after sending, or giving up after a 5xx, is 'ambiguous'.
+   */
   updateMassMessage(connectionId: string, id: number | string, body: MassMessageBody, opts?: CallOptions): Promise<QueueStatus>;
-  /** Cancels a scheduled message or unsends a sent one; a 2xx with success:false throws kind 'invalid'. */
+  /**
+   * Cancels a scheduled message or unsends a sent one; a 2xx with success:false throws kind
+   * 'invalid'. Like update: 5xx replayed, lost answers 'ambiguous', and a 4xx on a replay after a
+   * 5xx ("already canceled") is 'ambiguous' too, since the first attempt may have done it.
+   */
   deleteMassMessage(connectionId: string, id: number | string, opts?: CallOptions): Promise<DeleteResult>;
   getMassMessage(connectionId: string, id: number | string, opts?: CallOptions): Promise<StatsItem>;
   /** One page, newest first. limit defaults to 20, the documented maximum. */
@@ -204,7 +211,10 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
       const waitMs = error.retryAfterMs ?? computeBackoffMs(attempt, retry, random);
       if (error.status === 429) limiter.block(connectionId, waitMs);
       const elapsed = clock.now() - startedAt;
-      if (attempt >= retry.maxAttempts || elapsed + waitMs > retry.maxTotalMs) throw error.with({ attempts: attempt });
+      if (attempt >= retry.maxAttempts || elapsed + waitMs > retry.maxTotalMs) {
+        // Giving up on a write that met a 5xx: one of its attempts may have been applied.
+        throw error.with({ attempts: attempt, ...(mayHaveCommitted ? { kind: 'ambiguous' as const } : {}) });
+      }
       options.logger?.warn(
         { connectionId, operation, route: endpoint.route, attempt, status: error.status, code: error.code, waitMs },
         'ofauth call failed, retrying',

@@ -21,6 +21,7 @@ export interface OfauthErrorInit {
   cause?: unknown;
 }
 
+/** The one error type every client call rejects with; branch on `kind`. */
 export class OfauthError extends Error {
   override name = 'OfauthError';
   readonly kind: OfauthErrorKind;

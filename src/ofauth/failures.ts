@@ -1,6 +1,6 @@
 import { OfauthError, classifyStatus, parseErrorBody, redact } from './errors.ts';
 import type { HttpResponse, TransportError } from './http.ts';
-import { hintedWaitMs, type RateLimitHints } from './retry.ts';
+import { computeHintedWaitMs, type RateLimitHints } from './retry.ts';
 
 interface FailureContext {
   operation: string;
@@ -23,7 +23,7 @@ export function describeHttpFailure(
   const kind = classifyStatus(response.status, parsed.code, context.mayHaveCommitted);
   // Only a 429 or 503 asks us to wait; on other answers the reset hint is informational.
   const retryAfterMs =
-    response.status === 429 ? hintedWaitMs(hints) : response.status === 503 ? hints.retryAfterMs : null;
+    response.status === 429 ? computeHintedWaitMs(hints) : response.status === 503 ? hints.retryAfterMs : null;
   const message = parsed.message ?? `HTTP ${response.status}`;
   return new OfauthError({
     kind,

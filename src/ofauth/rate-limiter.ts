@@ -13,6 +13,7 @@ export interface RateLimitOptions {
   headroom?: number;
 }
 
+/** OFAuth's Access API plans (Pay as You Go, Starter): 90 burst, 60/min. */
 export const defaultRateLimit: Readonly<Required<RateLimitOptions>> = Object.freeze({
   capacity: 90,
   refillPerSecond: 1,
@@ -28,12 +29,25 @@ interface Bucket {
   /** Set after a 429: nobody on this connection sends before then. */
   blockedUntil: number;
   /** A burst started from a full bucket and OFAuth has not answered any of it yet. */
-  anchor: { startedAt: number; confirmed: Promise<void>; resolve: () => void } | null;
-  /** Total time the refill clock was moved back by anchors; sleepers shift by what they missed. */
+  anchor: Anchor | null;
+  /** Total time the schedule was moved back (anchors, 429s); sleepers shift by what they missed. */
   shiftMs: number;
 }
 
+interface Anchor {
+  startedAt: number;
+  confirmed: Promise<void>;
+  resolve: () => void;
+  timer: NodeJS.Timeout;
+}
+
 const FULL_EPSILON = 1e-9;
+/**
+ * Longest that callers needing refill wait for a burst's first answer (real time). A slow first
+ * call (a create can take seconds) must not hold the connection; past this the whole wait is
+ * counted as lost refill, which is the conservative guess.
+ */
+const ANCHOR_MAX_WAIT_MS = 1000;
 
 /**
  * Per-connection token bucket shaped like OFAuth's, so the client waits instead of earning
@@ -67,7 +81,8 @@ export class RateLimiter {
     if (bucket.anchor === null && bucket.tokens >= this.#effectiveCapacity(bucket) - FULL_EPSILON) {
       let resolve = () => {};
       const confirmed = new Promise<void>((r) => (resolve = r));
-      bucket.anchor = { startedAt: now, confirmed, resolve };
+      const timer = setTimeout(() => this.confirm(connectionId), ANCHOR_MAX_WAIT_MS).unref();
+      bucket.anchor = { startedAt: now, confirmed, resolve, timer };
     }
     bucket.tokens -= 1;
     const needsRefill = bucket.tokens < 0;
@@ -106,6 +121,7 @@ export class RateLimiter {
     const anchor = bucket.anchor;
     if (anchor === null) return;
     bucket.anchor = null;
+    clearTimeout(anchor.timer);
     if (lostMs > 0) {
       const phantom = Math.min((lostMs / 1000) * this.#options.refillPerSecond, this.#effectiveCapacity(bucket));
       bucket.tokens -= phantom;

@@ -69,6 +69,7 @@ export const queueStatusSchema: z.ZodType<QueueStatus> = queueStatusRawSchema.tr
   return status;
 });
 
+/** A stats/get/delete message item (contract §2.3), normalised to StatsItem. */
 export const statsItemSchema: z.ZodType<StatsItem> = z
   .object({
     id: numericIdSchema,
@@ -106,6 +107,7 @@ export const statsItemSchema: z.ZodType<StatsItem> = z
     isFree: raw.isFree,
   }));
 
+/** A user list (contract §3.9); the id is kept as OFAuth typed it. */
 export const userListSchema: z.ZodType<UserList> = z
   .object({
     id: z.union([z.number(), z.string().min(1)]),

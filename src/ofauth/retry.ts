@@ -8,6 +8,7 @@ export interface RetryPolicy {
   maxTotalMs: number;
 }
 
+/** Five attempts within a minute: long enough to ride out a 429 at 1 token/s, short enough for a sync tick. */
 export const defaultRetryPolicy: Readonly<RetryPolicy> = Object.freeze({
   maxAttempts: 5,
   baseDelayMs: 500,
@@ -100,7 +101,7 @@ export function readRateLimitHints(headers: HeaderBag, nowMs: number): RateLimit
  * (Limit − Remaining). Waiting for the whole reset would idle a 90-token bucket for 90 s to
  * spend one token. Null when the answer carries neither, so the caller backs off instead.
  */
-export function hintedWaitMs(hints: RateLimitHints): number | null {
+export function computeHintedWaitMs(hints: RateLimitHints): number | null {
   if (hints.retryAfterMs !== null) return Math.max(MIN_RETRY_DELAY_MS, hints.retryAfterMs);
   if (hints.resetInMs === null) return null;
   const missing = hints.limit !== null ? hints.limit - (hints.remaining ?? 0) : null;

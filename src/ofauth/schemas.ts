@@ -24,6 +24,7 @@ export interface MassMessageBody {
 
 export type StatsType = 'scheduled' | 'unsent' | 'sent';
 
+/** The three stats lists, in lifecycle order. */
 export const statsTypes: readonly StatsType[] = ['scheduled', 'unsent', 'sent'];
 
 /** Create/update answer (contract §2.2), normalised. */
@@ -88,12 +89,14 @@ const positiveIntSchema = z.number().int().positive();
 const referenceSchema = z.union([positiveIntSchema, z.string().min(1)]);
 const idArraySchema = z.array(positiveIntSchema);
 
+/** Release-form participants; every id > 0. */
 export const releaseFormsSchema = z.object({
   users: idArraySchema.optional(),
   partners: idArraySchema.optional(),
   guests: idArraySchema.optional(),
 });
 
+/** Contract §2.1 body; the simulator validates with it and the client checks bodies before sending. */
 export const massMessageBodySchema: z.ZodType<MassMessageBody> = z.object({
   text: z.string().max(10_000).optional(),
   mediaItems: z.array(referenceSchema).optional(),
@@ -111,6 +114,7 @@ export const massMessageBodySchema: z.ZodType<MassMessageBody> = z.object({
   subscribedAfterDate: z.string().nullish(),
 });
 
+/** `type` query of the stats list. */
 export const statsTypeSchema = z.enum(['scheduled', 'unsent', 'sent']);
 
 /**

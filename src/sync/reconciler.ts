@@ -125,10 +125,8 @@ export function createReconciler(deps: ReconcilerDeps) {
       const now = deps.clock.now();
       const { rows, takeovers } = deps.syncRepository.claim(connectionId, owner, now, deps.settings.leaseMs, deps.settings.batch, only);
       const fresh = rows.filter((r) => (steps.get(r.id) ?? 0) < MAX_STEPS_PER_CAMPAIGN);
-      if (fresh.length === 0) {
-        releaseAll(rows);
-        return;
-      }
+      releaseAll(rows.filter((r) => !fresh.includes(r)));
+      if (fresh.length === 0) return;
       summary.takeovers += takeovers;
       if (takeovers > 0) deps.metrics?.leaseTakeovers.inc(takeovers);
       for (const [index, row] of fresh.entries()) {

@@ -7,9 +7,17 @@ export type ConnectionRow = typeof connections.$inferSelect;
 
 /** How many sync runs of each kind are kept for /v1/sync/status; older ones are pruned. */
 const RUNS_KEPT = 500;
+/** connections.last_success_at is kept to this precision; it is not rewritten more often. */
+const SUCCESS_STAMP_MS = 10_000;
 
 /** The reconciler's queries: claiming work under a lease, and connection pause state. */
 export function createSyncRepository(db: Db) {
+  const healthOf = db
+    .select({ pausedAt: connections.pausedAt, lastSuccessAt: connections.lastSuccessAt })
+    .from(connections)
+    .where(eq(connections.id, sql.placeholder('id')))
+    .prepare();
+
   return {
     /** Connections with campaigns due now, and how many are due on each. */
     dueByConnection(now: number): Array<{ connectionId: string; due: number }> {
@@ -104,8 +112,15 @@ export function createSyncRepository(db: Db) {
       });
     },
 
-    /** Records a successful call; a paused connection resumes and its campaigns become pending. */
+    /**
+     * Records a successful call; a paused connection resumes and its campaigns become pending.
+     * The usual case (not paused, stamped within SUCCESS_STAMP_MS) is answered by one read and
+     * writes nothing: it runs after every successful sync step, and a write transaction there
+     * costs each step one more commit (an fsync under synchronous=FULL).
+     */
     markConnectionHealthy(id: string, now: number): boolean {
+      const known = healthOf.get({ id });
+      if (known && known.pausedAt === null && known.lastSuccessAt !== null && now - known.lastSuccessAt < SUCCESS_STAMP_MS) return false;
       return db.transaction(() => {
         const existing = db.select().from(connections).where(eq(connections.id, id)).get();
         if (!existing) {

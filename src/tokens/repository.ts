@@ -12,7 +12,14 @@ export function createTokenRepository(db: Db) {
     .from(apiTokens)
     .where(and(eq(apiTokens.secretHash, sql.placeholder('hash')), isNull(apiTokens.revokedAt)))
     .prepare();
+  // Changes whenever another connection (another process on this file) commits; never for this
+  // connection's own commits. See https://sqlite.org/pragma.html#pragma_data_version.
+  const dataVersion = db.$client.prepare('PRAGMA data_version').pluck();
   return {
+    /** A number that differs from the last one returned iff another connection committed since. */
+    dataVersion(): number {
+      return dataVersion.get() as number;
+    },
     insert(row: typeof apiTokens.$inferInsert): TokenRow {
       return db.insert(apiTokens).values(row).returning().get();
     },

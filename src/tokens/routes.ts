@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { principalOf } from '../http/auth.ts';
 import { authProblemResponses, problemSchema } from '../http/common-schemas.ts';
-import { assertAdmin, type TokenService } from './service.ts';
+import { assertAdmin, assertCanGrant, type TokenService } from './service.ts';
 import { createTokenBodySchema, createdTokenSchema, tokenListSchema, tokenParamsSchema } from './schemas.ts';
 
 const security = [{ bearerAuth: [] }];
@@ -19,7 +19,9 @@ export function tokenRoutes(tokens: TokenService): FastifyPluginAsyncZod {
         response: { 201: createdTokenSchema, ...authProblemResponses },
       },
       handler: async (request, reply) => {
-        assertAdmin(principalOf(request));
+        const issuer = principalOf(request);
+        assertAdmin(issuer);
+        assertCanGrant(issuer, request.body.connectionIds);
         const { token, secret } = tokens.issue(request.body);
         request.log.info({ tokenId: token.id, role: token.role }, 'token created');
         return reply.code(201).send({ ...token, secret });

@@ -2,7 +2,7 @@ import type { Clock } from '../clock.ts';
 import { ForbiddenError, NotFoundError } from '../errors.ts';
 import { newTokenId } from '../ids.ts';
 import type { TokenRepository, TokenRow } from './repository.ts';
-import { generateSecret, hashSecret, secretsMatch } from './secrets.ts';
+import { generateSecret, hashesMatch, hashSecret } from './secrets.ts';
 
 export type Role = 'admin' | 'marketer';
 
@@ -37,6 +37,15 @@ const toView = (row: TokenRow): TokenView => ({
 /** Issues, lists, revokes and checks bearer tokens. Secrets leave only once, at creation. */
 export function createTokenService(deps: { repository: TokenRepository; clock: Clock; adminToken: string | null }) {
   const { repository, clock, adminToken } = deps;
+  // Hashed once here rather than on every request: authenticate runs before every /v1 handler.
+  const adminTokenHash = adminToken ? hashSecret(adminToken) : null;
+
+  // Principals by secret hash, so a request costs one hash instead of a query. Correct as long as
+  // every change to api_tokens either goes through revoke() below (which empties it) or is made by
+  // another connection, which moves PRAGMA data_version and empties it on the next request.
+  const principals = new Map<string, Principal>();
+  const MAX_CACHED_PRINCIPALS = 10_000;
+  let principalsVersion = -1;
 
   function issue(input: { name: string; role: Role; connectionIds?: string[] | null }) {
     const secret = generateSecret();
@@ -56,12 +65,29 @@ export function createTokenService(deps: { repository: TokenRepository; clock: C
     issue,
 
     authenticate(secret: string): Principal | null {
-      if (adminToken && secretsMatch(secret, adminToken)) {
+      const secretHash = hashSecret(secret);
+      if (adminTokenHash && hashesMatch(secretHash, adminTokenHash)) {
         return { tokenId: ENV_ADMIN_ID, name: 'admin', role: 'admin', connectionIds: null };
       }
-      const row = repository.findActiveByHash(hashSecret(secret));
+      const version = repository.dataVersion();
+      if (version !== principalsVersion) {
+        principals.clear();
+        principalsVersion = version;
+      }
+      const cached = principals.get(secretHash);
+      if (cached) return cached;
+      const row = repository.findActiveByHash(secretHash);
       if (!row) return null;
-      return { tokenId: row.id, name: row.name, role: row.role, connectionIds: row.connectionIds ?? null };
+      // Frozen: one object is shared by every request that presents this token.
+      const principal: Principal = Object.freeze({
+        tokenId: row.id,
+        name: row.name,
+        role: row.role,
+        connectionIds: row.connectionIds ? Object.freeze([...row.connectionIds]) as string[] : null,
+      });
+      if (principals.size >= MAX_CACHED_PRINCIPALS) principals.clear();
+      principals.set(secretHash, principal);
+      return principal;
     },
 
     list(): TokenView[] {
@@ -70,7 +96,9 @@ export function createTokenService(deps: { repository: TokenRepository; clock: C
 
     revoke(id: string): void {
       if (id === ENV_ADMIN_ID) throw new ForbiddenError('The ADMIN_TOKEN from the environment cannot be revoked through the API.');
-      if (!repository.revoke(id, clock.now())) throw new NotFoundError('token', id);
+      const isRevoked = repository.revoke(id, clock.now());
+      principals.clear();
+      if (!isRevoked) throw new NotFoundError('token', id);
     },
 
     /**
@@ -85,6 +113,17 @@ export function createTokenService(deps: { repository: TokenRepository; clock: C
 }
 
 export type TokenService = ReturnType<typeof createTokenService>;
+
+/**
+ * An admin limited to some connections may only issue tokens limited to (a subset of) those;
+ * otherwise it could mint an unrestricted token and step outside its own scope.
+ */
+export function assertCanGrant(issuer: Principal, connectionIds: string[] | null | undefined): void {
+  if (issuer.connectionIds === null) return;
+  const outside = connectionIds ? connectionIds.filter((id) => !issuer.connectionIds!.includes(id)) : null;
+  if (outside === null) throw new ForbiddenError('A token limited to some connections can only issue tokens limited to those connections.');
+  if (outside.length > 0) throw new ForbiddenError(`This token may not grant connections ${outside.join(', ')}.`);
+}
 
 export function assertAdmin(principal: Principal): void {
   if (principal.role !== 'admin') throw new ForbiddenError('Only admin tokens may manage tokens.');

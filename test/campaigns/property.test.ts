@@ -31,18 +31,13 @@ const nastyValue: fc.Arbitrary<Json> = fc.oneof(
   fc.integer(),
 );
 
-const isoAt = (ms: number, offsetMinutes: number): string => {
-  const local = new Date(ms + offsetMinutes * 60_000).toISOString().slice(0, 19);
-  if (offsetMinutes === 0) return `${local}Z`;
-  const sign = offsetMinutes > 0 ? '+' : '-';
-  const abs = Math.abs(offsetMinutes);
-  return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-};
-
 const pad = (n: number, width = 2) => String(n).padStart(width, '0');
-
 const zoneOf = (offset: number) =>
   offset === 0 ? 'Z' : `${offset > 0 ? '+' : '-'}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+
+/** The instant `ms` written as local time at `offset` minutes from UTC. */
+const isoAt = (ms: number, offset: number): string => `${new Date(ms + offset * 60_000).toISOString().slice(0, 19)}${zoneOf(offset)}`;
+
 const offsetMinutes = fc.oneof(fc.constant(0), fc.integer({ min: -1439, max: 1439 }));
 
 /**
@@ -148,7 +143,10 @@ function mutate(root: Json, path: Path, mutation: Mutation): Json {
   const last = path.at(-1)!;
   if (parent === null || typeof parent !== 'object') return copy;
   if (mutation.op === 'set') parent[last] = mutation.value;
-  else if (mutation.op === 'delete') Array.isArray(parent) ? parent.splice(Number(last), 1) : delete parent[last];
+  else if (mutation.op === 'delete') {
+    if (Array.isArray(parent)) parent.splice(Number(last), 1);
+    else delete parent[last];
+  }
   else if (parent[last] && typeof parent[last] === 'object' && !Array.isArray(parent[last])) parent[last][mutation.key] = mutation.value;
   return copy;
 }

@@ -140,7 +140,7 @@ describe('error responses', () => {
 
   it('500 problem+json also for a non-Error throw', async () => {
     t.services.campaigns.get = () => {
-      throw 'a bare string'; // eslint-disable-line @typescript-eslint/only-throw-error
+      throw 'a bare string';
     };
     const res = await t.app.inject({ method: 'GET', url: '/v1/campaigns/cmp_00000000000000000000000000', headers: t.admin });
     expectProblem(res, 500, 'internal_error');

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loggerOptions } from '../../src/app.ts';
 import { buildTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.ts';
@@ -39,7 +39,7 @@ describe('secrets stay out of logs and responses', () => {
 
   it('never writes the admin token or an issued secret, at trace level, on any path', async () => {
     const bodies: string[] = [];
-    const send = async (options: Parameters<FastifyInstance['inject']>[0]) => {
+    const send = async (options: InjectOptions) => {
       const res = await t.app.inject(options);
       bodies.push(res.body);
       return res;

@@ -1,13 +1,15 @@
+import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConnections } from '../../src/ofauth/simulator/store.ts';
+import { ApiProxy } from '../helpers/crash/api-proxy.ts';
 import { createApi } from '../helpers/crash/api.ts';
 import { killRepeatedly } from '../helpers/crash/kill-loop.ts';
 import { createRng, seedFrom } from '../helpers/crash/random.ts';
-import { ServerProcess, findFreePort } from '../helpers/crash/server-process.ts';
+import { ServerProcess, findFreePort, snapshotApp } from '../helpers/crash/server-process.ts';
 import { checkInvariants, collectEventFigures, waitForConvergence } from '../helpers/crash/verify.ts';
 import { planCampaigns, runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
 import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
@@ -29,8 +31,8 @@ const reproduce = isFull ? `CRASH_SEED=${seed} npm run test:crash` : `CRASH_SEED
 
 const profile = isFull
   ? { campaigns: 200, minKills: 20, uptimeMs: [400, 3_000] as [number, number], convergeMs: 240_000, testMs: 15 * 60_000 }
-  : { campaigns: 40, minKills: 5, uptimeMs: [300, 2_000] as [number, number], convergeMs: 45_000, testMs: 120_000 };
-const CONCURRENCY = 4;
+  : { campaigns: 40, minKills: 7, uptimeMs: [300, 2_000] as [number, number], convergeMs: 60_000, testMs: 180_000 };
+const CONCURRENCY = 6;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_TOKEN = `crash-admin-${seed}-0123456789abcdef`;
 const SECOND_CONNECTION = 'conn_crash_b';
@@ -46,40 +48,48 @@ const sum = (counts: Record<string, number>, suffix: string) =>
 describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth', () => {
   let sim: StartedSimulator | null = null;
   let server: ServerProcess | null = null;
+  let proxy: ApiProxy | null = null;
   let workDir: string | null = null;
-  let isFailed = false;
+  let progress = () => '(not started)';
   const teardown = new AbortController();
 
-  afterEach(async () => {
+  afterEach(async ({ task }) => {
     teardown.abort();
+    const isFailed = task.result?.state === 'fail';
+    if (isFailed) {
+      // The database is kept for a look (sqlite3 fanout.db); the seed replays the same plan.
+      console.error(
+        `\n[crash] FAILED with seed ${seed}. Reproduce with:\n  ${reproduce}\n` +
+          `[crash] database kept in ${workDir}\n[crash] progress: ${progress()}\n` +
+          `[crash] server timeline: ${server?.timeline.join(', ') || '(none)'}\n[crash] last server output:\n${server?.logTail() || '(none)'}\n`,
+      );
+    }
     await server?.close();
+    await proxy?.close();
     await sim?.close();
-    // Kept on failure, for a look at the database (sqlite3 fanout.db).
     if (workDir && !isFailed) await rm(workDir, { recursive: true, force: true });
   });
 
   it(
     `converges with ${profile.campaigns} campaigns and at least ${profile.minKills} SIGKILLs (seed ${seed})`,
-    async ({ onTestFailed }) => {
+    async () => {
       const startedAt = Date.now();
-      onTestFailed(() => {
-        isFailed = true;
-        console.error(
-          `\n[crash] FAILED with seed ${seed}. Reproduce with:\n  ${reproduce}\n` +
-            `[crash] database kept in ${workDir}\n[crash] last server output:\n${server?.logTail() ?? '(none)'}\n`,
-        );
-      });
-
       sim = await startSimulator({
         connections: [...defaultConnections, { id: SECOND_CONNECTION, lists: [{ id: 1, name: 'Fans', size: 800 }, { id: 2, name: 'Following', size: 90 }, { id: 4, name: 'Muted', size: 12 }] }],
         // Generous buckets: the point is faults and crashes, not a 1/s drip.
         rateLimit: { capacity: 2_000, refillPerSecond: 1_000 },
         faults: killPhaseFaults,
       });
+      // The kill loop aims some kills at writes in flight: OFAuth's (seen here) and the API's.
+      const activity = new EventEmitter();
+      sim.app.server.on('request', (request: { method?: string; url?: string }) => {
+        if (request.method === 'GET' || !request.url?.startsWith('/v2/access/')) return;
+        activity.emit(request.method === 'POST' ? 'ofauth-create' : 'ofauth-write');
+      });
       workDir = await mkdtemp(join(tmpdir(), 'fanout-crash-'));
       const port = await findFreePort();
       server = new ServerProcess({
-        cwd: ROOT,
+        cwd: await snapshotApp(ROOT, join(workDir, 'app')),
         port,
         env: {
           PORT: String(port),
@@ -98,12 +108,15 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
           SYNC_SETTLE: '1s',
         },
       });
-      const api = createApi(server, ADMIN_TOKEN);
+      proxy = await ApiProxy.start(port, activity);
+      const api = createApi(server, ADMIN_TOKEN, { baseUrl: proxy.url, activity });
 
       const plans = planCampaigns(createRng(seed), { seed, count: profile.campaigns, connectionIds: [sim.connectionId, SECOND_CONNECTION], now: Date.now() });
       const models: CampaignModel[] = plans.map((plan) => ({ plan, id: null, confirmedRevision: 0, isCanceled: false, nextOperation: 0, isBusy: false }));
       const totalOperations = plans.reduce((n, p) => n + p.operations.length, 0);
-      // Spread the operations over the planned kills, so edits and cancels meet every stage of sync.
+      progress = () => `${models.reduce((n, m) => n + m.nextOperation, 0)}/${totalOperations} API operations done`;
+      // Operations are spread over the server lives (runWorkload gates them) and, by think time,
+      // within each life, so edits and cancels meet every stage of sync.
       const meanUptimeMs = (profile.uptimeMs[0] + profile.uptimeMs[1]) / 2;
       const thinkMaxMs = Math.round((2 * profile.minKills * meanUptimeMs * CONCURRENCY) / totalOperations);
 
@@ -113,8 +126,8 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
         teardown.abort();
         throw error;
       };
-      const [work, kills] = await Promise.all([
-        runWorkload({ api, server, rng: createRng(seed ^ 0x5bd1e995), campaigns: models, concurrency: CONCURRENCY, thinkMaxMs, signal: teardown.signal })
+      const [work, killsAt] = await Promise.all([
+        runWorkload({ api, server, rng: createRng(seed ^ 0x5bd1e995), campaigns: models, concurrency: CONCURRENCY, thinkMaxMs, lives: profile.minKills, signal: teardown.signal })
           .finally(() => {
             isWorkDone = true;
           })
@@ -122,11 +135,14 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
         killRepeatedly(server, createRng(seed ^ 0x27d4eb2f), {
           minKills: profile.minKills,
           uptimeMs: profile.uptimeMs,
+          activity,
+          armAnswerHold: (hold) => proxy?.arm(hold),
           isWorkDone: () => isWorkDone,
           signal: teardown.signal,
         }).catch(stopOnFailure),
       ]);
       const killPhaseMs = Date.now() - startedAt;
+      const kills = Object.values(killsAt).reduce((a, b) => a + b, 0);
 
       // Phase 2: OFAuth healthy again, one last start, and wait for the sync loop to settle.
       sim.setFaults({});
@@ -139,7 +155,7 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
 
       console.log(
         `[crash] seed=${seed} campaigns=${models.length} (live ${verdict.liveCampaigns}, canceled ${verdict.canceledCampaigns}) ` +
-          `operations=${work.operations} kills=${kills} apiCallsCutByKill=${work.cutByKill} createReplays=${work.createReplays} ` +
+          `operations=${work.operations} kills=${kills} ${JSON.stringify(killsAt)} apiCallsCutByKill=${work.cutByKill} createReplays=${work.createReplays} ` +
           `cutFoundApplied=${work.foundApplied} cutReapplied=${work.reapplied} ` +
           `simFaults={5xx:${sum(requests, ' 500')}, dropped:${sum(requests, ' dropped')}} ` +
           `ambiguousCreates=${figures.ambiguousCreates} createsInterruptedByKill=${figures.interruptedCreates} ` +

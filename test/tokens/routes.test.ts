@@ -13,6 +13,20 @@ describe('token API', () => {
     await t.close();
   });
 
+  it('lets an admin limited to some connections grant only those', async () => {
+    const limited = await issueToken(t.app, t.admin, { name: 'ops-a', role: 'admin', connectionIds: ['conn_a', 'conn_b'] });
+    const post = (body: Record<string, unknown>) => t.app.inject({ method: 'POST', url: '/v1/tokens', headers: limited.headers, payload: body });
+
+    const unrestricted = await post({ name: 'escalate', role: 'admin' });
+    const outside = await post({ name: 'other', role: 'marketer', connectionIds: ['conn_a', 'conn_z'] });
+    const inside = await post({ name: 'alice', role: 'marketer', connectionIds: ['conn_b'] });
+
+    expect(unrestricted.statusCode).toBe(403);
+    expect(outside.statusCode).toBe(403);
+    expect(outside.json().detail).toContain('conn_z');
+    expect(inside.statusCode).toBe(201);
+  });
+
   it('issues a token, returning its secret once', async () => {
     const res = await t.app.inject({
       method: 'POST',

@@ -34,7 +34,7 @@ export interface SimDeps {
 }
 
 /** The connection authenticated by the access hook; routes under /v2/access always have one. */
-export function connectionOf(deps: SimDeps, request: FastifyRequest): SimConnection {
+export function requireConnection(deps: SimDeps, request: FastifyRequest): SimConnection {
   const connection = deps.context(request).connection;
   if (connection === null) throw new Error('simulator route reached without an authenticated connection');
   return connection;

@@ -43,6 +43,7 @@ function rate(value: number | undefined, name: string): number {
   return r;
 }
 
+/** Holds the current fault plan and its PRNG; replaced at runtime by setFaults / POST /__sim/faults. */
 export class FaultInjector {
   #options: FaultOptions = {};
   #random: () => number = mulberry32(1);

@@ -1,6 +1,6 @@
 import type { EndpointFamily } from '../endpoints.ts';
 import type { MassMessageBody, StatsType } from '../schemas.ts';
-import { snapshotAt, statsTypeOf, type LifecycleConfig, type SimState } from './lifecycle.ts';
+import { takeSnapshot, classifyState, type LifecycleConfig, type SimState } from './lifecycle.ts';
 import type { StoredMessage } from './store.ts';
 
 /** Everything the simulator knows about one message, for assertions. Holds no credentials. */
@@ -30,13 +30,13 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Inspection view of a stored message at `now`. */
 export function describeMessage(message: StoredMessage, now: number, lifecycle: LifecycleConfig): SimMessage {
-  const snap = snapshotAt(message, now, lifecycle);
+  const snap = takeSnapshot(message, now, lifecycle);
   return {
     id: message.id,
     connectionId: message.connectionId,
     createdVia: message.createdVia,
     state: snap.state,
-    statsType: statsTypeOf(snap.state),
+    statsType: classifyState(snap.state),
     body: structuredClone(message.body),
     createdAt: iso(message.createdAt),
     updatedAt: iso(message.updatedAt),

@@ -37,7 +37,8 @@ function fractionFor(id: number, salt: number): number {
   return ((x ^ (x >>> 16)) >>> 0) / 2 ** 32;
 }
 
-export function stateAt(message: StoredMessage, now: number, config: LifecycleConfig): SimState {
+/** The message's state at `now`. */
+export function computeState(message: StoredMessage, now: number, config: LifecycleConfig): SimState {
   if (message.canceledAt !== null) return 'canceled';
   if (message.unsentAt !== null) return 'unsent';
   if (now < message.scheduledAt) return 'scheduled';
@@ -46,8 +47,8 @@ export function stateAt(message: StoredMessage, now: number, config: LifecycleCo
 }
 
 /** State plus counts at `now`. Counts freeze at cancel/unsend time. */
-export function snapshotAt(message: StoredMessage, now: number, config: LifecycleConfig): Snapshot {
-  const state = stateAt(message, now, config);
+export function takeSnapshot(message: StoredMessage, now: number, config: LifecycleConfig): Snapshot {
+  const state = computeState(message, now, config);
   const sentAt = message.scheduledAt + config.sendDurationMs;
   const frozenAt = Math.min(now, message.unsentAt ?? now, message.canceledAt ?? now);
   const elapsed = frozenAt - message.scheduledAt;
@@ -71,7 +72,7 @@ export function snapshotAt(message: StoredMessage, now: number, config: Lifecycl
  * and canceled before sending. A message unsent after delivery stays under `sent`, flagged
  * isCanceled.
  */
-export function statsTypeOf(state: SimState): StatsType {
+export function classifyState(state: SimState): StatsType {
   switch (state) {
     case 'scheduled':
       return 'scheduled';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { connectionOf, type SimDeps } from './context.ts';
+import { requireConnection, type SimDeps } from './context.ts';
 import { renderPage, renderUserList } from './render.ts';
 
 const MAX_LISTS_LIMIT = 100;
@@ -19,7 +19,7 @@ export function registerListRoutes(app: FastifyInstance, deps: SimDeps): void {
       return deps.fail(request, reply, 'BAD_REQUEST', 'offset: must be an integer >= 0', { details: { field: 'offset' } });
     }
     const needle = (query ?? '').toLowerCase();
-    const lists = [...connectionOf(deps, request).lists.values()]
+    const lists = [...requireConnection(deps, request).lists.values()]
       .filter((list) => needle === '' || list.name.toLowerCase().includes(needle))
       .sort((a, b) => a.id - b.id);
     const page = lists.slice(offset, offset + limit).map((list) => renderUserList(list, deps.quirks));
@@ -28,7 +28,7 @@ export function registerListRoutes(app: FastifyInstance, deps: SimDeps): void {
 
   app.get('/v2/access/users/lists/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     if (!deps.permit(request, reply, 'lists:read')) return reply;
-    const list = connectionOf(deps, request).lists.get(request.params.id);
+    const list = requireConnection(deps, request).lists.get(request.params.id);
     if (list === undefined) return deps.fail(request, reply, 'RESOURCE_NOT_FOUND', `list ${request.params.id} not found`);
     return renderUserList(list, deps.quirks);
   });

@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { EndpointFamily } from '../endpoints.ts';
 import { statsTypeSchema } from '../schemas.ts';
-import { connectionOf, type SimDeps } from './context.ts';
-import { snapshotAt, statsTypeOf } from './lifecycle.ts';
+import { requireConnection, type SimDeps } from './context.ts';
+import { takeSnapshot, classifyState } from './lifecycle.ts';
 import { renderPage, renderQueueStatus, renderStatsItem } from './render.ts';
 import { computeAudience, type StoredMessage } from './store.ts';
 import { checkMassMessageBody } from './validate.ts';
@@ -24,10 +24,10 @@ function parseIntParam(value: unknown, fallback: number): number | null {
 
 /** Both path families of the mass-message queue over one store (contract §3.1–3.5, §3.7). */
 export function registerMessageRoutes(app: FastifyInstance, deps: SimDeps): void {
-  const snapshot = (message: StoredMessage) => snapshotAt(message, deps.clock.now(), deps.lifecycle);
+  const snapshot = (message: StoredMessage) => takeSnapshot(message, deps.clock.now(), deps.lifecycle);
 
   function findOr404(request: IdRequest, reply: FastifyReply): StoredMessage | null {
-    const connection = connectionOf(deps, request);
+    const connection = requireConnection(deps, request);
     if (!/^\d+$/.test(request.params.id)) {
       deps.fail(request, reply, 'BAD_REQUEST', 'id: must be a numeric string', { details: { field: 'id' } });
       return null;
@@ -40,7 +40,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: SimDeps): void
   function create(family: EndpointFamily) {
     return async (request: FastifyRequest, reply: FastifyReply) => {
       if (!deps.permit(request, reply, 'messages:write')) return reply;
-      const connection = connectionOf(deps, request);
+      const connection = requireConnection(deps, request);
       const check = checkMassMessageBody(request.body, connection);
       if (!check.ok) return deps.fail(request, reply, 'BAD_REQUEST', check.message, { details: check.details });
       const now = deps.clock.now();
@@ -65,7 +65,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: SimDeps): void
 
   async function list(request: FastifyRequest<{ Querystring: Record<string, string | undefined> }>, reply: FastifyReply) {
     if (!deps.permit(request, reply, 'messages:read')) return reply;
-    const connection = connectionOf(deps, request);
+    const connection = requireConnection(deps, request);
     // Upstream's default type is documented elsewhere as `sent`; OFAuth's is unspecified.
     const type = statsTypeSchema.safeParse(request.query.type ?? 'sent');
     if (!type.success) return deps.fail(request, reply, 'BAD_REQUEST', 'type: must be sent, unsent or scheduled', { details: { field: 'type' } });
@@ -78,7 +78,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: SimDeps): void
     const matching = deps.store
       .messagesOf(connection.id)
       .map((message) => ({ message, snap: snapshot(message) }))
-      .filter(({ snap }) => statsTypeOf(snap.state) === type.data)
+      .filter(({ snap }) => classifyState(snap.state) === type.data)
       .sort((a, b) => b.message.createdAt - a.message.createdAt || b.message.id - a.message.id);
     const page = matching.slice(offset, offset + limit).map(({ message, snap }) => renderStatsItem(message, snap, deps.quirks));
     return renderPage(page, offset + limit < matching.length, deps.quirks);
@@ -102,14 +102,14 @@ export function registerMessageRoutes(app: FastifyInstance, deps: SimDeps): void
         details: { state },
       });
     }
-    const check = checkMassMessageBody(request.body, connectionOf(deps, request));
+    const check = checkMassMessageBody(request.body, requireConnection(deps, request));
     if (!check.ok) return deps.fail(request, reply, 'BAD_REQUEST', check.message, { details: check.details });
     const now = deps.clock.now();
     // PUT replaces the whole body: no scheduledDate means "send now", as on create.
     message.body = check.body;
     message.scheduledAt = check.scheduledAt ?? now;
     message.hasScheduledDate = check.scheduledAt !== null;
-    message.audience = computeAudience(connectionOf(deps, request), check.body);
+    message.audience = computeAudience(requireConnection(deps, request), check.body);
     message.updatedAt = now;
     message.updates += 1;
     return deps.answerCommitted(request, reply, renderQueueStatus(message, snapshot(message), deps.quirks));

@@ -48,6 +48,7 @@ export interface StoredMessage {
   updates: number;
 }
 
+/** The sandbox: one connection with a mix of synthetic and explicit lists. */
 export const defaultConnections: readonly SimConnectionInput[] = [
   {
     id: 'conn_sandbox',

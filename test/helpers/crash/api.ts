@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { ServerProcess } from './server-process.ts';
 
 /** The request may or may not have reached the server: the connection died (SIGKILL) under it. */
@@ -33,13 +34,18 @@ export interface CampaignView {
   };
 }
 
-/** Fanout's HTTP API as the marketer's tooling sees it, over real sockets to the child. */
-export function createApi(server: ServerProcess, token: string) {
+/**
+ * Fanout's HTTP API as the marketer's tooling sees it, over real sockets to the child (through
+ * `baseUrl`, e.g. an ApiProxy). Emits 'api-write' on `activity` as each write starts.
+ */
+export function createApi(server: ServerProcess, token: string, options: { baseUrl?: string; activity?: EventEmitter } = {}) {
+  const baseUrl = options.baseUrl ?? server.baseUrl;
   async function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+    if (method !== 'GET') options.activity?.emit('api-write');
     let response: Response;
     let text: string;
     try {
-      response = await fetch(`${server.baseUrl}${path}`, {
+      response = await fetch(`${baseUrl}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : JSON.stringify(body),

@@ -1,6 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { cp, mkdir, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** A port that was free a moment ago; the server child binds it on every restart. */
@@ -15,8 +17,22 @@ export async function findFreePort(): Promise<number> {
   return address.port;
 }
 
+/**
+ * Copies what `src/server.ts` runs from (sources, migrations, package.json) to `dest`, with
+ * node_modules linked: every restart runs the code the test started with, even while the
+ * working tree is being edited, as a restarted deployment would.
+ */
+export async function snapshotApp(root: string, dest: string): Promise<string> {
+  await mkdir(dest, { recursive: true });
+  for (const entry of ['src', 'migrations', 'package.json', 'tsconfig.json']) {
+    await cp(join(root, entry), join(dest, entry), { recursive: true });
+  }
+  await symlink(join(root, 'node_modules'), join(dest, 'node_modules'), 'dir');
+  return dest;
+}
+
 export interface ServerProcessOptions {
-  /** Repository root: where `src/server.ts` lives. */
+  /** Where `src/server.ts` lives: the repository, or a snapshotApp() copy of it. */
   cwd: string;
   /** The service's variables (PORT included); nothing else of the parent's environment leaks in. */
   env: Record<string, string>;
@@ -42,6 +58,9 @@ export class ServerProcess {
   readonly baseUrl: string;
   /** Exits the test did not cause (a crash of the service itself). */
   readonly unexpectedExits: string[] = [];
+  /** Starts, readiness and kills with their times, for the failure report. */
+  readonly timeline: string[] = [];
+  readonly #createdAt = Date.now();
   #child: ChildProcess | null = null;
   #exited: Promise<void> = Promise.resolve();
   #isKilling = false;
@@ -69,6 +88,7 @@ export class ServerProcess {
     if (this.#closedWith) throw this.#closedWith;
     if (this.#child) throw new Error('server child is already running');
     const generation = ++this.#generation;
+    const startedAt = Date.now();
     this.#state = 'starting';
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
       cwd: this.options.cwd,
@@ -81,14 +101,21 @@ export class ServerProcess {
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.#append(generation, chunk));
     this.#exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
-        if (!this.#isKilling) this.unexpectedExits.push(`generation ${generation} exited on its own (code ${code}, signal ${signal})`);
         this.#append(generation, `[exit code=${code} signal=${signal}]\n`);
         this.#child = null;
         this.#state = 'down';
+        if (!this.#isKilling) {
+          const what = `generation ${generation} exited on its own (code ${code}, signal ${signal})`;
+          this.unexpectedExits.push(what);
+          // Nobody will restart it: callers waiting for a server must fail, not hang.
+          const error = new Error(`${what}\n${this.logTail()}`);
+          for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
+        }
         resolve();
       });
     });
     await this.#waitForHealth(generation);
+    this.#mark(`g${generation} ready after ${Date.now() - startedAt} ms`);
     this.#state = 'up';
     this.#notify();
   }
@@ -102,6 +129,7 @@ export class ServerProcess {
     this.#isKilling = true;
     child.kill('SIGKILL');
     await this.#exited;
+    this.#mark(`g${this.#generation} SIGKILLed`);
   }
 
   /** SIGTERM and wait (SIGKILL after `graceMs`); resolves with the exit code, null if it had to be killed. */
@@ -134,6 +162,10 @@ export class ServerProcess {
   /** The last lines the children printed, each prefixed with its generation. */
   logTail(): string {
     return this.#log.join('\n');
+  }
+
+  #mark(what: string): void {
+    this.timeline.push(`+${((Date.now() - this.#createdAt) / 1000).toFixed(1)}s ${what}`);
   }
 
   #append(generation: number, chunk: string): void {

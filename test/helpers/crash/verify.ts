@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { SimMessage } from '../../../src/ofauth/simulator/app.ts';
 import { toOfauthDate } from '../../../src/sync/remote-body.ts';
 import { expectStatus, type Api, type CampaignView } from './api.ts';
-import { expectedText, type CampaignModel } from './workload.ts';
+import type { CampaignModel } from './workload.ts';
 
 interface SyncStatus {
   backlog: Array<{ connectionId: string; due: number }>;
@@ -166,14 +166,15 @@ export function checkInvariants(models: CampaignModel[], campaigns: CampaignView
       violations.push(`${label}: campaign ${model.id}, accepted with 201, is missing`);
       continue;
     }
-    const text = expectedText(plan);
+    // What the API confirmed last: the model, not the plan, so an edit lost without an error shows.
+    const text = plan.texts[model.confirmedRevision - 1];
     if (c.message.text !== text) violations.push(`${label}: API text ${JSON.stringify(c.message.text)}, expected ${JSON.stringify(text)}`);
-    if (c.sync.revision !== plan.texts.length) violations.push(`${label}: revision ${c.sync.revision}, expected ${plan.texts.length} (one per applied edit)`);
+    if (c.sync.revision !== model.confirmedRevision) violations.push(`${label}: revision ${c.sync.revision}, expected ${model.confirmedRevision} (one per applied edit)`);
     const ownRemote = c.sync.remoteId === null ? undefined : remoteById.get(remoteKey(c.connectionId, c.sync.remoteId));
     const ownTexts = new Set(plan.texts);
     const liveWithOwnText = remote.filter((m) => isLiveRemote(m) && m.connectionId === c.connectionId && ownTexts.has(m.body.text ?? ''));
 
-    if (plan.cancel) {
+    if (model.isCanceled) {
       canceled++;
       if (c.status !== 'canceled') violations.push(`${label}: status ${c.status}, expected canceled`);
       if (ownRemote && isLiveRemote(ownRemote)) violations.push(`${label}: canceled, but its remote message ${ownRemote.id} is ${ownRemote.state}`);

@@ -77,10 +77,6 @@ export function planCampaigns(rng: Rng, options: { seed: number; count: number; 
   });
 }
 
-export function expectedText(plan: CampaignPlan): string {
-  return plan.texts.at(-1)!;
-}
-
 export function createBodyOf(plan: CampaignPlan) {
   return {
     name: plan.name,
@@ -97,8 +93,13 @@ interface WorkloadDeps {
   rng: Rng;
   campaigns: CampaignModel[];
   concurrency: number;
-  /** Pause between one worker's operations, uniform in [0, max]: spreads the work over the kills. */
+  /** Pause between one worker's operations, uniform in [0, max]: spreads the work within a life. */
   thinkMaxMs: number;
+  /**
+   * Server lives to spread the operations over: in life g, at most g/lives of them start, so the
+   * workload cannot finish before the kills do (restarts take longer on a loaded machine).
+   */
+  lives: number;
   /** Set when the run is being torn down: workers stop taking operations. */
   signal: AbortSignal;
 }
@@ -113,6 +114,8 @@ export async function runWorkload(deps: WorkloadDeps): Promise<WorkloadStats> {
   const stats: WorkloadStats = { operations: 0, cutByKill: 0, createReplays: 0, foundApplied: 0, reapplied: 0 };
   const { api, server } = deps;
   const idle: Array<() => void> = [];
+  const total = deps.campaigns.reduce((n, c) => n + c.plan.operations.length, 0);
+  let started = 0;
 
   const available = () => deps.campaigns.filter((c) => !c.isBusy && c.nextOperation < c.plan.operations.length);
   const hasWork = () => deps.campaigns.some((c) => c.nextOperation < c.plan.operations.length);
@@ -187,6 +190,10 @@ export async function runWorkload(deps: WorkloadDeps): Promise<WorkloadStats> {
 
   async function worker(): Promise<void> {
     while (!deps.signal.aborted && hasWork()) {
+      if (started / total >= server.generation / deps.lives) {
+        await server.ready(server.generation + 1);
+        continue;
+      }
       const ready = available();
       if (ready.length === 0) {
         // Every remaining campaign is mid-operation on another worker: wait for one to finish.
@@ -196,6 +203,7 @@ export async function runWorkload(deps: WorkloadDeps): Promise<WorkloadStats> {
       const c = deps.rng.pick(ready);
       const operation = c.plan.operations[c.nextOperation]!;
       c.isBusy = true;
+      started++;
       try {
         await perform(c, operation);
         c.nextOperation++;

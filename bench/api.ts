@@ -1,0 +1,242 @@
+/**
+ * bench:api — what the HTTP API costs over the database it reads.
+ *
+ * Seeds 100,000 campaigns into a temp-file database, then serves it twice, each server in a child
+ * process of its own: our app (buildApp: bearer auth, zod validation and serialization, problem
+ * handling) and a bare Fastify + better-sqlite3 server answering the same primary-key SELECT with
+ * the raw row. autocannon (in this process) measures, each after a short warm-up (the two GETs
+ * by id alternately, in 2-second slices, so the machine's other work weighs on both alike):
+ *
+ *   ours GET /v1/campaigns/:id      random seeded ids
+ *   bare GET /campaigns/:id         the same ids
+ *   ours GET /v1/campaigns?limit=50 newest first, the list's first page
+ *   ours POST /v1/campaigns         a valid create (one fsync'd transaction each)
+ *
+ *   npm run bench:api [-- --rows 100000 --duration 10 --warmup 2 --connections 10 --rounds 5]
+ *
+ * Aims: GET by id ≥ 0.6 of bare; list p99 < 20 ms. A missed aim prints AIM MISSED; only errors
+ * exit non-zero.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import autocannon, { type Options, type RawResult } from 'autocannon';
+import { systemClock } from '../src/clock.ts';
+import { createServices } from '../src/services.ts';
+import { BENCH_CONNECTION_IDS, prng, seedApiCampaigns } from './lib/api-seed.ts';
+import { openTempDb } from './lib/db.ts';
+import { mib, printAim, printTable, thousands } from './lib/report.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    rows: { type: 'string', default: '100000' },
+    duration: { type: 'string', default: '10' },
+    warmup: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '10' },
+    seed: { type: 'string', default: '20300101' },
+    rounds: { type: 'string', default: '5' },
+  },
+});
+const ROWS = Number(args.rows);
+const DURATION_S = Number(args.duration);
+const WARMUP_S = Number(args.warmup);
+const CONNECTIONS = Number(args.connections);
+const SEED = Number(args.seed);
+/** The GET pair alternates in this many slices of DURATION_S / rounds seconds each. */
+const INTERLEAVED_ROUNDS = Number(args.rounds);
+
+const AIM_GET_RATIO = 0.6;
+const AIM_LIST_P99_MS = 20;
+const DAY = 86_400_000;
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+}
+
+/** Forks bench/lib/api-server.ts (tsx's loader is inherited through execArgv) and waits for its port. */
+function startServer(mode: 'ours' | 'bare', dbPath: string): Promise<Server> {
+  const child = fork(fileURLToPath(new URL('./lib/api-server.ts', import.meta.url)), [mode, dbPath], { stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    child.once('message', (message: { port: number }) => resolve({ url: `http://127.0.0.1:${message.port}`, child }));
+    child.once('exit', (code) => reject(new Error(`${mode} server exited with code ${code} before listening`)));
+  });
+}
+
+function stopServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (server.child.exitCode !== null) return resolve();
+    server.child.once('exit', () => resolve());
+    server.child.kill('SIGTERM');
+  });
+}
+
+interface Measurement {
+  name: string;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  /** Server CPU time (user + system) per completed request, in µs. */
+  cpuPerRequestUs: number;
+}
+
+interface Target {
+  name: string;
+  server: Server;
+  options: Omit<Options, 'duration' | 'connections'>;
+}
+
+function serverCpuUs(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (message: { cpu?: NodeJS.CpuUsage }) => {
+      if (!message.cpu) return;
+      server.child.off('message', onMessage);
+      resolve(message.cpu.user + message.cpu.system);
+    };
+    server.child.on('message', onMessage);
+    server.child.send('cpu');
+  });
+}
+
+/**
+ * Warms each target up, then measures them in `rounds` alternating slices of DURATION_S / rounds
+ * seconds each. Targets compared by a ratio are measured interleaved so that whatever else the
+ * machine does at the time slows both alike, instead of whichever happened to run second.
+ * Fails loudly on anything but 2xx, since that is not the path under test.
+ */
+async function measure(targets: Target[], rounds: number): Promise<Measurement[]> {
+  for (const target of targets) await autocannon({ ...target.options, connections: CONNECTIONS, duration: WARMUP_S });
+  const runs = targets.map(() => ({ raws: [] as RawResult[], cpuUs: 0 }));
+  for (let round = 0; round < rounds; round++) {
+    for (const [i, target] of targets.entries()) {
+      const cpuBefore = await serverCpuUs(target.server);
+      const raw = await autocannon({ ...target.options, connections: CONNECTIONS, duration: DURATION_S / rounds, skipAggregateResult: true });
+      runs[i]!.cpuUs += (await serverCpuUs(target.server)) - cpuBefore;
+      runs[i]!.raws.push(raw);
+    }
+  }
+  return targets.map((target, i) => {
+    const { raws, cpuUs } = runs[i]!;
+    const sum = (pick: (raw: RawResult) => number) => raws.reduce((total, raw) => total + pick(raw), 0);
+    const failures = { non2xx: sum((r) => r.non2xx), errors: sum((r) => r.errors), timeouts: sum((r) => r.timeouts) };
+    if (failures.non2xx + failures.errors + failures.timeouts > 0) throw new Error(`${target.name}: ${JSON.stringify(failures)}`);
+    const requests = sum((r) => r.totalCompletedRequests);
+    const { latency } = autocannon.aggregateResult(raws, { url: target.options.url, connections: CONNECTIONS });
+    return {
+      name: target.name,
+      requestsPerSecond: requests / sum((r) => r.duration),
+      p50Ms: latency.p50,
+      p99Ms: latency.p99,
+      requests,
+      cpuPerRequestUs: cpuUs / Math.max(1, requests),
+    };
+  });
+}
+
+async function main(): Promise<void> {
+  const loadBefore = os.loadavg()[0]!;
+  const temp = openTempDb('api');
+  const random = prng(SEED);
+  const seedStarted = performance.now();
+  const ids = seedApiCampaigns(temp.db, ROWS, random);
+  const seedMs = performance.now() - seedStarted;
+  const { secret } = createServices({ db: temp.db, clock: systemClock, adminToken: null }).tokens.issue({ name: 'bench', role: 'admin' });
+  // Fold the WAL into the main file so both servers start from the same settled database.
+  temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+
+  console.log(`bench:api  ${thousands(ROWS)} campaigns seeded in ${(seedMs / 1000).toFixed(2)} s (${mib(temp.sizeBytes())}),`);
+  console.log(`           autocannon: ${CONNECTIONS} connections, ${WARMUP_S} s warm-up + ${DURATION_S} s per target, seed ${SEED}`);
+
+  const randomId = () => ids[Math.floor(random() * ids.length)]!;
+  const auth = { authorization: `Bearer ${secret}` };
+  const servers: Server[] = [];
+  const measurements: Measurement[] = [];
+  try {
+    const ours = await startServer('ours', temp.path);
+    servers.push(ours);
+    const bare = await startServer('bare', temp.path);
+    servers.push(bare);
+
+    // The two GETs must answer the same row, or the ratio compares different work.
+    const sample = ids[0]!;
+    const [ourRow, bareRow] = await Promise.all([
+      fetch(`${ours.url}/v1/campaigns/${sample}`, { headers: auth }).then((r) => r.json() as Promise<{ id: string }>),
+      fetch(`${bare.url}/campaigns/${sample}`).then((r) => r.json() as Promise<{ id: string }>),
+    ]);
+    if (ourRow.id !== sample || bareRow.id !== sample) throw new Error('the servers do not answer the seeded ids');
+
+    // The ratio's two sides alternate in 2-second slices (see measure); the others run on their own.
+    measurements.push(
+      ...(await measure(
+        [
+          {
+            name: 'ours GET /v1/campaigns/:id',
+            server: ours,
+            options: { url: ours.url, requests: [{ method: 'GET', headers: auth, setupRequest: (req) => ({ ...req, path: `/v1/campaigns/${randomId()}` }) }] },
+          },
+          {
+            name: 'bare GET /campaigns/:id',
+            server: bare,
+            options: { url: bare.url, requests: [{ method: 'GET', setupRequest: (req) => ({ ...req, path: `/campaigns/${randomId()}` }) }] },
+          },
+        ],
+        INTERLEAVED_ROUNDS,
+      )),
+    );
+    measurements.push(...(await measure([{ name: 'ours GET /v1/campaigns?limit=50', server: ours, options: { url: `${ours.url}/v1/campaigns?limit=50`, headers: auth } }], 1)));
+    const body = JSON.stringify({
+      name: 'Bench create',
+      connectionId: BENCH_CONNECTION_IDS[0],
+      message: { text: 'New set drops tonight 🔥', mediaItems: [4211, 4212], price: 9.99, previewMediaCount: 1 },
+      audience: { userLists: [1201], excludeUserLists: [1305] },
+      scheduledAt: new Date(systemClock.now() + 7 * DAY).toISOString(),
+    });
+    // Last, because every request adds a row.
+    measurements.push(
+      ...(await measure(
+        [
+          {
+            name: 'ours POST /v1/campaigns',
+            server: ours,
+            options: { url: `${ours.url}/v1/campaigns`, method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body },
+          },
+        ],
+        1,
+      )),
+    );
+  } finally {
+    await Promise.all(servers.map(stopServer));
+    temp.dispose();
+  }
+
+  const byName = new Map(measurements.map((m) => [m.name, m]));
+  const width = Math.max(...measurements.map((m) => m.name.length));
+  printTable('results (req/s: completed requests / seconds; latency: autocannon histogram; CPU: server process per request)', [
+    [
+      'target'.padEnd(width),
+      `${'req/s'.padStart(8)}  ${'p50'.padStart(7)}  ${'p99'.padStart(7)}  ${'requests'.padStart(9)}  ${'CPU/req'.padStart(9)}`,
+    ],
+    ...measurements.map((m): [string, string] => [
+      m.name.padEnd(width),
+      `${m.requestsPerSecond.toFixed(0).padStart(8)}  ${`${m.p50Ms} ms`.padStart(7)}  ${`${m.p99Ms} ms`.padStart(7)}  ${thousands(m.requests).padStart(9)}  ${`${m.cpuPerRequestUs.toFixed(0)} µs`.padStart(9)}`,
+    ]),
+  ]);
+
+  const ourGet = byName.get('ours GET /v1/campaigns/:id')!;
+  const bareGet = byName.get('bare GET /campaigns/:id')!;
+  const list = byName.get('ours GET /v1/campaigns?limit=50')!;
+  const ratio = ourGet.requestsPerSecond / bareGet.requestsPerSecond;
+  const cpuRatio = bareGet.cpuPerRequestUs / ourGet.cpuPerRequestUs;
+  console.log(`\n  ratio ours/bare, GET by id: ${ratio.toFixed(2)} (${ourGet.requestsPerSecond.toFixed(0)} / ${bareGet.requestsPerSecond.toFixed(0)} req/s, measured interleaved in ${INTERLEAVED_ROUNDS} rounds)`);
+  console.log(`  same ratio by server CPU per request (bare/ours): ${cpuRatio.toFixed(2)} (${bareGet.cpuPerRequestUs.toFixed(0)} / ${ourGet.cpuPerRequestUs.toFixed(0)} µs)`);
+  console.log(`  load average (1 min) before/after: ${loadBefore.toFixed(2)} / ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} CPUs\n`);
+  printAim(`GET by id at ≥ ${AIM_GET_RATIO} of bare`, ratio >= AIM_GET_RATIO, ratio.toFixed(2));
+  printAim(`list (limit=50) p99 < ${AIM_LIST_P99_MS} ms at ${thousands(ROWS)} rows`, list.p99Ms < AIM_LIST_P99_MS, `${list.p99Ms} ms`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,96 @@
+import type { Audience, CampaignStatus, Message } from '../../src/campaigns/model.ts';
+import { systemClock } from '../../src/clock.ts';
+import type { Db } from '../../src/db/client.ts';
+import { newCampaignId } from '../../src/ids.ts';
+
+const DAY = 86_400_000;
+export const BENCH_CONNECTION_IDS = Array.from({ length: 8 }, (_, i) => `conn_agency_${i + 1}`);
+
+/** mulberry32: a small seeded PRNG, so every run seeds the same rows and picks the same ids. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+/**
+ * Inserts `rows` campaigns over the last 90 days through one prepared statement in one
+ * transaction, with messages and audiences as varied as real ones (media, prices, tags, lists).
+ * Returns their ids.
+ */
+export function seedApiCampaigns(db: Db, rows: number, random: () => number): string[] {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const int = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
+  const statuses: CampaignStatus[] = ['sent', 'sent', 'sent', 'sent', 'queued', 'scheduled', 'draft', 'canceled', 'failed'];
+  const texts = [
+    'New set drops tonight 🔥 Unlock it before Sunday and tell me which one is your favourite.',
+    'Thank you for being here! A little something for my favourite subscribers, just for today.',
+    '**Weekend special**: the full behind-the-scenes video, uncut, for the next 48 hours only.',
+  ];
+  const insert = db.$client.prepare(
+    `INSERT INTO campaigns (id, name, connection_id, message, audience, scheduled_at, status, revision, created_by, created_at, updated_at,
+       sync_state, remote_id, synced_revision, last_synced_at, sent_at, sent_count, viewed_count, purchased_count, stats_observed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const now = systemClock.now();
+  const start = now - 90 * DAY;
+  const ids: string[] = [];
+  db.$client.transaction(() => {
+    for (let i = 0; i < rows; i++) {
+      // Ascending creation times, so ids (time-sortable) are in insertion order as in production.
+      const createdAt = start + Math.floor((i / rows) * 90 * DAY);
+      const id = newCampaignId(createdAt);
+      ids.push(id);
+      const mediaCount = int(0, 4);
+      const price = mediaCount === 0 ? 0 : pick([0, 4.99, 9.99, 14.99, 25]);
+      const message: Message = {
+        text: pick(texts),
+        mediaItems: Array.from({ length: mediaCount }, () => (random() < 0.8 ? int(100_000, 9_999_999) : `ofauth_upload_${int(1, 1e9)}`)),
+        price,
+        previewMediaCount: Math.min(mediaCount, price > 0 ? 1 : 0),
+        isLockedText: price > 0 && random() < 0.3,
+        isMarkdown: true,
+        userTags: random() < 0.2 ? [int(1, 1e6)] : [],
+        releaseForms: { users: [], partners: [], guests: [] },
+      };
+      const audience: Audience = {
+        userIds: random() < 0.1 ? Array.from({ length: int(1, 5) }, () => int(1, 5e8)) : [],
+        userLists: Array.from({ length: int(1, 3) }, () => int(1000, 9999)),
+        excludeUserLists: random() < 0.5 ? [int(10_000, 19_999)] : [],
+        subscribedAfterDate: random() < 0.2 ? new Date(start - int(0, 365) * DAY).toISOString() : null,
+      };
+      const status = pick(statuses);
+      const scheduledAt = createdAt + int(1, 7 * 24) * 3_600_000;
+      const isRemote = status === 'sent' || status === 'queued';
+      const isSent = status === 'sent';
+      insert.run(
+        id,
+        `Campaign ${i + 1}: ${message.text.slice(0, 24)}`,
+        pick(BENCH_CONNECTION_IDS),
+        JSON.stringify(message),
+        JSON.stringify(audience),
+        scheduledAt,
+        status,
+        1,
+        pick(['alice@agency', 'bob@agency', 'carol@agency']),
+        createdAt,
+        createdAt,
+        isRemote ? 'synced' : 'idle',
+        isRemote ? `mm_${i + 1}` : null,
+        isRemote ? 1 : 0,
+        isRemote ? createdAt + 5_000 : null,
+        isSent ? scheduledAt : null,
+        isSent ? int(100, 50_000) : null,
+        isSent ? int(10, 20_000) : null,
+        isSent ? int(0, 2_000) : null,
+        isSent ? scheduledAt + DAY : null,
+      );
+    }
+  })();
+  return ids;
+}

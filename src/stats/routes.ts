@@ -1,0 +1,37 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { campaignParamsSchema } from '../campaigns/schemas.ts';
+import { principalOf } from '../http/auth.ts';
+import { authProblemResponses, problemSchema } from '../http/common-schemas.ts';
+import { campaignStatsQuerySchema, campaignStatsSchema, statsSummaryQuerySchema, statsSummarySchema } from './schemas.ts';
+import type { StatsService } from './service.ts';
+
+const security = [{ bearerAuth: [] }];
+const tags = ['stats'];
+
+/** GET /v1/campaigns/:id/stats and GET /v1/stats/summary. */
+export function statsRoutes(stats: StatsService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get('/campaigns/:id/stats', {
+      schema: {
+        tags,
+        summary: "A campaign's latest counts, rates, revenue estimate and snapshot history",
+        security,
+        params: campaignParamsSchema,
+        querystring: campaignStatsQuerySchema,
+        response: { 200: campaignStatsSchema, 404: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request) => stats.campaignStats(principalOf(request), request.params.id, request.query),
+    });
+
+    app.get('/stats/summary', {
+      schema: {
+        tags,
+        summary: 'Totals per connection and per UTC day: campaigns sent, messages sent, views, purchases, revenue estimate',
+        security,
+        querystring: statsSummaryQuerySchema,
+        response: { 200: statsSummarySchema, ...authProblemResponses },
+      },
+      handler: async (request) => stats.summary(principalOf(request), request.query),
+    });
+  };
+}

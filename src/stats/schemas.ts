@@ -1,0 +1,127 @@
+import { z } from 'zod';
+import { campaignStatuses } from '../campaigns/model.ts';
+import { isoDateTimeSchema } from '../http/common-schemas.ts';
+
+const isoOut = z.iso.datetime();
+const listTypeSchema = z.enum(['scheduled', 'unsent', 'sent']);
+const connectionIdSchema = z.string().regex(/^conn_[A-Za-z0-9_-]{1,120}$/, 'expected an OFAuth connection id such as conn_abc123');
+
+export const campaignStatsQuerySchema = z.object({
+  from: isoDateTimeSchema.optional().describe('Only snapshots observed at or after this instant.'),
+  to: isoDateTimeSchema.optional().describe('Only snapshots observed at or before this instant.'),
+  limit: z.coerce.number().int().min(1).max(5_000).default(1_000).describe('At most this many snapshots, oldest first.'),
+});
+
+export const snapshotSchema = z.object({
+  observedAt: isoOut,
+  type: listTypeSchema.describe('The OFAuth stats list the message was in'),
+  sentCount: z.number().nullable(),
+  viewedCount: z.number().nullable(),
+  purchasedCount: z.number().nullable(),
+});
+
+export const campaignStatsSchema = z
+  .object({
+    campaignId: z.string(),
+    status: z.enum(campaignStatuses),
+    list: listTypeSchema.nullable().describe('The stats list the message was last seen in; null before the first poll found it'),
+    sentAt: isoOut.nullable(),
+    observedAt: isoOut.nullable().describe('When these counts were read from OFAuth'),
+    remoteMissingSince: isoOut.nullable().describe('Set when OFAuth stopped listing the message (deleted or canceled elsewhere)'),
+    sentCount: z.number().nullable(),
+    viewedCount: z.number().nullable(),
+    purchasedCount: z.number().nullable(),
+    viewRate: z.number().nullable().describe('viewedCount / sentCount; null until something was sent'),
+    purchaseRate: z.number().nullable().describe('purchasedCount / sentCount; null until something was sent'),
+    price: z.number().describe('Unlock price in dollars used for the estimate'),
+    priceSource: z.enum(['remote', 'campaign']).describe('remote: as OFAuth reported it; campaign: the campaign\'s own price (OFAuth gave none)'),
+    revenueEstimate: z.number().describe('purchasedCount × price, in dollars'),
+    snapshots: z.array(snapshotSchema).describe('Recorded only when the list or a count changed; oldest first'),
+    hasMore: z.boolean().describe('More snapshots match: ask again with from set after the last one'),
+  })
+  .meta({
+    example: {
+      campaignId: 'cmp_01JH8Z6Q4W5X2V9T3B7N0M1K8D',
+      status: 'sent',
+      list: 'sent',
+      sentAt: '2030-01-01T18:00:00.000Z',
+      observedAt: '2030-01-01T19:30:00.000Z',
+      remoteMissingSince: null,
+      sentCount: 1175,
+      viewedCount: 512,
+      purchasedCount: 61,
+      viewRate: 0.4357,
+      purchaseRate: 0.0519,
+      price: 9.99,
+      priceSource: 'remote',
+      revenueEstimate: 609.39,
+      snapshots: [
+        { observedAt: '2030-01-01T18:00:00.000Z', type: 'unsent', sentCount: 380, viewedCount: 0, purchasedCount: 0 },
+        { observedAt: '2030-01-01T18:01:00.000Z', type: 'sent', sentCount: 1175, viewedCount: 96, purchasedCount: 9 },
+        { observedAt: '2030-01-01T19:30:00.000Z', type: 'sent', sentCount: 1175, viewedCount: 512, purchasedCount: 61 },
+      ],
+      hasMore: false,
+    },
+  });
+
+export const statsSummaryQuerySchema = z.object({
+  connectionId: connectionIdSchema.optional().describe('Only this connection (one the token may use).'),
+  from: isoDateTimeSchema.optional().describe('Campaigns sent at or after this instant; default 30 days before `to`.'),
+  to: isoDateTimeSchema.optional().describe('Campaigns sent at or before this instant; default now.'),
+});
+
+const totalsFields = {
+  campaignsSent: z.number().describe('Campaigns whose message was sent in the period'),
+  messagesSent: z.number().describe('Sum of their sentCount (recipients reached)'),
+  views: z.number(),
+  purchases: z.number(),
+  revenueEstimate: z.number().describe('Sum of purchasedCount × price, in dollars'),
+};
+const totalsSchema = z.object(totalsFields);
+const dayTotalsSchema = z.object({ date: z.iso.date().describe('UTC day the campaigns were sent'), ...totalsFields });
+
+export const statsSummarySchema = z
+  .object({
+    from: isoOut,
+    to: isoOut,
+    totals: totalsSchema,
+    days: z.array(dayTotalsSchema).describe('Across the listed connections; days without a send are left out'),
+    connections: z.array(
+      z.object({
+        connectionId: z.string(),
+        untrackedMessages: z.number().describe('Mass messages the poller met in OFAuth\'s lists that no campaign owns (sent from elsewhere); not limited to the period'),
+        statsPolledAt: isoOut.nullable(),
+        totals: totalsSchema,
+        days: z.array(dayTotalsSchema),
+      }),
+    ),
+  })
+  .meta({
+    example: {
+      from: '2030-01-01T00:00:00.000Z',
+      to: '2030-01-02T23:59:59.999Z',
+      totals: { campaignsSent: 3, messagesSent: 2650, views: 1190, purchases: 131, revenueEstimate: 1308.69 },
+      days: [
+        { date: '2030-01-01', campaignsSent: 2, messagesSent: 1475, views: 640, purchases: 70, revenueEstimate: 699.3 },
+        { date: '2030-01-02', campaignsSent: 1, messagesSent: 1175, views: 550, purchases: 61, revenueEstimate: 609.39 },
+      ],
+      connections: [
+        {
+          connectionId: 'conn_sandbox',
+          untrackedMessages: 4,
+          statsPolledAt: '2030-01-02T23:59:00.000Z',
+          totals: { campaignsSent: 3, messagesSent: 2650, views: 1190, purchases: 131, revenueEstimate: 1308.69 },
+          days: [
+            { date: '2030-01-01', campaignsSent: 2, messagesSent: 1475, views: 640, purchases: 70, revenueEstimate: 699.3 },
+            { date: '2030-01-02', campaignsSent: 1, messagesSent: 1175, views: 550, purchases: 61, revenueEstimate: 609.39 },
+          ],
+        },
+      ],
+    },
+  });
+
+export type CampaignStatsQuery = z.output<typeof campaignStatsQuerySchema>;
+export type CampaignStatsView = z.output<typeof campaignStatsSchema>;
+export type StatsSummaryQuery = z.output<typeof statsSummaryQuerySchema>;
+export type StatsSummaryView = z.output<typeof statsSummarySchema>;
+export type TotalsView = z.output<typeof totalsSchema>;

@@ -1,0 +1,41 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { campaignBody, createCampaign } from '../helpers/factories.ts';
+
+/** The list query is prepared once per filter shape and decodes rows itself; both must stay exact. */
+describe('campaign repository list', () => {
+  let t: TestApp;
+  beforeEach(async () => {
+    t = await buildTestApp();
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('gives the same rows as findById, column for column', async () => {
+    const created = await createCampaign(t.app, t.admin, campaignBody(t.clock.now()));
+    const [listed] = t.services.campaignRepository.list({ connectionIds: null, limit: 1 });
+    const full = t.services.campaignRepository.findById(created.id)!;
+    // The list reads only the columns the API shows; each must decode as drizzle decodes it.
+    for (const [key, value] of Object.entries(listed!)) expect(value, key).toEqual(full[key as keyof typeof full]);
+    expect(Object.keys(listed!).length).toBeGreaterThan(20);
+  });
+
+  it('stays correct across more filter shapes than it caches, reusing none wrongly', async () => {
+    const connections = Array.from({ length: 80 }, (_, i) => `conn_c${i}`);
+    const ids: string[] = [];
+    for (const connectionId of connections.slice(0, 3)) {
+      t.clock.advance(1);
+      ids.push((await createCampaign(t.app, t.admin, campaignBody(t.clock.now(), { connectionId }))).id);
+    }
+    // Each length of connection list is its own statement; 80 of them overflow the cache.
+    for (let round = 0; round < 2; round++) {
+      for (let n = 1; n <= connections.length; n++) {
+        const rows = t.services.campaignRepository.list({ connectionIds: connections.slice(0, n), limit: 10 });
+        expect(rows.map((r) => r.id)).toEqual(ids.slice(0, Math.min(n, 3)).reverse());
+      }
+    }
+    expect(t.services.campaignRepository.list({ connectionIds: [], limit: 10 })).toEqual([]);
+    expect(t.services.campaignRepository.list({ connectionIds: null, limit: 10, beforeId: ids[2] }).map((r) => r.id)).toEqual([ids[1], ids[0]]);
+  });
+});

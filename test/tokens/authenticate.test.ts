@@ -1,0 +1,67 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { closeDatabase, openDatabase, type Db } from '../../src/db/client.ts';
+import { buildTestApp, createTestDb, type TestApp } from '../helpers/app.ts';
+import { issueToken } from '../helpers/tokens.ts';
+
+/**
+ * authenticate caches principals; these prove a revocation is never missed, whichever connection
+ * makes it. A file database, because a second connection to :memory: is a different database.
+ */
+describe('token authentication and revocation', () => {
+  let dir: string;
+  let t: TestApp;
+  let other: Db;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fanout-auth-'));
+    const path = join(dir, 'fanout.db');
+    t = await buildTestApp({ db: createTestDb(path) });
+    other = openDatabase(path);
+  });
+  afterEach(async () => {
+    closeDatabase(other);
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const listTokens = (headers: Record<string, string>) => t.app.inject({ method: 'GET', url: '/v1/tokens', headers });
+
+  it('refuses a token revoked by another process on its very next request', async () => {
+    const bob = await issueToken(t.app, t.admin, { name: 'bob', role: 'admin' });
+    expect((await listTokens(bob.headers)).statusCode).toBe(200);
+    expect((await listTokens(bob.headers)).statusCode).toBe(200);
+
+    other.$client.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ?').run(Date.now(), bob.id);
+
+    expect((await listTokens(bob.headers)).statusCode).toBe(401);
+  });
+
+  it('sees a token issued by another process', async () => {
+    const bob = await issueToken(t.app, t.admin, { name: 'bob', role: 'admin' });
+    // Another process copies bob's hash into a second token row under a new name.
+    other.$client
+      .prepare("INSERT INTO api_tokens (id, name, role, connection_ids, secret_hash, created_at) SELECT 'tok_other', 'carol', role, NULL, 'x' || secret_hash, created_at FROM api_tokens WHERE id = ?")
+      .run(bob.id);
+    expect((await listTokens(bob.headers)).json().items.map((i: { name: string }) => i.name).sort()).toEqual(['bob', 'carol']);
+  });
+
+  it('refuses a token revoked through the API at once, and keeps others working', async () => {
+    const bob = await issueToken(t.app, t.admin, { name: 'bob', role: 'admin' });
+    const carol = await issueToken(t.app, t.admin, { name: 'carol', role: 'admin' });
+    expect((await listTokens(bob.headers)).statusCode).toBe(200);
+    expect((await listTokens(carol.headers)).statusCode).toBe(200);
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/tokens/${bob.id}`, headers: carol.headers })).statusCode).toBe(204);
+    expect((await listTokens(bob.headers)).statusCode).toBe(401);
+    expect((await listTokens(carol.headers)).statusCode).toBe(200);
+  });
+
+  it('hands out principals nobody can change', async () => {
+    const { secret } = t.services.tokens.issue({ name: 'm', role: 'marketer', connectionIds: ['conn_a'] });
+    const principal = t.services.tokens.authenticate(secret)!;
+    expect(Object.isFrozen(principal)).toBe(true);
+    expect(() => principal.connectionIds!.push('conn_b')).toThrow();
+    expect(t.services.tokens.authenticate(secret)!.connectionIds).toEqual(['conn_a']);
+  });
+});
