@@ -47,7 +47,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
-    // Keep the raw query arrays (?status=a&status=b) that the list filter relies on.
+    // /v1/campaigns/ and /v1/campaigns are one route: a trailing slash is not worth a 404.
     routerOptions: { ignoreTrailingSlash: true },
   }).withTypeProvider<ZodTypeProvider>();
   // Fastify parses text/plain by default, so a non-JSON body reached the schemas as a string and

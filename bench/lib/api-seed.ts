@@ -2,21 +2,13 @@ import type { Audience, CampaignStatus, Message } from '../../src/campaigns/mode
 import { systemClock } from '../../src/clock.ts';
 import type { Db } from '../../src/db/client.ts';
 import { newCampaignId } from '../../src/ids.ts';
+import { mulberry32 } from '../../src/ofauth/simulator/faults.ts';
 
 const DAY = 86_400_000;
 export const BENCH_CONNECTION_IDS = Array.from({ length: 8 }, (_, i) => `conn_agency_${i + 1}`);
 
-/** mulberry32: a small seeded PRNG, so every run seeds the same rows and picks the same ids. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The simulator's seeded PRNG, so every run seeds the same rows and picks the same ids. */
+export const prng = mulberry32;
 
 /**
  * Inserts `rows` campaigns over the last 90 days through one prepared statement in one
