@@ -245,10 +245,16 @@ async function update(deps: OperationDeps, row: CampaignRow, signal: AbortSignal
     if (errorKind(error) === 'invalid') {
       // Typically "already sending": the remote keeps the last synced revision; say so.
       const { message, data } = describeFailure(error);
-      recordOutcome(deps, row.id, deps.clock.now(), () => ({
-        changes: { syncState: 'error', lastError: `OFAuth refused the update (revision ${row.revision} not sent; revision ${row.syncedRevision} stands): ${message}` },
-        events: [{ type: 'sync_error', data: { operation: 'update', ...data } }],
-      }));
+      // The poller may have seen the message canceled remotely meanwhile: then there is nothing
+      // left to update, and "deleted" is the truth.
+      recordOutcome(deps, row.id, deps.clock.now(), (fresh) =>
+        fresh.remoteDeletedAt !== null
+          ? { changes: {} }
+          : {
+              changes: { syncState: 'error', lastError: `OFAuth refused the update (revision ${row.revision} not sent; revision ${row.syncedRevision} stands): ${message}` },
+              events: [{ type: 'sync_error', data: { operation: 'update', ...data } }],
+            },
+      );
       return 'failed';
     }
     return recordCallFailure(deps, row, 'update', error);

@@ -228,3 +228,29 @@ describe('reconciler: deletes whose answer was lost', () => {
     expect(liveMessages(h)).toHaveLength(0);
   });
 });
+
+describe('reconciler: races with the stats poller', () => {
+  let h: SyncHarness;
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('keeps "deleted" when an update is refused because the message was canceled remotely meanwhile', async () => {
+    h = await buildSyncHarness();
+    const campaign = await createSimCampaign(h);
+    await h.reconciler.reconcileOnce();
+    await h.app.inject({ method: 'PATCH', url: `/v1/campaigns/${campaign.id}`, headers: h.admin, payload: { message: { text: 'Edited' } } });
+    const realUpdate = h.client.updateMassMessage.bind(h.client);
+    h.client.updateMassMessage = async (connectionId, id, ...rest) => {
+      // Canceled in OFAuth (from elsewhere), and the poller has already recorded it.
+      await h.client.deleteMassMessage(connectionId, id);
+      h.services.campaignRepository.update(campaign.id, { status: 'canceled', remoteDeletedAt: h.clock.now(), syncState: 'deleted' });
+      return realUpdate(connectionId, id, ...rest);
+    };
+
+    await h.reconciler.reconcileOnce();
+
+    const after = await getCampaign(h, campaign.id);
+    expect(after).toMatchObject({ status: 'canceled', sync: { state: 'deleted', lastError: null } });
+  });
+});
