@@ -124,7 +124,7 @@ export async function createRuntime(deps: { config: Config; db: Db; clock: Clock
     record: (run) =>
       syncRepository.recordRun({ kind: 'stats', owner: reconciler.owner, startedAt: run.startedAt, durationMs: run.durationMs, summary: run.summary as Record<string, unknown> | null, error: run.error }),
   });
-  const stats = createStatsService({ campaigns: services.campaigns, repository: services.campaignRepository, statsRepository, clock });
+  const stats = createStatsService({ campaigns: services.campaigns, statsRepository, clock });
 
   return {
     client,

@@ -104,6 +104,9 @@ export function createCampaignService(deps: CampaignServiceDeps) {
       });
     },
 
+    /** The row of a campaign the caller may see; 404 otherwise. For services built on this one. */
+    findAccessible: load,
+
     get(principal: Principal, id: string): CampaignView {
       return toCampaignView(load(principal, id));
     },

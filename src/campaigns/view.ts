@@ -2,7 +2,8 @@ import { ValidationError } from '../errors.ts';
 import type { CampaignViewRow } from './repository.ts';
 import type { CampaignView } from './schemas.ts';
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** Epoch milliseconds as ISO-8601 UTC, null kept. */
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** The public JSON shape of a campaign; the only place rows become API objects. */
 export function toCampaignView(row: CampaignViewRow): CampaignView {

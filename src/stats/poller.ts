@@ -2,6 +2,7 @@ import { STATS_ACTOR, type EventLog } from '../campaigns/events.ts';
 import type { CampaignRepository, CampaignRow } from '../campaigns/repository.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/client.ts';
+import { forEachLimited } from '../concurrency.ts';
 import type { Metrics } from '../metrics.ts';
 import type { OfauthClient } from '../ofauth/client.ts';
 import type { StatsItem, StatsType } from '../ofauth/schemas.ts';
@@ -74,14 +75,6 @@ const MAX_PARALLEL_CONNECTIONS = 16;
 const emptySummary = (): StatsPollSummary => ({
   connections: 0, requests: 0, seen: 0, changed: 0, statusChanges: 0, snapshots: 0, untrackedSeen: 0, missing: 0, deferred: 0, yieldedToSync: 0, failed: 0, durationMs: 0,
 });
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 const remoteIdsOf = (item: StatsItem): string[] => (item.queueId === null || item.queueId === item.id ? [String(item.id)] : [String(item.id), String(item.queueId)]);
 

@@ -1,7 +1,7 @@
-import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { CampaignService } from '../campaigns/service.ts';
 import type { Clock } from '../clock.ts';
 import { ValidationError } from '../errors.ts';
+import { iso } from '../campaigns/view.ts';
 import { canAccessConnection, type Principal } from '../tokens/service.ts';
 import { toCents } from './observe.ts';
 import type { DayTotalsRow, StatsRepository } from './repository.ts';
@@ -9,7 +9,6 @@ import type { CampaignStatsQuery, CampaignStatsView, StatsSummaryQuery, StatsSum
 
 export interface StatsServiceDeps {
   campaigns: CampaignService;
-  repository: CampaignRepository;
   statsRepository: StatsRepository;
   clock: Clock;
 }
@@ -17,7 +16,6 @@ export interface StatsServiceDeps {
 const DEFAULT_SUMMARY_DAYS = 30;
 const DAY_MS = 86_400_000;
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const ratio = (part: number | null, whole: number | null): number | null =>
   whole === null || whole <= 0 || part === null ? null : Math.round((part / whole) * 10_000) / 10_000;
 
@@ -60,8 +58,7 @@ function byDay(rows: DayTotalsRow[]) {
 export function createStatsService(deps: StatsServiceDeps) {
   return {
     campaignStats(principal: Principal, id: string, query: CampaignStatsQuery): CampaignStatsView {
-      deps.campaigns.get(principal, id); // 404 for unknown or out-of-scope ids
-      const row = deps.repository.findById(id)!;
+      const row = deps.campaigns.findAccessible(principal, id);
       const { fromMs, toMs } = parseRange(query.from, query.to, Number.MAX_SAFE_INTEGER, null);
       const rows = deps.statsRepository.snapshots(id, { from: fromMs, to: toMs, limit: query.limit + 1 });
       const hasMore = rows.length > query.limit;

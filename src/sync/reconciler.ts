@@ -4,6 +4,7 @@ import type { EventLog } from '../campaigns/events.ts';
 import type { CampaignRepository, CampaignRow } from '../campaigns/repository.ts';
 import type { Clock } from '../clock.ts';
 import type { Db } from '../db/client.ts';
+import { forEachLimited } from '../concurrency.ts';
 import type { Metrics } from '../metrics.ts';
 import type { OfauthClient } from '../ofauth/client.ts';
 import { isOfauthError } from '../ofauth/errors.ts';
@@ -63,14 +64,6 @@ const emptySummary = (): ReconcileSummary => ({
 const OUTCOME_FIELD: Partial<Record<Outcome, keyof ReconcileSummary>> = {
   created: 'created', updated: 'updated', deleted: 'deleted', adopted: 'adopted', failed: 'failed', retry: 'retried', ambiguous: 'ambiguous', paused: 'paused',
 };
-
-async function forEachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-}
 
 /**
  * The sync loop as a plain, directly callable object: `reconcileOnce` claims due campaigns per

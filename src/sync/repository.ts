@@ -61,7 +61,6 @@ export function createSyncRepository(db: Db) {
       );
     },
 
-
     /** Gives a lease back without changing anything else. */
     releaseLease(id: string, owner: string): void {
       db.update(campaigns)

@@ -30,8 +30,7 @@ export function createSyncService(deps: SyncServiceDeps) {
     async syncNow(principal: Principal, id: string) {
       const row = deps.db.transaction(
         () => {
-          deps.campaigns.get(principal, id); // 404 for unknown or out-of-scope ids
-          const current = deps.repository.findById(id)!;
+          const current = deps.campaigns.findAccessible(principal, id);
           const now = deps.clock.now();
           const changes = withSyncRecomputed(current, { nextAttemptAt: null, ...(current.syncState === 'error' ? { syncState: 'pending' as const } : {}) }, now);
           deps.events.append(id, 'sync_requested', principal.name, now);

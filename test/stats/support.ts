@@ -90,7 +90,7 @@ export async function buildStatsHarness(options: { sim?: SimulatorOptions; setti
       clock,
       settings: { ...defaultPollerSettings, ...options.settings, ...overrides.settings },
     });
-  const stats = createStatsService({ campaigns: services.campaigns, repository: services.campaignRepository, statsRepository, clock });
+  const stats = createStatsService({ campaigns: services.campaigns, statsRepository, clock });
   const app = await buildTestApp({ clock, db, v1Plugins: [statsRoutes(stats)] });
 
   return {
