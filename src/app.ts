@@ -1,31 +1,26 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { validatorCompiler, type FastifyPluginAsyncZod, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { campaignRoutes } from './campaigns/routes.ts';
-import { systemClock, type Clock } from './clock.ts';
-import type { Config } from './config.ts';
-import type { Db } from './db/client.ts';
 import { registerBearerAuth } from './http/auth.ts';
 import { registerErrorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.ts';
 import { serializerCompiler } from './http/serializer.ts';
 import { registerSwagger } from './http/swagger.ts';
-import { createServices, type Services } from './services.ts';
+import { metricsRoute } from './metrics.ts';
+import type { Fanout } from './runtime.ts';
+import { sendRoutes } from './sends/routes.ts';
+import { statsRoutes } from './stats/routes.ts';
+import { syncRoutes } from './sync/routes.ts';
 import { tokenRoutes } from './tokens/routes.ts';
 
 export const BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 
 export interface AppDeps {
-  config: Config;
-  db: Db;
-  clock?: Clock;
-  services?: Services;
+  fanout: Fanout;
   logger?: FastifyServerOptions['logger'];
-  /** Extra route plugins under /v1 (sync and stats add theirs). */
+  /** Extra route plugins under /v1, behind the bearer token (tests add probes here). */
   v1Plugins?: FastifyPluginAsyncZod[];
-  /** Extra unauthenticated plugins at the root (metrics). */
-  rootPlugins?: Array<(scope: FastifyInstance) => Promise<void>>;
 }
-
 /** Logger options that keep secrets out of every line, whatever gets logged. */
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   return {
@@ -42,8 +37,8 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
  * so tests can build as many as they like.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
-  const clock = deps.clock ?? systemClock;
-  const services = deps.services ?? createServices({ db: deps.db, clock, adminToken: deps.config.adminToken });
+  const { fanout } = deps;
+  const { services, config } = fanout;
   const app = Fastify({
     logger: deps.logger ?? false,
     bodyLimit: BODY_LIMIT_BYTES,
@@ -56,14 +51,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandler(app);
-  await registerSwagger(app, deps.config.mode);
+  await registerSwagger(app, config.mode);
 
-  await app.register(healthRoutes({ db: deps.db, mode: deps.config.mode }));
-  for (const plugin of deps.rootPlugins ?? []) await app.register(plugin);
+  await app.register(healthRoutes({ store: fanout.store, mode: config.mode }));
+  await app.register(metricsRoute(fanout.metrics));
   await app.register(
     async (v1) => {
       registerBearerAuth(v1, services.tokens);
       await v1.register(campaignRoutes(services.campaigns));
+      await v1.register(sendRoutes(services.sends));
+      await v1.register(syncRoutes(services.sync));
+      await v1.register(statsRoutes(services.stats));
       await v1.register(tokenRoutes(services.tokens));
       for (const plugin of deps.v1Plugins ?? []) await v1.register(plugin);
     },

@@ -40,6 +40,8 @@ const envSchema = z.object({
   STATS_BUDGET: z.coerce.number().gt(0).max(1).default(0.3),
   STATS_TRACK_DAYS: intSchema(1, 365).default(7),
   SANDBOX_SEND_DURATION: durationSchema.default(30_000),
+  RECURRENCE_MIN_INTERVAL: durationSchema.default(3_600_000),
+  RECURRENCE_LEAD: durationSchema.default(3_600_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -71,6 +73,8 @@ export interface Config {
   };
   stats: { cron: string; budget: number; trackDays: number };
   sandbox: { sendDurationMs: number };
+  /** Series: the closest two occurrences may come, and how long before its time an occurrence becomes a send. */
+  recurrence: { minIntervalMs: number; leadMs: number };
 }
 
 export class ConfigError extends Error {
@@ -119,5 +123,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     stats: { cron: e.STATS_CRON, budget: e.STATS_BUDGET, trackDays: e.STATS_TRACK_DAYS },
     sandbox: { sendDurationMs: e.SANDBOX_SEND_DURATION },
+    recurrence: { minIntervalMs: e.RECURRENCE_MIN_INTERVAL, leadMs: e.RECURRENCE_LEAD },
   } satisfies Config) as Config;
 }

@@ -47,3 +47,4 @@ export function ulid(nowMs: number): string {
 
 export const newCampaignId = (nowMs: number) => `cmp_${ulid(nowMs)}`;
 export const newTokenId = (nowMs: number) => `tok_${ulid(nowMs)}`;
+export const newSendId = (nowMs: number) => `snd_${ulid(nowMs)}`;

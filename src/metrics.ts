@@ -58,7 +58,8 @@ export type Metrics = ReturnType<typeof createMetrics>;
 /** GET /metrics in Prometheus text format; unauthenticated, like most scrapers expect. */
 export function metricsRoute(metrics: Metrics) {
   return async (app: FastifyInstance) => {
-    app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
+    // Hidden from OpenAPI: it is Prometheus' text format for scrapers, not part of the JSON API.
+    app.get('/metrics', { schema: { tags: ['health'], summary: 'Prometheus metrics', hide: true } }, async (_request, reply) => {
       reply.header('content-type', metrics.registry.contentType);
       return metrics.registry.metrics();
     });

@@ -1,36 +1,66 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { materializeDueSeries } from './campaigns/series.ts';
+import { createCampaignService, type CampaignService } from './campaigns/service.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
-import type { Db } from './db/client.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOfauthClient, type OfauthClient } from './ofauth/client.ts';
 import { buildSimulator, type Simulator } from './ofauth/simulator/app.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
-import type { Services } from './services.ts';
+import { createSendService, type SendService } from './sends/service.ts';
 import { cronIntervalMs } from './stats/budget.ts';
-import { createStatsPoller, type StatsPoller } from './stats/poller.ts';
-import { createStatsRepository } from './stats/repository.ts';
+import { createStatsPoller, type StatsPoller, type StatsPollerSettings } from './stats/poller.ts';
 import { createStatsService, type StatsService } from './stats/service.ts';
-import { createReconciler, type Reconciler } from './sync/reconciler.ts';
-import { createSyncRepository, type SyncRepository } from './sync/repository.ts';
+import type { Store } from './store/types.ts';
+import { createReconciler, type ReconcileSummary, type Reconciler, type SyncSettings } from './sync/reconciler.ts';
 import { createSyncService, type SyncService } from './sync/service.ts';
+import { createTokenService, type TokenService } from './tokens/service.ts';
 
-export interface Runtime {
+/** What the HTTP layer calls. */
+export interface Services {
+  campaigns: CampaignService;
+  sends: SendService;
+  tokens: TokenService;
+  sync: SyncService;
+  stats: StatsService;
+}
+
+/** The whole service, wired once: what server.ts runs, and what tests and benchmarks build. */
+export interface Fanout {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  services: Services;
   client: OfauthClient;
   metrics: Metrics;
-  syncRepository: SyncRepository;
   reconciler: Reconciler;
-  syncScheduler: Scheduler;
-  sync: SyncService;
   statsPoller: StatsPoller;
+  /** One sync tick as the scheduler runs it: materialise due series, then reconcile. */
+  syncOnce(options?: { signal?: AbortSignal; campaignId?: string }): Promise<ReconcileSummary & { seriesSends: number }>;
+  syncScheduler: Scheduler;
   statsScheduler: Scheduler;
-  stats: StatsService;
   simulator: (Simulator & { url: string }) | null;
   /** Starts the timers (only server.ts calls this). */
   start(): void;
-  /** Stops the loops (awaiting work in flight), then closes the client and the simulator. */
+  /** Stops the loops (awaiting work in flight), then closes the client, the simulator and the store. */
   stop(): Promise<void>;
+}
+
+export interface FanoutOptions {
+  config: Config;
+  store: Store;
+  clock: Clock;
+  logger: FastifyBaseLogger;
+  /** An OFAuth client to use instead of one built from config (tests point it at a simulator). */
+  client?: OfauthClient;
+  /** Overrides of the sync and stats settings config gives (tests and benchmarks). */
+  syncSettings?: Partial<SyncSettings>;
+  statsSettings?: Partial<StatsPollerSettings>;
+  owner?: string;
+  random?: () => number;
+  /** Collect default process metrics (the server does; tests don't, as prom-client's registry is global). */
+  defaultMetrics?: boolean;
 }
 
 /** Starts the in-process OFAuth simulator that sandbox mode talks to, on a loopback port. */
@@ -41,18 +71,10 @@ async function startSandboxSimulator(config: Config): Promise<Simulator & { url:
   return { ...simulator, url: `http://127.0.0.1:${port}` };
 }
 
-/**
- * Wires the background half of the service: the OFAuth client (pointed at OFAuth, or at the
- * built-in simulator in sandbox mode), the reconciler and the stats poller, each with its scheduler.
- * Nothing runs until start().
- */
-export async function createRuntime(deps: { config: Config; db: Db; clock: Clock; services: Services; logger: FastifyBaseLogger }): Promise<Runtime> {
-  const { config, db, clock, services, logger } = deps;
-  const metrics = createMetrics({ defaultMetrics: true });
-  const simulator = config.mode === 'sandbox' ? await startSandboxSimulator(config) : null;
-  const client = createOfauthClient({
-    baseUrl: simulator?.url ?? config.ofauth.baseUrl,
-    apiKey: simulator?.apiKey ?? config.ofauth.apiKey!,
+function clientFromConfig(config: Config, baseUrl: string, apiKey: string, metrics: Metrics, logger: FastifyBaseLogger): OfauthClient {
+  return createOfauthClient({
+    baseUrl,
+    apiKey,
     endpoints: config.ofauth.endpoints,
     timeoutMs: config.ofauth.timeoutMs,
     rateLimit: { capacity: config.ofauth.rateCapacity, refillPerSecond: config.ofauth.refillPerSecond },
@@ -62,44 +84,52 @@ export async function createRuntime(deps: { config: Config; db: Db; clock: Clock
       if (info.status === 429) metrics.ofauthRateLimited.inc();
     },
   });
-  const syncRepository = createSyncRepository(db);
+}
+
+/**
+ * The one composition root: services over the store, the OFAuth client (pointed at OFAuth, at
+ * the built-in simulator in sandbox mode, or at what the caller passes), the reconciler, the
+ * series materialiser and the stats poller, each loop with its scheduler. Nothing runs until
+ * start().
+ */
+export async function createFanout(options: FanoutOptions): Promise<Fanout> {
+  const { config, store, clock, logger } = options;
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
+  const simulator = options.client || config.mode !== 'sandbox' ? null : await startSandboxSimulator(config);
+  const client = options.client ?? clientFromConfig(config, simulator?.url ?? config.ofauth.baseUrl, simulator?.apiKey ?? config.ofauth.apiKey!, metrics, logger);
+
+  const campaigns = createCampaignService({ campaigns: store.campaigns, clock, settings: { minIntervalMs: config.recurrence.minIntervalMs } });
+  const tokens = createTokenService({ tokens: store.tokens, clock, adminToken: config.adminToken });
+  const syncSettings: SyncSettings = { ...config.sync, ...options.syncSettings };
   const reconciler = createReconciler({
-    db,
-    repository: services.campaignRepository,
-    syncRepository,
-    events: services.events,
+    store,
     client,
     clock,
-    settings: config.sync,
+    settings: syncSettings,
+    owner: options.owner,
+    random: options.random,
     metrics,
     logger: logger.child({ component: 'sync' }),
   });
+  const seriesSettings = { leadMs: config.recurrence.leadMs, lateSendMaxMs: syncSettings.lateSendMaxMs };
+  async function syncOnce(runOptions: { signal?: AbortSignal; campaignId?: string } = {}) {
+    const materialized = await materializeDueSeries({ campaigns: store.campaigns, now: () => clock.now(), settings: seriesSettings });
+    const summary = await reconciler.reconcileOnce(runOptions);
+    return { ...summary, seriesSends: materialized.sends };
+  }
+  const record = (kind: 'sync' | 'stats') => (run: { startedAt: number; durationMs: number; summary: object | null; error: string | null }) =>
+    store.runs.record({ kind, owner: reconciler.owner, startedAt: run.startedAt, durationMs: run.durationMs, summary: run.summary as Record<string, unknown> | null, error: run.error });
   const syncScheduler = createScheduler({
     name: 'sync',
     cron: config.sync.cron,
     clock,
     logger,
-    run: (signal) => reconciler.reconcileOnce({ signal }),
-    isIdle: (summary) => summary.claimed === 0,
-    record: (run) =>
-      syncRepository.recordRun({ kind: 'sync', owner: reconciler.owner, startedAt: run.startedAt, durationMs: run.durationMs, summary: run.summary as Record<string, unknown> | null, error: run.error }),
+    run: (signal) => syncOnce({ signal }),
+    isIdle: (summary) => summary.claimed === 0 && summary.seriesSends === 0,
+    record: record('sync'),
   });
-  const sync = createSyncService({
-    db,
-    campaigns: services.campaigns,
-    repository: services.campaignRepository,
-    syncRepository,
-    events: services.events,
-    reconciler,
-    clock,
-    schedulerStatus: () => syncScheduler.status(),
-  });
-  const statsRepository = createStatsRepository(db);
   const statsPoller = createStatsPoller({
-    db,
-    repository: services.campaignRepository,
-    statsRepository,
-    events: services.events,
+    store,
     client,
     clock,
     // The same client (and so the same per-connection bucket) as the reconciler: the poller
@@ -110,6 +140,7 @@ export async function createRuntime(deps: { config: Config; db: Db; clock: Clock
       cycleMs: await cronIntervalMs(config.stats.cron),
       rateCapacity: config.ofauth.rateCapacity,
       refillPerSecond: config.ofauth.refillPerSecond,
+      ...options.statsSettings,
     },
     metrics,
     logger: logger.child({ component: 'stats' }),
@@ -121,21 +152,28 @@ export async function createRuntime(deps: { config: Config; db: Db; clock: Clock
     logger,
     run: (signal) => statsPoller.pollOnce({ signal }),
     isIdle: (summary) => summary.requests === 0,
-    record: (run) =>
-      syncRepository.recordRun({ kind: 'stats', owner: reconciler.owner, startedAt: run.startedAt, durationMs: run.durationMs, summary: run.summary as Record<string, unknown> | null, error: run.error }),
+    record: record('stats'),
   });
-  const stats = createStatsService({ campaigns: services.campaigns, statsRepository, clock });
+  const services: Services = {
+    campaigns,
+    tokens,
+    sends: createSendService({ campaigns, store: store.campaigns }),
+    sync: createSyncService({ campaigns, store, reconciler, syncOnce, clock, schedulerStatus: () => syncScheduler.status() }),
+    stats: createStatsService({ campaigns, store, clock }),
+  };
 
   return {
+    config,
+    store,
+    clock,
+    services,
     client,
     metrics,
-    syncRepository,
     reconciler,
-    syncScheduler,
-    sync,
     statsPoller,
+    syncOnce,
+    syncScheduler,
     statsScheduler,
-    stats,
     simulator,
     start() {
       syncScheduler.start();
@@ -145,6 +183,7 @@ export async function createRuntime(deps: { config: Config; db: Db; clock: Clock
       await Promise.all([syncScheduler.stop(), statsScheduler.stop()]);
       await client.close();
       if (simulator) await simulator.app.close();
+      await store.close();
     },
   };
 }

@@ -16,8 +16,8 @@ export interface SchedulerOptions<T extends object> {
   logger: LoopLogger;
   /** Idle runs (nothing done) are logged at debug level only, so a quiet service stays quiet. */
   isIdle?: (summary: T) => boolean;
-  /** Persists each run (for status pages); must not throw. */
-  record?: (run: { startedAt: number; durationMs: number; summary: T | null; error: string | null }) => void;
+  /** Persists each run (for status pages); a failure to record is logged, never thrown. */
+  record?: (run: { startedAt: number; durationMs: number; summary: T | null; error: string | null }) => void | Promise<void>;
 }
 
 /** After consecutive failed runs, skip ticks for 2^n seconds, at most this long. */
@@ -37,6 +37,14 @@ export function createScheduler<T extends object>(options: SchedulerOptions<T>) 
   let lastRunAt: number | null = null;
   const stopping = new AbortController();
 
+  async function record(run: { startedAt: number; durationMs: number; summary: T | null; error: string | null }): Promise<void> {
+    try {
+      await options.record?.(run);
+    } catch (error) {
+      logger.error({ loop: options.name, err: error }, `${options.name} run could not be recorded`);
+    }
+  }
+
   async function runGuarded(): Promise<void> {
     const startedAt = clock.now();
     const started = performance.now();
@@ -48,13 +56,13 @@ export function createScheduler<T extends object>(options: SchedulerOptions<T>) 
       // One summary line per run.
       const isIdle = options.isIdle?.(summary) ?? false;
       (isIdle ? logger.debug : logger.info).call(logger, { loop: options.name, durationMs, ...summary }, `${options.name} run`);
-      options.record?.({ startedAt, durationMs, summary, error: null });
+      await record({ startedAt, durationMs, summary, error: null });
     } catch (error) {
       const durationMs = Math.round(performance.now() - started);
       failures++;
       skipUntil = clock.now() + Math.min(MAX_FAILURE_BACKOFF_MS, 1000 * 2 ** failures);
       logger.error({ loop: options.name, err: error, durationMs, failures }, `${options.name} run failed; backing off`);
-      options.record?.({ startedAt, durationMs, summary: null, error: error instanceof Error ? error.message : String(error) });
+      await record({ startedAt, durationMs, summary: null, error: error instanceof Error ? error.message : String(error) });
     }
   }
 

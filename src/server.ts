@@ -2,13 +2,10 @@ import Fastify from 'fastify';
 import { buildApp, loggerOptions } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { closeDatabase, openDatabase } from './db/client.ts';
+import { openDatabase } from './db/client.ts';
 import { runMigrations } from './db/migrate.ts';
-import { metricsRoute } from './metrics.ts';
-import { createRuntime } from './runtime.ts';
-import { createServices } from './services.ts';
-import { statsRoutes } from './stats/routes.ts';
-import { syncRoutes } from './sync/routes.ts';
+import { createFanout } from './runtime.ts';
+import { createSqliteStore } from './store/sqlite/index.ts';
 
 function readConfig(): Config {
   try {
@@ -35,23 +32,13 @@ async function main(): Promise<void> {
 
   const db = openDatabase(config.databasePath);
   runMigrations(db);
-  const clock = systemClock;
-  const services = createServices({ db, clock, adminToken: config.adminToken });
-  const runtime = await createRuntime({ config, db, clock, services, logger });
-  if (runtime.simulator) logger.info({ simulator: runtime.simulator.url, connectionId: runtime.simulator.connectionId }, 'OFAuth simulator started');
+  const store = createSqliteStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
+  const fanout = await createFanout({ config, store, clock: systemClock, logger, defaultMetrics: true });
+  if (fanout.simulator) logger.info({ simulator: fanout.simulator.url, connectionId: fanout.simulator.connectionId }, 'OFAuth simulator started');
 
-  const app = await buildApp({
-    config,
-    db,
-    clock,
-    services,
-    logger: loggerOptions(config.logLevel),
-    v1Plugins: [syncRoutes(runtime.sync), statsRoutes(runtime.stats)],
-    rootPlugins: [metricsRoute(runtime.metrics)],
-  });
+  const app = await buildApp({ fanout, logger: loggerOptions(config.logLevel) });
   app.addHook('onClose', async () => {
-    await runtime.stop();
-    closeDatabase(db);
+    await fanout.stop();
   });
 
   // Registered before listening: a signal that arrives during start-up still closes cleanly.
@@ -74,7 +61,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
-  const sandboxSecret = config.mode === 'sandbox' ? services.tokens.ensureSandboxAdmin() : null;
+  const sandboxSecret = config.mode === 'sandbox' ? await fanout.services.tokens.ensureSandboxAdmin() : null;
   const address = await app.listen({ host: config.host, port: config.port });
   if (sandboxSecret) {
     // Printed once, on the first sandbox start, straight to the terminal and never through the
@@ -82,7 +69,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\n  Sandbox admin token (shown once; only its hash is stored):\n    ${sandboxSecret}\n\n`);
   }
   logger.info({ docs: `${address}/docs` }, 'Fanout is listening; Swagger UI at /docs');
-  if (!isClosing) runtime.start();
+  if (!isClosing) fanout.start();
 }
 
 void main();

@@ -79,7 +79,9 @@ describe('scheduler', () => {
       cron: '0 0 1 1 *',
       clock,
       logger: silentLogger,
-      record: (run) => records.push(run),
+      record: (run) => {
+        records.push(run);
+      },
       run: async () => {
         runs++;
         throw new Error('database is locked');

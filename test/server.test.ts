@@ -47,7 +47,7 @@ describe('server process', () => {
 
     running = await startServer(env);
     const health = await (await fetch(`${running.baseUrl}/health`)).json();
-    expect(health).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok' });
+    expect(health).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok', backend: 'sqlite' });
     expect(running.output()).toContain('SANDBOX MODE');
     const token = /(fo_[A-Za-z0-9_-]{43})/.exec(running.output())?.[1];
     expect(token).toBeDefined();

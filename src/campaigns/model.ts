@@ -1,5 +1,25 @@
-export const campaignStatuses = ['draft', 'scheduled', 'queued', 'sending', 'sent', 'canceled', 'failed'] as const;
+/**
+ * A one-shot campaign's status mirrors its one send (scheduled while the send is pending); a
+ * series is draft, scheduled (running), paused, canceled or completed.
+ */
+export const campaignStatuses = ['draft', 'scheduled', 'queued', 'sending', 'sent', 'canceled', 'failed', 'paused', 'completed'] as const;
 export type CampaignStatus = (typeof campaignStatuses)[number];
+
+/** One OFAuth mass message's life: pending (not yet in OFAuth's queue) → queued → sending → sent. */
+export const sendStatuses = ['pending', 'queued', 'sending', 'sent', 'canceled', 'failed'] as const;
+export type SendStatus = (typeof sendStatuses)[number];
+
+/** scheduled: a one-shot campaign's send; occurrence: one of a series. */
+export const sendKinds = ['scheduled', 'occurrence'] as const;
+export type SendKind = (typeof sendKinds)[number];
+
+/** A series: a five-field cron in an IANA time zone, with optional ends (epoch ms / a count). */
+export interface Recurrence {
+  cron: string;
+  timezone: string;
+  endsAt: number | null;
+  maxOccurrences: number | null;
+}
 
 /**
  * What the reconciler is doing about a campaign, as the marketer sees it:
@@ -35,3 +55,29 @@ export interface Audience {
   excludeUserLists: number[];
   subscribedAfterDate: string | null;
 }
+
+/** The marketer's plan: what to send, to whom, and when (once, or as a series). */
+export interface Campaign {
+  id: string;
+  name: string;
+  connectionId: string;
+  message: Message;
+  audience: Audience;
+  /** One-shot: the send time (null: as soon as synced). Series: its start (null: from creation). */
+  scheduledAt: number | null;
+  recurrence: Recurrence | null;
+  status: CampaignStatus;
+  revision: number;
+  failureReason: string | null;
+  createdBy: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Series bookkeeping; see the campaigns table. */
+  seriesCursorAt: number | null;
+  occurrenceCount: number;
+  nextOccurrenceAt: number | null;
+  missedBefore: number | null;
+  seriesDueAt: number | null;
+}
+
+export type CampaignChanges = Partial<Omit<Campaign, 'id' | 'connectionId' | 'createdBy' | 'createdAt'>>;

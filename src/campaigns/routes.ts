@@ -33,14 +33,14 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
     app.post('/campaigns', {
       schema: {
         tags,
-        summary: 'Create a campaign (draft or scheduled)',
+        summary: 'Create a campaign (draft or scheduled; one-shot, or a series with recurrence)',
         security,
         headers: idempotencyHeadersSchema,
         body: createCampaignBodySchema,
         response: { 201: campaignSchema, 409: problemSchema, 422: problemSchema, ...authProblemResponses },
       },
       handler: async (request, reply) => {
-        const result = campaigns.create(principalOf(request), request.body, request.headers['idempotency-key']);
+        const result = await campaigns.create(principalOf(request), request.body, request.headers['idempotency-key']);
         return reply.code(result.statusCode as 201).send(result.body);
       },
     });
@@ -70,7 +70,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
     app.patch('/campaigns/:id', {
       schema: {
         tags,
-        summary: 'Edit name, message, audience or scheduledAt (draft, scheduled, or queued more than 60 s before sending)',
+        summary: 'Edit name, message, audience, scheduledAt or recurrence (one-shot: draft, scheduled, or queued more than 60 s before sending; series: draft, scheduled or paused, reaching every send not yet sending)',
         security,
         params: campaignParamsSchema,
         body: patchCampaignBodySchema,
@@ -101,6 +101,28 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
       handler: async (request) => campaigns.cancel(principalOf(request), request.params.id),
     });
 
+    app.post('/campaigns/:id/pause', {
+      schema: {
+        tags,
+        summary: 'Pause a recurring campaign: its queued sends are deleted from OFAuth (sending ones go on), no new ones are made',
+        security,
+        params: campaignParamsSchema,
+        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request) => campaigns.pause(principalOf(request), request.params.id),
+    });
+
+    app.post('/campaigns/:id/resume', {
+      schema: {
+        tags,
+        summary: 'Resume a paused series from its next occurrence after now (occurrences missed meanwhile are recorded as failed, never sent late)',
+        security,
+        params: campaignParamsSchema,
+        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+      },
+      handler: async (request) => campaigns.resume(principalOf(request), request.params.id),
+    });
+
     app.delete('/campaigns/:id', {
       schema: {
         tags,
@@ -110,7 +132,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         response: { 204: z.null().describe('Deleted'), 404: problemSchema, 409: problemSchema, ...authProblemResponses },
       },
       handler: async (request, reply) => {
-        campaigns.remove(principalOf(request), request.params.id);
+        await campaigns.remove(principalOf(request), request.params.id);
         return reply.code(204).send(null);
       },
     });

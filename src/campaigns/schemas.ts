@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { cursorSchema, isoDateTimeSchema } from '../http/common-schemas.ts';
-import { campaignStatuses, syncStates } from './model.ts';
+import { campaignStatuses, sendStatuses, syncStates } from './model.ts';
 
 const positiveIdSchema = z.int().positive().max(Number.MAX_SAFE_INTEGER);
 
@@ -126,13 +126,26 @@ const connectionIdSchema = z
   .string()
   .regex(/^conn_[A-Za-z0-9_-]{1,120}$/, 'expected an OFAuth connection id such as conn_abc123');
 
+/** A series; its rules that need the clock and the configured minimum interval run in the service. */
+export const recurrenceSchema = z
+  .strictObject({
+    cron: z.string().trim().min(1).max(200).describe('Five-field cron (minute hour day-of-month month day-of-week), in `timezone`'),
+    timezone: z.string().min(1).max(100).default('UTC').describe('IANA time zone, e.g. Europe/Berlin'),
+    endsAt: isoDateTimeSchema.nullable().default(null).describe('No occurrence after this time'),
+    maxOccurrences: z.int().min(1).max(10_000).nullable().default(null).describe('At most this many occurrences (missed ones count)'),
+  })
+  .meta({ example: { cron: '0 20 * * 5', timezone: 'America/New_York', endsAt: null, maxOccurrences: 12 } });
+
 export const createCampaignBodySchema = z
   .strictObject({
     name: nameSchema,
     connectionId: connectionIdSchema,
     message: messageSchema,
     audience: audienceSchema,
-    scheduledAt: isoDateTimeSchema.nullable().describe('When to send (ISO-8601 with offset; stored in UTC), or null to send as soon as synced. Required so that "send now" is never an accident.'),
+    scheduledAt: isoDateTimeSchema
+      .nullable()
+      .describe('When to send (ISO-8601 with offset; stored in UTC), or null to send as soon as synced. Required so that "send now" is never an accident. With `recurrence`: the series start (null: from now).'),
+    recurrence: recurrenceSchema.nullable().default(null).describe('Makes the campaign a series: one send per occurrence'),
     status: z.enum(['draft', 'scheduled']).default('scheduled'),
   })
   .meta({
@@ -152,8 +165,9 @@ export const patchCampaignBodySchema = z
     message: messagePatchSchema.optional(),
     audience: audiencePatchSchema.optional(),
     scheduledAt: isoDateTimeSchema.nullable().optional(),
+    recurrence: recurrenceSchema.nullable().optional().describe('A series\' schedule (replaces it whole); null makes a draft one-shot again'),
   })
-  .refine((b) => Object.keys(b).length > 0, 'send at least one of name, message, audience, scheduledAt')
+  .refine((b) => Object.keys(b).length > 0, 'send at least one of name, message, audience, scheduledAt, recurrence')
   .meta({ example: { message: { text: 'Updated: new set drops at 8pm 🔥' }, scheduledAt: '2030-01-01T20:00:00Z' } });
 
 export const campaignParamsSchema = z.object({
@@ -175,6 +189,19 @@ export const listCampaignsQuerySchema = z.strictObject({
 });
 
 const isoOut = z.iso.datetime();
+
+export const syncViewSchema = z.object({
+  state: z.enum(syncStates),
+  remoteId: z.string().nullable(),
+  revision: z.number(),
+  syncedRevision: z.number(),
+  attempts: z.number(),
+  lastError: z.string().nullable(),
+  nextAttemptAt: isoOut.nullable(),
+  lastSyncedAt: isoOut.nullable(),
+});
+
+export const statsViewSchema = z.object({ sentCount: z.number().nullable(), viewedCount: z.number().nullable(), purchasedCount: z.number().nullable(), observedAt: isoOut });
 
 export const campaignSchema = z
   .object({
@@ -198,26 +225,22 @@ export const campaignSchema = z
       subscribedAfterDate: isoOut.nullable(),
     }),
     scheduledAt: isoOut.nullable(),
+    recurrence: z
+      .object({ cron: z.string(), timezone: z.string(), endsAt: isoOut.nullable(), maxOccurrences: z.number().nullable() })
+      .optional()
+      .describe('Series only'),
+    nextOccurrenceAt: isoOut.nullable().optional().describe('Series only: the next occurrence not yet made a send (null: the series has ended)'),
+    sendCounts: z.record(z.enum(sendStatuses), z.number()).optional().describe('Series only: its sends by status'),
     status: z.enum(campaignStatuses),
     failureReason: z.string().nullable(),
-    sync: z.object({
-      state: z.enum(syncStates),
-      remoteId: z.string().nullable(),
-      revision: z.number(),
-      syncedRevision: z.number(),
-      attempts: z.number(),
-      lastError: z.string().nullable(),
-      nextAttemptAt: isoOut.nullable(),
-      lastSyncedAt: isoOut.nullable(),
-    }),
-    stats: z
-      .object({ sentCount: z.number().nullable(), viewedCount: z.number().nullable(), purchasedCount: z.number().nullable(), observedAt: isoOut })
-      .nullable(),
+    sync: syncViewSchema.nullable().describe("A one-shot campaign's send's sync state; null for a series (see its sends)"),
+    stats: statsViewSchema.nullable().describe("What the poller observed: the one-shot's send, or the sum of a series' sends"),
     createdAt: isoOut,
     updatedAt: isoOut,
     createdBy: z.string(),
   })
   .meta({ id: 'Campaign' });
+
 
 export const campaignListSchema = z.object({
   items: z.array(campaignSchema),
@@ -226,6 +249,7 @@ export const campaignListSchema = z.object({
 
 export const eventSchema = z.object({
   id: z.number(),
+  sendId: z.string().nullable().describe('The send the event is about; null when it is about the campaign'),
   type: z.string(),
   actor: z.string(),
   at: isoOut,

@@ -1,13 +1,14 @@
 import type { Clock } from '../clock.ts';
-import type { Db } from '../db/client.ts';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+import type { EventSpec } from '../events/types.ts';
+import { ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
 import { newCampaignId } from '../ids.ts';
-import { syncDueAt, syncStateAfterChange, withSyncRecomputed } from '../sync/plan.ts';
+import type { NewSend } from '../sends/model.ts';
+import type { CampaignMutation, CampaignRecord, CampaignState, CampaignStore } from '../store/types.ts';
 import { canAccessConnection, type Principal } from '../tokens/service.ts';
-import type { EventLog } from './events.ts';
-import { hashRequest, type IdempotencyStore } from './idempotency.ts';
-import type { Audience, Message } from './model.ts';
-import type { CampaignChanges, CampaignRepository, CampaignRow } from './repository.ts';
+import { decideCancel, decideEdit, decidePause, decideRemove, decideResume, decideSchedule, decideSyncNow, oneShotSend, seriesStart, type DecideContext, type EditedPlan } from './decide.ts';
+import { hashRequest } from './idempotency.ts';
+import type { Audience, Campaign, Message, Recurrence } from './model.ts';
+import { findRecurrenceProblems } from './recurrence.ts';
 import {
   findAudienceProblems,
   findMessageProblems,
@@ -16,107 +17,157 @@ import {
   type ListCampaignsQuery,
   type PatchCampaignBody,
 } from './schemas.ts';
-import { assertActionAllowed } from './transitions.ts';
-import { decodeCursor, encodeCursor, toCampaignView } from './view.ts';
+import { decodeCursor, encodeCursor, toCampaignView, toEventView } from './view.ts';
+
+export interface CampaignServiceSettings {
+  /** RECURRENCE_MIN_INTERVAL: occurrences closer than this are refused. */
+  minIntervalMs: number;
+}
 
 export interface CampaignServiceDeps {
-  db: Db;
-  repository: CampaignRepository;
-  events: EventLog;
-  idempotency: IdempotencyStore;
+  campaigns: CampaignStore;
   clock: Clock;
+  settings: CampaignServiceSettings;
 }
 
 const CAMPAIGN_ID_PATTERN = /^cmp_[0-9A-Z]{26}$/;
 
+function fail(problems: FieldProblem[]): never {
+  throw new ValidationError(problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);
+}
 
 function parseFutureTime(iso: string | null, now: number, path: string): number | null {
   if (iso === null) return null;
   const ms = Date.parse(iso);
-  if (ms <= now) throw new ValidationError(`${path} must be in the future`, [{ path, message: 'must be in the future' }]);
+  if (ms <= now) fail([{ path, message: 'must be in the future' }]);
   return ms;
+}
+
+/** A series' start may be in the past (it then starts now); a one-shot's send time may not. */
+function parseStart(iso: string | null, isSeries: boolean, now: number): number | null {
+  return isSeries ? (iso === null ? null : Date.parse(iso)) : parseFutureTime(iso, now, 'body/scheduledAt');
 }
 
 function assertValidMessageAndAudience(message: Message, audience: Audience): void {
   const problems = findAudienceProblems(audience).map((p) => ({ path: `body/audience/${p.path}`, message: p.message }));
   const messageProblem = findMessageProblems(message);
   if (messageProblem) problems.push({ path: 'body/message/previewMediaCount', message: messageProblem });
-  if (problems.length > 0) throw new ValidationError(problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);
+  if (problems.length > 0) fail(problems);
 }
+
+type RecurrenceBody = NonNullable<CreateCampaignBody['recurrence']>;
+
+const toRecurrence = (body: RecurrenceBody): Recurrence => ({
+  cron: body.cron,
+  timezone: body.timezone,
+  endsAt: body.endsAt === null ? null : Date.parse(body.endsAt),
+  maxOccurrences: body.maxOccurrences,
+});
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** Campaign rules and transitions; what routes call and what the loops build on. */
+/** Campaign rules and transitions: what routes call and what the loops build on. */
 export function createCampaignService(deps: CampaignServiceDeps) {
-  const { db, repository, events, idempotency, clock } = deps;
-  const inWriteTransaction = <T>(fn: () => T): T => db.transaction(fn, { behavior: 'immediate' });
+  const { campaigns: store, clock, settings } = deps;
+
+  function assertValidRecurrence(recurrence: Recurrence | null, now: number): void {
+    if (recurrence === null) return;
+    const problems = findRecurrenceProblems(recurrence, { minIntervalMs: settings.minIntervalMs, now });
+    if (problems.length > 0) fail(problems.map((p) => ({ path: `body/recurrence/${p.path}`, message: p.message })));
+  }
 
   /** Loads a campaign the caller may see; any other answers 404 so existence never leaks. */
-  function load(principal: Principal, id: string): CampaignRow {
-    const row = repository.findById(id);
-    if (!row || !canAccessConnection(principal, row.connectionId)) throw new NotFoundError('campaign', id);
-    return row;
+  async function findAccessible(principal: Principal, id: string): Promise<CampaignRecord> {
+    const record = await store.find(id);
+    if (!record || !canAccessConnection(principal, record.campaign.connectionId)) throw new NotFoundError('campaign', id);
+    return record;
   }
 
-  function write(row: CampaignRow, changes: CampaignChanges): CampaignRow {
+  /** Runs a decision on the campaign inside the store's transaction, 404 for one the caller may not see. */
+  async function mutate(principal: Principal, id: string, decide: (state: CampaignState, ctx: DecideContext) => CampaignMutation): Promise<CampaignRecord> {
     const now = clock.now();
-    return repository.update(row.id, withSyncRecomputed(row, { ...changes, updatedAt: now }, now));
+    const record = await store.mutate(id, now, (state) => {
+      if (!canAccessConnection(principal, state.campaign.connectionId)) throw new NotFoundError('campaign', id);
+      return decide(state, { now, actor: principal.name });
+    });
+    if (!record) throw new NotFoundError('campaign', id);
+    return record;
   }
 
-  function insertCampaign(principal: Principal, body: CreateCampaignBody): CampaignRow {
-    const now = clock.now();
-    if (!canAccessConnection(principal, body.connectionId)) {
-      throw new ForbiddenError(`This token may not use connection ${body.connectionId}.`);
-    }
-    const scheduledAt = parseFutureTime(body.scheduledAt, now, 'body/scheduledAt');
-    const base = {
+  function build(principal: Principal, body: CreateCampaignBody, now: number): { campaign: Campaign; sends: NewSend[]; events: EventSpec[] } {
+    if (!canAccessConnection(principal, body.connectionId)) throw new ForbiddenError(`This token may not use connection ${body.connectionId}.`);
+    const recurrence = body.recurrence === null ? null : toRecurrence(body.recurrence);
+    assertValidRecurrence(recurrence, now);
+    const draft: Campaign = {
       id: newCampaignId(now),
       name: body.name,
       connectionId: body.connectionId,
       message: body.message as Message,
       audience: body.audience,
-      scheduledAt,
+      scheduledAt: parseStart(body.scheduledAt, recurrence !== null, now),
+      recurrence,
       status: body.status,
       revision: 1,
+      failureReason: null,
       createdBy: principal.name,
       createdAt: now,
       updatedAt: now,
+      seriesCursorAt: null,
+      occurrenceCount: 0,
+      nextOccurrenceAt: null,
+      missedBefore: null,
+      seriesDueAt: null,
     };
-    const facts = { ...base, syncedRevision: 0, remoteId: null, remoteDeletedAt: null, createStartedAt: null, syncState: 'idle' as const, nextAttemptAt: null };
-    const row = repository.insert({ ...base, syncState: syncStateAfterChange(facts), syncDueAt: syncDueAt(facts, now) });
-    events.append(row.id, 'created', principal.name, now, { status: row.status, revision: 1 });
-    return row;
+    const isRunning = body.status === 'scheduled';
+    const campaign = isRunning && recurrence !== null ? { ...draft, ...seriesStart(draft, now) } : draft;
+    if (recurrence !== null && isRunning && campaign.nextOccurrenceAt === null) {
+      fail([{ path: 'body/recurrence', message: 'the series has no occurrence between its start and endsAt' }]);
+    }
+    const sends = isRunning && recurrence === null ? [oneShotSend(campaign, now)] : [];
+    return { campaign, sends, events: [{ type: 'created', actor: principal.name, data: { status: campaign.status, revision: 1 } }] };
+  }
+
+  /** The plan a PATCH asks for, merged onto the campaign and validated; `changed` names what differs. */
+  function planEdit(campaign: Campaign, body: PatchCampaignBody, now: number): EditedPlan {
+    const message = body.message ? ({ ...campaign.message, ...body.message } as Message) : campaign.message;
+    const audience = body.audience ? { ...campaign.audience, ...body.audience } : campaign.audience;
+    assertValidMessageAndAudience(message, audience);
+    const recurrence = body.recurrence === undefined ? campaign.recurrence : body.recurrence === null ? null : toRecurrence(body.recurrence);
+    if (body.recurrence !== undefined) assertValidRecurrence(recurrence, now);
+    const scheduledAt = body.scheduledAt === undefined ? campaign.scheduledAt : parseStart(body.scheduledAt, recurrence !== null, now);
+    const changed: string[] = [];
+    if (body.name !== undefined && body.name !== campaign.name) changed.push('name');
+    if (!sameJson(message, campaign.message)) changed.push('message');
+    if (!sameJson(audience, campaign.audience)) changed.push('audience');
+    if (scheduledAt !== campaign.scheduledAt) changed.push('scheduledAt');
+    if (!sameJson(recurrence, campaign.recurrence)) changed.push('recurrence');
+    return { name: body.name ?? campaign.name, message, audience, scheduledAt, recurrence, changed };
   }
 
   return {
     /** Creates a campaign; with an Idempotency-Key, a retry returns the first response instead. */
-    create(principal: Principal, body: CreateCampaignBody, idempotencyKey?: string): { statusCode: number; body: CampaignView } {
-      return inWriteTransaction(() => {
-        const now = clock.now();
-        const requestHash = idempotencyKey ? hashRequest(body) : '';
-        if (idempotencyKey) {
-          const previous = idempotency.lookup(principal.tokenId, idempotencyKey, requestHash, now);
-          if (previous) return previous as { statusCode: number; body: CampaignView };
-        }
-        const response = { statusCode: 201, body: toCampaignView(insertCampaign(principal, body)) };
-        if (idempotencyKey) idempotency.remember(principal.tokenId, idempotencyKey, requestHash, response, now);
-        return response;
+    async create(principal: Principal, body: CreateCampaignBody, idempotencyKey?: string): Promise<{ statusCode: number; body: CampaignView }> {
+      const now = clock.now();
+      const response = await store.create({
+        now,
+        idempotency: idempotencyKey ? { tokenId: principal.tokenId, key: idempotencyKey, requestHash: hashRequest(body) } : null,
+        build: () => build(principal, body, now),
+        respond: (record) => ({ statusCode: 201, body: toCampaignView(record) }),
       });
+      return response as { statusCode: number; body: CampaignView };
     },
 
-    /** The row of a campaign the caller may see; 404 otherwise. For services built on this one. */
-    findAccessible: load,
+    /** The campaign (and its one-shot send) if the caller may see it; 404 otherwise. For services built on this one. */
+    findAccessible,
 
-    get(principal: Principal, id: string): CampaignView {
-      return toCampaignView(load(principal, id));
+    async get(principal: Principal, id: string): Promise<CampaignView> {
+      return toCampaignView(await findAccessible(principal, id));
     },
 
-    list(principal: Principal, query: ListCampaignsQuery): { items: CampaignView[]; nextCursor: string | null } {
+    async list(principal: Principal, query: ListCampaignsQuery): Promise<{ items: CampaignView[]; nextCursor: string | null }> {
       let connectionIds = principal.connectionIds;
-      if (query.connectionId) {
-        connectionIds = canAccessConnection(principal, query.connectionId) ? [query.connectionId] : [];
-      }
-      const rows = repository.list({
+      if (query.connectionId) connectionIds = canAccessConnection(principal, query.connectionId) ? [query.connectionId] : [];
+      const rows = await store.list({
         // De-duplicated: ?status=sent repeated a thousand times is one filter (and one cached statement).
         statuses: query.status ? [...new Set(query.status)] : undefined,
         connectionIds,
@@ -127,90 +178,46 @@ export function createCampaignService(deps: CampaignServiceDeps) {
       });
       const hasMore = rows.length > query.limit;
       const page = hasMore ? rows.slice(0, query.limit) : rows;
-      return { items: page.map(toCampaignView), nextCursor: hasMore ? encodeCursor(page.at(-1)!.id) : null };
+      return { items: page.map(toCampaignView), nextCursor: hasMore ? encodeCursor(page.at(-1)!.campaign.id) : null };
     },
 
-    update(principal: Principal, id: string, body: PatchCampaignBody): CampaignView {
-      return inWriteTransaction(() => {
-        const now = clock.now();
-        const row = load(principal, id);
-        assertActionAllowed('edit', row, now);
-        const message = body.message ? ({ ...row.message, ...body.message } as Message) : row.message;
-        const audience = body.audience ? { ...row.audience, ...body.audience } : row.audience;
-        assertValidMessageAndAudience(message, audience);
-        const scheduledAt = body.scheduledAt === undefined ? row.scheduledAt : parseFutureTime(body.scheduledAt, now, 'body/scheduledAt');
-
-        const changed: string[] = [];
-        if (body.name !== undefined && body.name !== row.name) changed.push('name');
-        if (!sameJson(message, row.message)) changed.push('message');
-        if (!sameJson(audience, row.audience)) changed.push('audience');
-        if (scheduledAt !== row.scheduledAt) changed.push('scheduledAt');
-        if (changed.length === 0) return toCampaignView(row);
-
-        const isContentChange = changed.some((f) => f !== 'name');
-        const changes: CampaignChanges = { name: body.name ?? row.name, message, audience, scheduledAt };
-        if (isContentChange) {
-          // A new revision is new work: forget the old one's failures and back-off.
-          Object.assign(changes, { revision: row.revision + 1, attempts: 0, lastError: null, nextAttemptAt: null });
-          if (row.syncState === 'error') changes.syncState = 'pending';
-        }
-        const updated = write(row, changes);
-        events.append(id, 'updated', principal.name, now, { fields: changed, revision: updated.revision });
-        return toCampaignView(updated);
-      });
+    async update(principal: Principal, id: string, body: PatchCampaignBody): Promise<CampaignView> {
+      const now = clock.now();
+      return toCampaignView(await mutate(principal, id, (state, ctx) => decideEdit(state, planEdit(state.campaign, body, now), ctx)));
     },
 
-    schedule(principal: Principal, id: string): CampaignView {
-      return inWriteTransaction(() => {
-        const now = clock.now();
-        const row = load(principal, id);
-        assertActionAllowed('schedule', row, now);
-        if (row.scheduledAt !== null && row.scheduledAt <= now) {
-          throw new ConflictError('send_time_passed', 'scheduledAt has passed; set a future scheduledAt (or null to send now) before scheduling.');
-        }
-        const updated = write(row, { status: 'scheduled' });
-        events.append(id, 'scheduled', principal.name, now, { scheduledAt: updated.scheduledAt });
-        return toCampaignView(updated);
-      });
+    async schedule(principal: Principal, id: string): Promise<CampaignView> {
+      return toCampaignView(await mutate(principal, id, decideSchedule));
     },
 
-    cancel(principal: Principal, id: string): CampaignView {
-      return inWriteTransaction(() => {
-        const now = clock.now();
-        const row = load(principal, id);
-        assertActionAllowed('cancel', row, now);
-        const updated = write(row, { status: 'canceled', nextAttemptAt: null, attempts: 0 });
-        events.append(id, 'canceled', principal.name, now, { from: row.status, remoteDeletePending: updated.syncDueAt !== null });
-        return toCampaignView(updated);
-      });
+    async cancel(principal: Principal, id: string): Promise<CampaignView> {
+      return toCampaignView(await mutate(principal, id, decideCancel));
     },
 
-    remove(principal: Principal, id: string): void {
-      inWriteTransaction(() => {
-        const now = clock.now();
-        const row = load(principal, id);
-        assertActionAllowed('delete', row, now);
-        // Forgetting a campaign whose remote copy is still being created or deleted would leave a
-        // mass message in OFAuth's queue that nothing tracks any more.
-        const isLeased = row.leaseOwner !== null && (row.leaseExpiresAt ?? 0) > now;
-        if (row.syncDueAt !== null || isLeased) {
-          throw new ConflictError('sync_in_progress', 'The remote copy of this campaign is still being created or deleted; try again once sync.state is settled.');
-        }
-        repository.delete(id);
-        events.append(id, 'deleted', principal.name, now);
-      });
+    async pause(principal: Principal, id: string): Promise<CampaignView> {
+      return toCampaignView(await mutate(principal, id, decidePause));
     },
 
-    events(principal: Principal, id: string, query: { limit: number; cursor?: string }) {
-      load(principal, id);
+    async resume(principal: Principal, id: string): Promise<CampaignView> {
+      return toCampaignView(await mutate(principal, id, decideResume));
+    },
+
+    async remove(principal: Principal, id: string): Promise<void> {
+      await mutate(principal, id, decideRemove);
+    },
+
+    /** Makes the campaign's sends due now, clearing back-off and an error hold (the sync service runs the pass). */
+    async requestSync(principal: Principal, id: string): Promise<CampaignRecord> {
+      return mutate(principal, id, decideSyncNow);
+    },
+
+    async events(principal: Principal, id: string, query: { limit: number; cursor?: string }) {
+      await findAccessible(principal, id);
       const afterId = query.cursor ? Number(decodeCursor(query.cursor, /^\d+$/)) : 0;
-      const rows = events.list(id, afterId, query.limit + 1);
+      const rows = await store.events(id, afterId, query.limit + 1);
       const hasMore = rows.length > query.limit;
       const page = hasMore ? rows.slice(0, query.limit) : rows;
-      return {
-        items: page.map((e) => ({ id: e.id, type: e.type, actor: e.actor, at: new Date(e.at).toISOString(), data: e.data ?? null })),
-        nextCursor: hasMore ? encodeCursor(page.at(-1)!.id) : null,
-      };
+      return { items: page.map(toEventView), nextCursor: hasMore ? encodeCursor(page.at(-1)!.id) : null };
     },
   };
 }

@@ -1,28 +1,33 @@
 import { ConflictError } from '../errors.ts';
-import type { CampaignStatus } from './model.ts';
+import type { Campaign, CampaignStatus } from './model.ts';
 
 /** A queued campaign may still be edited while its send time is further away than this. */
 export const QUEUED_EDIT_MARGIN_MS = 60_000;
 
-export type MarketerAction = 'edit' | 'schedule' | 'cancel' | 'delete';
+export type MarketerAction = 'edit' | 'schedule' | 'cancel' | 'delete' | 'pause' | 'resume';
 
-/** The statuses each marketer action starts from; everything else is a 409. */
-export const allowedFrom: Record<MarketerAction, readonly CampaignStatus[]> = {
-  edit: ['draft', 'scheduled', 'queued'],
-  schedule: ['draft'],
-  cancel: ['draft', 'scheduled', 'queued'],
-  delete: ['draft', 'canceled', 'failed'],
-};
-
-/** Moves the reconciler and poller make; kept here so the whole table reads in one place. */
-export const systemTransitions: Record<CampaignStatus, readonly CampaignStatus[]> = {
-  draft: [],
-  scheduled: ['queued', 'failed'],
-  queued: ['sending', 'sent', 'canceled', 'failed'],
-  sending: ['sent', 'canceled', 'failed'],
-  sent: [],
-  canceled: ['sent'],
-  failed: [],
+/**
+ * The statuses each marketer action starts from, for one-shot campaigns and for series;
+ * everything else is a 409. The moves themselves are checked again by the lifecycle's tables
+ * (src/sends/lifecycle.ts) when the store writes them.
+ */
+export const allowedFrom: Record<'oneShot' | 'series', Record<MarketerAction, readonly CampaignStatus[]>> = {
+  oneShot: {
+    edit: ['draft', 'scheduled', 'queued'],
+    schedule: ['draft'],
+    cancel: ['draft', 'scheduled', 'queued'],
+    delete: ['draft', 'canceled', 'failed'],
+    pause: [],
+    resume: [],
+  },
+  series: {
+    edit: ['draft', 'scheduled', 'paused'],
+    schedule: ['draft'],
+    cancel: ['draft', 'scheduled', 'paused'],
+    delete: ['draft', 'canceled', 'completed'],
+    pause: ['scheduled'],
+    resume: ['paused'],
+  },
 };
 
 const describe: Record<MarketerAction, string> = {
@@ -30,32 +35,27 @@ const describe: Record<MarketerAction, string> = {
   schedule: 'scheduled',
   cancel: 'canceled',
   delete: 'deleted',
+  pause: 'paused',
+  resume: 'resumed',
 };
 
 /** Throws a 409 naming the status and what is allowed, unless the action may start from it. */
-export function assertActionAllowed(
-  action: MarketerAction,
-  campaign: { status: CampaignStatus; scheduledAt: number | null },
-  now: number,
-): void {
-  const from = allowedFrom[action];
-  if (!from.includes(campaign.status)) {
-    throw new ConflictError(
-      'invalid_state',
-      `A ${campaign.status} campaign cannot be ${describe[action]}; only ${from.join(', ')} campaigns can.`,
-    );
-  }
-  if (action === 'edit' && campaign.status === 'queued') {
-    const isFarEnough = campaign.scheduledAt !== null && campaign.scheduledAt - now > QUEUED_EDIT_MARGIN_MS;
-    if (!isFarEnough) {
-      throw new ConflictError(
-        'too_close_to_send',
-        'A queued campaign can only be edited while its send time is more than 60 seconds away; it is already in OFAuth\'s queue and about to send.',
-      );
-    }
-  }
+export function assertActionAllowed(action: MarketerAction, campaign: Pick<Campaign, 'status' | 'recurrence'>): void {
+  const kind = campaign.recurrence === null ? 'oneShot' : 'series';
+  const from = allowedFrom[kind][action];
+  if (from.includes(campaign.status)) return;
+  const noun = kind === 'series' ? 'recurring campaign' : 'campaign';
+  if (from.length === 0) throw new ConflictError('invalid_state', `Only a recurring campaign can be ${describe[action]}.`);
+  throw new ConflictError('invalid_state', `A ${campaign.status} ${noun} cannot be ${describe[action]}; only ${from.join(', ')} ${noun}s can.`);
 }
 
-export function canMoveTo(from: CampaignStatus, to: CampaignStatus): boolean {
-  return systemTransitions[from].includes(to);
+/** A queued one-shot's send is in OFAuth's queue: edits are refused when it is about to go. */
+export function assertFarEnoughToEdit(dueAt: number | null, now: number): void {
+  const isFarEnough = dueAt !== null && dueAt - now > QUEUED_EDIT_MARGIN_MS;
+  if (!isFarEnough) {
+    throw new ConflictError(
+      'too_close_to_send',
+      "A queued campaign can only be edited while its send time is more than 60 seconds away; it is already in OFAuth's queue and about to send.",
+    );
+  }
 }

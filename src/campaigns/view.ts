@@ -1,39 +1,64 @@
 import { ValidationError } from '../errors.ts';
-import type { CampaignViewRow } from './repository.ts';
-import type { CampaignView } from './schemas.ts';
+import type { Send } from '../sends/model.ts';
+import type { CampaignRecord, StoredEvent } from '../store/types.ts';
+import type { Campaign } from './model.ts';
+import type { CampaignView, EventView } from './schemas.ts';
 
 /** Epoch milliseconds as ISO-8601 UTC, null kept. */
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** The public JSON shape of a campaign; the only place rows become API objects. */
-export function toCampaignView(row: CampaignViewRow): CampaignView {
+/** A send's sync state as the API shows it; a draft (no send yet) is idle at its revision. */
+export function toSyncView(send: Send | null, campaign: Pick<Campaign, 'revision'>): NonNullable<CampaignView['sync']> {
+  if (send === null) {
+    return { state: 'idle', remoteId: null, revision: campaign.revision, syncedRevision: 0, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: null };
+  }
   return {
-    id: row.id,
-    name: row.name,
-    connectionId: row.connectionId,
-    message: row.message,
-    audience: row.audience,
-    scheduledAt: iso(row.scheduledAt),
-    status: row.status,
-    failureReason: row.failureReason,
-    sync: {
-      state: row.syncState,
-      remoteId: row.remoteId,
-      revision: row.revision,
-      syncedRevision: row.syncedRevision,
-      attempts: row.attempts,
-      lastError: row.lastError,
-      nextAttemptAt: iso(row.nextAttemptAt),
-      lastSyncedAt: iso(row.lastSyncedAt),
-    },
-    stats:
-      row.statsObservedAt === null
-        ? null
-        : { sentCount: row.sentCount, viewedCount: row.viewedCount, purchasedCount: row.purchasedCount, observedAt: iso(row.statsObservedAt)! },
-    createdAt: iso(row.createdAt)!,
-    updatedAt: iso(row.updatedAt)!,
-    createdBy: row.createdBy,
+    state: send.syncState,
+    remoteId: send.remoteId,
+    revision: send.revision,
+    syncedRevision: send.syncedRevision,
+    attempts: send.attempts,
+    lastError: send.lastError,
+    nextAttemptAt: iso(send.nextAttemptAt),
+    lastSyncedAt: iso(send.lastSyncedAt),
   };
+}
+
+export function toStatsView(send: Pick<Send, 'sentCount' | 'viewedCount' | 'purchasedCount' | 'statsObservedAt'> | null): CampaignView['stats'] {
+  if (send === null || send.statsObservedAt === null) return null;
+  return { sentCount: send.sentCount, viewedCount: send.viewedCount, purchasedCount: send.purchasedCount, observedAt: iso(send.statsObservedAt)! };
+}
+
+/** The public JSON shape of a campaign; the only place records become API objects. */
+export function toCampaignView({ campaign, send, series }: CampaignRecord): CampaignView {
+  const base = {
+    id: campaign.id,
+    name: campaign.name,
+    connectionId: campaign.connectionId,
+    message: campaign.message,
+    audience: campaign.audience,
+    scheduledAt: iso(campaign.scheduledAt),
+  };
+  const tail = { createdAt: iso(campaign.createdAt)!, updatedAt: iso(campaign.updatedAt)!, createdBy: campaign.createdBy };
+  if (campaign.recurrence === null) {
+    return { ...base, status: campaign.status, failureReason: campaign.failureReason, sync: toSyncView(send, campaign), stats: toStatsView(send), ...tail };
+  }
+  const totals = series?.totals ?? null;
+  return {
+    ...base,
+    recurrence: { ...campaign.recurrence, endsAt: iso(campaign.recurrence.endsAt) },
+    nextOccurrenceAt: iso(campaign.nextOccurrenceAt),
+    sendCounts: series?.sendCounts ?? { pending: 0, queued: 0, sending: 0, sent: 0, canceled: 0, failed: 0 },
+    status: campaign.status,
+    failureReason: campaign.failureReason,
+    sync: null,
+    stats: totals === null ? null : { sentCount: totals.sentCount, viewedCount: totals.viewedCount, purchasedCount: totals.purchasedCount, observedAt: iso(totals.observedAt)! },
+    ...tail,
+  };
+}
+
+export function toEventView(e: StoredEvent): EventView {
+  return { id: e.id, sendId: e.sendId, type: e.type, actor: e.actor, at: iso(e.at)!, data: e.data ?? null };
 }
 
 /** Cursors are opaque to clients: base64url of the last item's key. */

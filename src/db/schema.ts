@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type { Audience, CampaignStatus, Message, SyncState } from '../campaigns/model.ts';
+import type { Audience, CampaignStatus, Message, Recurrence, SendKind, SendStatus, SyncState } from '../campaigns/model.ts';
 
 // Times are integer milliseconds since the epoch (UTC): cheap to index and compare, and the
 // API layer is the one place that renders them as ISO-8601.
@@ -13,12 +13,59 @@ export const campaigns = sqliteTable(
     connectionId: text('connection_id').notNull(),
     message: text('message', { mode: 'json' }).$type<Message>().notNull(),
     audience: text('audience', { mode: 'json' }).$type<Audience>().notNull(),
+    /** One-shot: the send time (null: as soon as synced). Series: the series start (null: from creation). */
     scheduledAt: integer('scheduled_at'),
+    /** Null for a one-shot campaign; a series otherwise. */
+    recurrence: text('recurrence', { mode: 'json' }).$type<Recurrence>(),
     status: text('status').$type<CampaignStatus>().notNull(),
-    /** Bumped by every change to message, audience or scheduledAt: the desired state's version. */
+    /** Bumped by every change to message, audience or schedule: the desired state's version. */
     revision: integer('revision').notNull().default(1),
     failureReason: text('failure_reason'),
     createdBy: text('created_by').notNull(),
+    createdAt: integer('created_at').notNull(),
+    updatedAt: integer('updated_at').notNull(),
+
+    // Series bookkeeping (null for one-shots): what has been turned into sends so far.
+    /** The last occurrence time materialised as a send (or recorded as missed). */
+    seriesCursorAt: integer('series_cursor_at'),
+    /** Occurrences materialised so far, missed ones included: what maxOccurrences counts. */
+    occurrenceCount: integer('occurrence_count').notNull().default(0),
+    /** The next occurrence after the cursor; null when the series has ended. */
+    nextOccurrenceAt: integer('next_occurrence_at'),
+    /** Occurrences before this time are recorded as missed, never sent (set on resume). */
+    missedBefore: integer('missed_before'),
+    /** When the materialiser should next look at this series; null when it needs nothing. */
+    seriesDueAt: integer('series_due_at'),
+  },
+  (t) => [
+    index('campaigns_status_idx').on(t.status, t.id),
+    index('campaigns_connection_idx').on(t.connectionId, t.id),
+    index('campaigns_scheduled_idx').on(t.scheduledAt, t.id),
+    // Partial, so a tick's materialisation costs what is due, not how many series exist.
+    index('campaigns_series_due_idx').on(t.seriesDueAt).where(sql`series_due_at IS NOT NULL`),
+  ],
+);
+
+/**
+ * One OFAuth mass message made from a campaign: its own sync state, lease and outcome. A
+ * one-shot campaign has one (kind 'scheduled'); a series has one per occurrence.
+ */
+export const sends = sqliteTable(
+  'sends',
+  {
+    id: text('id').primaryKey(),
+    campaignId: text('campaign_id').notNull(),
+    connectionId: text('connection_id').notNull(),
+    kind: text('kind').$type<SendKind>().notNull(),
+    /** The series occurrence this send is (null for a one-shot). */
+    occurrenceAt: integer('occurrence_at'),
+    /** When it should go out; null: as soon as synced. */
+    dueAt: integer('due_at'),
+    /** The campaign revision this send should carry. */
+    revision: integer('revision').notNull().default(1),
+    status: text('status').$type<SendStatus>().notNull(),
+    /** Why it failed or was canceled (missed_window, ofauth_rejected, remote_error, paused, …). */
+    reason: text('reason'),
     createdAt: integer('created_at').notNull(),
     updatedAt: integer('updated_at').notNull(),
 
@@ -37,7 +84,7 @@ export const campaigns = sqliteTable(
     lastError: text('last_error'),
     nextAttemptAt: integer('next_attempt_at'),
     lastSyncedAt: integer('last_synced_at'),
-    /** When the reconciler should next look at this row; null when it needs nothing. */
+    /** When the reconciler should next look at this send; null when it needs nothing. */
     syncDueAt: integer('sync_due_at'),
     leaseOwner: text('lease_owner'),
     leaseExpiresAt: integer('lease_expires_at'),
@@ -51,20 +98,24 @@ export const campaigns = sqliteTable(
     purchasedCount: integer('purchased_count'),
     remotePrice: integer('remote_price_cents'),
     statsObservedAt: integer('stats_observed_at'),
-    /** Set when the poller read the lists back past this campaign's remote message without finding it. */
+    /** Set when the poller read the lists back past this send's remote message without finding it. */
     remoteMissingAt: integer('remote_missing_at'),
   },
   (t) => [
     // Partial, so a tick's claim costs what is due, not what is stored.
-    index('campaigns_due_idx').on(t.connectionId, t.syncDueAt).where(sql`sync_due_at IS NOT NULL`),
-    index('campaigns_status_idx').on(t.status, t.id),
-    index('campaigns_connection_idx').on(t.connectionId, t.id),
-    index('campaigns_scheduled_idx').on(t.scheduledAt),
-    // One remote message belongs to at most one campaign: an adoption can never double-claim.
-    uniqueIndex('campaigns_remote_idx').on(t.connectionId, t.remoteId).where(sql`remote_id IS NOT NULL`),
-    index('campaigns_tracked_idx').on(t.connectionId, t.sentAt).where(sql`remote_id IS NOT NULL`),
-    // The stats poller's per-minute question: which campaigns with a live remote copy to follow.
-    index('campaigns_stats_live_idx')
+    index('sends_due_idx').on(t.connectionId, t.syncDueAt).where(sql`sync_due_at IS NOT NULL`),
+    index('sends_campaign_idx').on(t.campaignId, t.id),
+    // A one-shot campaign has exactly one send.
+    uniqueIndex('sends_one_shot_idx').on(t.campaignId).where(sql`kind = 'scheduled'`),
+    // An occurrence becomes a send once: a second materialisation (after a crash, or by another
+    // process) conflicts and is skipped. Canceled sends stand aside so a resumed series or a
+    // schedule changed back can make that occurrence again.
+    uniqueIndex('sends_occurrence_idx').on(t.campaignId, t.occurrenceAt).where(sql`kind = 'occurrence' AND status <> 'canceled'`),
+    // One remote message belongs to at most one send: an adoption can never double-claim.
+    uniqueIndex('sends_remote_idx').on(t.connectionId, t.remoteId).where(sql`remote_id IS NOT NULL`),
+    index('sends_tracked_idx').on(t.connectionId, t.sentAt).where(sql`remote_id IS NOT NULL`),
+    // The stats poller's per-minute question: which sends with a live remote copy to follow.
+    index('sends_stats_live_idx')
       .on(t.connectionId, t.status, t.sentAt)
       .where(sql`remote_id IS NOT NULL AND remote_deleted_at IS NULL`),
   ],
@@ -75,12 +126,14 @@ export const campaignEvents = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     campaignId: text('campaign_id').notNull(),
+    /** The send the event is about; null for events about the campaign as a whole. */
+    sendId: text('send_id'),
     type: text('type').notNull(),
     actor: text('actor').notNull(),
     at: integer('at').notNull(),
     data: text('data', { mode: 'json' }).$type<Record<string, unknown>>(),
   },
-  (t) => [index('campaign_events_campaign_idx').on(t.campaignId, t.id)],
+  (t) => [index('campaign_events_campaign_idx').on(t.campaignId, t.id), index('campaign_events_send_idx').on(t.sendId, t.id).where(sql`send_id IS NOT NULL`)],
 );
 
 export const apiTokens = sqliteTable(
@@ -127,13 +180,15 @@ export const statsSnapshots = sqliteTable(
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
     campaignId: text('campaign_id').notNull(),
+    /** Null only for snapshots older than sends (none: the sends migration filled them in). */
+    sendId: text('send_id'),
     observedAt: integer('observed_at').notNull(),
     type: text('type').$type<'scheduled' | 'unsent' | 'sent'>().notNull(),
     sentCount: integer('sent_count'),
     viewedCount: integer('viewed_count'),
     purchasedCount: integer('purchased_count'),
   },
-  (t) => [index('stats_snapshots_campaign_idx').on(t.campaignId, t.observedAt)],
+  (t) => [index('stats_snapshots_campaign_idx').on(t.campaignId, t.observedAt), index('stats_snapshots_send_idx').on(t.sendId, t.observedAt)],
 );
 
 /**

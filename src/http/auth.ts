@@ -17,7 +17,7 @@ export function registerBearerAuth(scope: FastifyInstance, tokens: TokenService)
   scope.addHook('onRequest', async (request) => {
     const header = request.headers.authorization;
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-    const principal = match ? tokens.authenticate(match[1]!) : null;
+    const principal = match ? await tokens.authenticate(match[1]!) : null;
     if (!principal) throw new UnauthorizedError();
     request.principal = principal;
   });

@@ -18,6 +18,7 @@ export async function registerSwagger(app: FastifyInstance, mode: 'sandbox' | 'l
       },
       tags: [
         { name: 'campaigns', description: 'Create, edit, schedule and cancel mass-message campaigns' },
+        { name: 'sends', description: 'Each OFAuth mass message made from a campaign: one per one-shot campaign, one per occurrence of a series' },
         { name: 'stats', description: 'What happened to each campaign' },
         { name: 'sync', description: 'The loop that mirrors campaigns into OFAuth\'s queue' },
         { name: 'tokens', description: 'API tokens (admin)' },

@@ -1,121 +1,107 @@
-import type { CampaignChanges, CampaignRow } from '../campaigns/repository.ts';
-import { canMoveTo } from '../campaigns/transitions.ts';
+import { STATS_ACTOR, type EventSpec } from '../events/types.ts';
 import type { StatsItem, StatsType } from '../ofauth/schemas.ts';
+import { canSendMove } from '../sends/lifecycle.ts';
+import type { Send, SendChanges } from '../sends/model.ts';
+import type { Observation } from '../store/types.ts';
 import { MISSING_ERROR_PREFIX, sentAtOf, statusForItem } from './plan.ts';
-
-export interface ObservedEvent {
-  type: 'status_changed' | 'sent' | 'first_view' | 'first_purchase' | 'remote_reappeared';
-  data: Record<string, unknown>;
-}
-
-export interface SnapshotValues {
-  type: StatsType;
-  sentCount: number | null;
-  viewedCount: number | null;
-  purchasedCount: number | null;
-}
-
-export interface Observation {
-  /** To be written through withSyncRecomputed. */
-  changes: CampaignChanges;
-  events: ObservedEvent[];
-  /** Non-null only when the list or a count changed: history stays small. */
-  snapshot: SnapshotValues | null;
-  /** Anything beyond "seen again, same as before" (drives the unchanged-page stop). */
-  isChange: boolean;
-}
 
 /** Price in integer cents, so revenue sums never accumulate float error. */
 export const toCents = (price: number): number => Math.round(price * 100);
 
 /**
- * What one stats item tells us about one campaign. Pure: the poller writes the result. Status
- * moves only along systemTransitions (a stale or out-of-order list never moves a campaign back);
- * counts the item omits keep their last known value.
+ * What one stats item tells us about one send. Pure: the store writes the result (through the
+ * lifecycle, which recomputes the send's sync state and its campaign's mirrored status). Status
+ * moves only along the lifecycle's send transitions (a stale or out-of-order list never moves a
+ * send back); counts the item omits keep their last known value.
  */
-export function observe(row: CampaignRow, type: StatsType, item: StatsItem, now: number): Observation {
-  const changes: CampaignChanges = { remoteSeenAt: now };
-  const events: ObservedEvent[] = [];
-  let isChange = row.remoteSeenAt === null || row.remoteList !== type;
+export function observe(send: Send, type: StatsType, item: StatsItem, now: number): Observation {
+  const changes: SendChanges = { remoteSeenAt: now };
+  const events: EventSpec[] = [];
+  const event = (type: EventSpec['type'], data: Record<string, unknown>) => events.push({ type, actor: STATS_ACTOR, sendId: send.id, data });
+  let isChange = send.remoteSeenAt === null || send.remoteList !== type;
 
   const mapped = statusForItem(type, item);
-  let status = row.status;
-  if (mapped !== row.status && canMoveTo(row.status, mapped)) {
+  let status = send.status;
+  if (mapped !== send.status && canSendMove(send.status, mapped)) {
     status = mapped;
     isChange = true;
     changes.status = mapped;
-    const data: Record<string, unknown> = { from: row.status, to: mapped, list: type, remoteId: row.remoteId };
+    const data: Record<string, unknown> = { from: send.status, to: mapped, list: type, remoteId: send.remoteId };
     if (item.isCanceled) data.isCanceled = true;
     if (item.hasError) data.hasError = true;
-    if (row.status === 'canceled' && mapped === 'sent') data.reason = 'cancel_too_late';
+    if (send.status === 'canceled' && mapped === 'sent') data.reason = 'cancel_too_late';
     // The remote copy moved on with an older revision than the marketer's latest edit.
-    if (row.revision !== row.syncedRevision) Object.assign(data, { revision: row.revision, syncedRevision: row.syncedRevision });
-    events.push({ type: 'status_changed', data });
+    if (send.revision !== send.syncedRevision) Object.assign(data, { revision: send.revision, syncedRevision: send.syncedRevision });
+    event('status_changed', data);
     if (mapped === 'failed') {
-      changes.failureReason = 'remote_error';
+      changes.reason = 'remote_error';
       changes.lastError = `OFAuth reports the mass message failed (hasError in the ${type} list).`;
     }
-    if (row.status === 'canceled' && mapped === 'sent') {
+    if (mapped === 'canceled') changes.reason = 'remote_canceled';
+    if (send.status === 'canceled' && mapped === 'sent') {
       // The cancel lost the race: nothing is left to delete, so an error hold no longer applies.
-      Object.assign(changes, { lastError: null, syncState: 'synced' });
+      Object.assign(changes, { reason: null, lastError: null, syncState: 'synced' });
     }
   }
 
   // Canceled remotely: the copy is gone, so the reconciler must not try to delete it.
-  if (status === 'canceled' && item.isCanceled && row.remoteDeletedAt === null) {
+  if (status === 'canceled' && item.isCanceled && send.remoteDeletedAt === null) {
     Object.assign(changes, { remoteDeletedAt: now, lastError: null, syncState: 'deleted' });
     isChange = true;
   }
 
-  if (status === 'sent' && row.sentAt === null) {
+  if (status === 'sent' && send.sentAt === null) {
     changes.sentAt = sentAtOf(item, now);
     isChange = true;
-    if (row.status !== 'sent') events.push({ type: 'sent', data: { sentAt: new Date(changes.sentAt).toISOString(), sentCount: item.sentCount } });
+    if (send.status !== 'sent') event('sent', { sentAt: new Date(changes.sentAt).toISOString(), sentCount: item.sentCount });
   }
 
   const counts = {
-    sentCount: item.sentCount ?? row.sentCount,
-    viewedCount: item.viewedCount ?? row.viewedCount,
-    purchasedCount: item.purchasedCount ?? row.purchasedCount,
+    sentCount: item.sentCount ?? send.sentCount,
+    viewedCount: item.viewedCount ?? send.viewedCount,
+    purchasedCount: item.purchasedCount ?? send.purchasedCount,
   };
-  const countsChanged =
-    counts.sentCount !== row.sentCount || counts.viewedCount !== row.viewedCount || counts.purchasedCount !== row.purchasedCount;
+  const countsChanged = counts.sentCount !== send.sentCount || counts.viewedCount !== send.viewedCount || counts.purchasedCount !== send.purchasedCount;
   if (item.sentCount !== null || item.viewedCount !== null || item.purchasedCount !== null) {
     Object.assign(changes, counts, { statsObservedAt: now });
   }
   if (countsChanged) isChange = true;
-  if ((row.viewedCount ?? 0) <= 0 && (counts.viewedCount ?? 0) > 0) events.push({ type: 'first_view', data: { viewedCount: counts.viewedCount } });
-  if ((row.purchasedCount ?? 0) <= 0 && (counts.purchasedCount ?? 0) > 0) {
-    events.push({ type: 'first_purchase', data: { purchasedCount: counts.purchasedCount } });
-  }
+  if ((send.viewedCount ?? 0) <= 0 && (counts.viewedCount ?? 0) > 0) event('first_view', { viewedCount: counts.viewedCount });
+  if ((send.purchasedCount ?? 0) <= 0 && (counts.purchasedCount ?? 0) > 0) event('first_purchase', { purchasedCount: counts.purchasedCount });
 
-  if (item.price !== null && toCents(item.price) !== row.remotePrice) {
+  if (item.price !== null && toCents(item.price) !== send.remotePrice) {
     changes.remotePrice = toCents(item.price);
     isChange = true;
   }
 
   changes.remoteList = type;
-  if (row.remoteMissingAt !== null) {
+  if (send.remoteMissingAt !== null) {
     changes.remoteMissingAt = null;
     isChange = true;
-    events.push({ type: 'remote_reappeared', data: { list: type, missingSince: new Date(row.remoteMissingAt).toISOString() } });
-    if (row.lastError?.startsWith(MISSING_ERROR_PREFIX)) Object.assign(changes, { lastError: null, syncState: 'synced' });
+    event('remote_reappeared', { list: type, missingSince: new Date(send.remoteMissingAt).toISOString() });
+    if (send.lastError?.startsWith(MISSING_ERROR_PREFIX)) Object.assign(changes, { lastError: null, syncState: 'synced' });
   }
 
-  const snapshot = countsChanged || row.remoteList !== type ? { type, ...counts } : null;
+  const snapshot = countsChanged || send.remoteList !== type ? { type, ...counts } : null;
   return { changes, events, snapshot, isChange };
 }
 
-/** The write that reports a campaign's remote copy as gone from every list it could be in. */
-export function missingChanges(row: CampaignRow, now: number): { changes: CampaignChanges; data: Record<string, unknown> } {
-  const data = { remoteId: row.remoteId, status: row.status, lastList: row.remoteList, lastSeenAt: row.remoteSeenAt === null ? null : new Date(row.remoteSeenAt).toISOString() };
-  if (row.status === 'sent') return { changes: { remoteMissingAt: now }, data };
+/**
+ * The write that reports a send's remote copy as gone from every list it could be in: an event,
+ * and for a send whose outcome was still open a sync error the marketer must act on.
+ */
+export function missingChanges(send: Send, now: number): { changes: SendChanges; events: EventSpec[] } {
+  const lastSeenAt = send.remoteSeenAt === null ? null : new Date(send.remoteSeenAt).toISOString();
+  const events: EventSpec[] = [
+    { type: 'remote_missing', actor: STATS_ACTOR, sendId: send.id, data: { remoteId: send.remoteId, status: send.status, lastList: send.remoteList, lastSeenAt } },
+  ];
+  if (send.status === 'sent') return { changes: { remoteMissingAt: now }, events };
   return {
     changes: {
       remoteMissingAt: now,
       syncState: 'error',
-      lastError: `${MISSING_ERROR_PREFIX} (remote id ${row.remoteId}, last seen ${data.lastSeenAt ?? 'never'} in ${row.remoteList ?? 'no'} list): it was deleted or canceled outside Fanout. Cancel the campaign, and create it again if it should still go out.`,
+      lastError: `${MISSING_ERROR_PREFIX} (remote id ${send.remoteId}, last seen ${lastSeenAt ?? 'never'} in ${send.remoteList ?? 'no'} list): it was deleted or canceled outside Fanout. Cancel the campaign, and create it again if it should still go out.`,
     },
-    data,
+    events,
   };
 }

@@ -14,24 +14,24 @@ export function statsRoutes(stats: StatsService): FastifyPluginAsyncZod {
     app.get('/campaigns/:id/stats', {
       schema: {
         tags,
-        summary: "A campaign's latest counts, rates, revenue estimate and snapshot history",
+        summary: "A campaign's latest counts, rates, revenue estimate and snapshot history (a series: sums and each send)",
         security,
         params: campaignParamsSchema,
         querystring: campaignStatsQuerySchema,
         response: { 200: campaignStatsSchema, 404: problemSchema, ...authProblemResponses },
       },
-      handler: async (request) => stats.campaignStats(principalOf(request), request.params.id, request.query),
+      handler: (request) => stats.campaignStats(principalOf(request), request.params.id, request.query),
     });
 
     app.get('/stats/summary', {
       schema: {
         tags,
-        summary: 'Totals per connection and per UTC day: campaigns sent, messages sent, views, purchases, revenue estimate',
+        summary: 'Totals per connection and per UTC day: sends, messages sent, views, purchases, revenue estimate',
         security,
         querystring: statsSummaryQuerySchema,
         response: { 200: statsSummarySchema, ...authProblemResponses },
       },
-      handler: async (request) => stats.summary(principalOf(request), request.query),
+      handler: (request) => stats.summary(principalOf(request), request.query),
     });
   };
 }

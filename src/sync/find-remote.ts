@@ -13,8 +13,8 @@ export interface RemoteSearch {
   fingerprint: Fingerprint;
   /** When the create attempt started: older remote items cannot be its result. */
   startedAt: number;
-  /** Remote ids already owned by a campaign (other than the one searching). */
-  ownedElsewhere: (remoteIds: string[]) => Set<string>;
+  /** Remote ids already owned by a send (other than the one searching). */
+  ownedElsewhere: (remoteIds: string[]) => Promise<Set<string>>;
   signal?: AbortSignal;
 }
 
@@ -45,7 +45,7 @@ export async function findRemoteCopy(client: OfauthClient, search: RemoteSearch)
       if (page >= MAX_PAGES_PER_LIST) return { outcome: 'inconclusive', reason: `more than ${MAX_PAGES_PER_LIST} pages of ${listType} messages since the attempt` };
       const { list, hasMore } = await client.listMassMessages(search.connectionId, { type: listType, limit: 20, offset }, { signal: search.signal });
       const recent = list.filter((item) => (createdAt(item) ?? Infinity) >= oldestRelevant);
-      const owned = search.ownedElsewhere(recent.map((item) => String(item.id)));
+      const owned = await search.ownedElsewhere(recent.map((item) => String(item.id)));
       for (const item of recent) {
         if (!owned.has(String(item.id)) && matchesFingerprint(item, search.fingerprint)) matches.push({ item, listType });
       }

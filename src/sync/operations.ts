@@ -1,18 +1,19 @@
-import type { CampaignChanges, CampaignRow } from '../campaigns/repository.ts';
 import type { Clock } from '../clock.ts';
 import type { OfauthClient } from '../ofauth/client.ts';
 import { isOfauthError, type OfauthErrorKind } from '../ofauth/errors.ts';
+import { canSendMove } from '../sends/lifecycle.ts';
+import type { Send, SendChanges } from '../sends/model.ts';
+import type { ConnectionStore, SendWork } from '../store/types.ts';
 import { retryDelayMs } from './backoff.ts';
 import { findRemoteCopy } from './find-remote.ts';
 import { fingerprintOf, type Fingerprint } from './fingerprint.ts';
-import { describeFailure, recordOutcome, type OutcomeDeps } from './outcomes.ts';
+import { describeFailure, recordOutcome, syncEvent, type OutcomeDeps } from './outcomes.ts';
 import type { SyncAction } from './plan.ts';
 import { toMassMessageBody } from './remote-body.ts';
-import type { SyncRepository } from './repository.ts';
 
 export interface OperationDeps extends OutcomeDeps {
   client: OfauthClient;
-  syncRepository: SyncRepository;
+  connections: ConnectionStore;
   clock: Clock;
   random: () => number;
   leaseMs: number;
@@ -39,8 +40,8 @@ const LEASE_SAFETY_MS = 5_000;
 const errorKind = (error: unknown): OfauthErrorKind | 'unexpected' => (isOfauthError(error) ? error.kind : 'unexpected');
 const hintOf = (error: unknown) => (isOfauthError(error) ? error.retryAfterMs : null);
 
-function backoffChanges(row: CampaignRow, error: unknown, deps: OperationDeps, now: number): CampaignChanges {
-  const attempts = row.attempts + 1;
+function backoffChanges(send: Send, error: unknown, deps: OperationDeps, now: number): SendChanges {
+  const attempts = send.attempts + 1;
   return {
     attempts,
     lastError: describeFailure(error).message,
@@ -49,15 +50,15 @@ function backoffChanges(row: CampaignRow, error: unknown, deps: OperationDeps, n
   };
 }
 
-const clearedCreate: CampaignChanges = { createStartedAt: null, createRevision: null, createFingerprint: null, createAmbiguous: false };
+const clearedCreate: SendChanges = { createStartedAt: null, createRevision: null, createFingerprint: null, createAmbiguous: false };
 
-/** The remote copy now exists and matches `revision`: record it and move scheduled to queued. */
-function remoteExists(fresh: CampaignRow, remoteId: string, revision: number, now: number): CampaignChanges {
+/** The remote copy now exists and matches `revision`: record it and move a pending send to queued. */
+function remoteExists(fresh: Send, remoteId: string, revision: number, now: number): SendChanges {
   return {
     ...clearedCreate,
     remoteId,
     syncedRevision: revision,
-    status: fresh.status === 'scheduled' ? 'queued' : fresh.status,
+    status: fresh.status === 'pending' ? 'queued' : fresh.status,
     attempts: 0,
     lastError: null,
     nextAttemptAt: null,
@@ -67,91 +68,102 @@ function remoteExists(fresh: CampaignRow, remoteId: string, revision: number, no
 }
 
 /**
- * Runs one planned step for a leased campaign and records its outcome. Every remote call is
- * bounded by the lease: it is aborted before the lease could expire, so a process that lost its
- * lease can never have a create in flight while another process searches for it.
+ * A send failed for good (missed window, OFAuth refused the create). A send canceled meanwhile
+ * stays canceled (the lifecycle has no canceled → failed): nothing was created, so the cancel
+ * already holds, and only the reason is kept, as lastError.
  */
-export async function performAction(deps: OperationDeps, row: CampaignRow, action: SyncAction): Promise<Outcome> {
+function failed(fresh: Send, reason: string, lastError: string, extra: SendChanges = {}): SendChanges {
+  if (!canSendMove(fresh.status, 'failed')) return { ...extra, lastError };
+  return { ...extra, status: 'failed', reason, lastError, syncState: 'idle' };
+}
+
+/**
+ * Runs one planned step for a leased send and records its outcome. Every remote call is bounded
+ * by the lease: it is aborted before the lease could expire, so a process that lost its lease can
+ * never have a create in flight while another process searches for it.
+ */
+export async function performAction(deps: OperationDeps, work: SendWork, action: SyncAction): Promise<Outcome> {
+  const { send } = work;
   const now = deps.clock.now();
-  const leaseLeft = Math.max(1_000, (row.leaseExpiresAt ?? now) - now - LEASE_SAFETY_MS);
+  const leaseLeft = Math.max(1_000, (send.leaseExpiresAt ?? now) - now - LEASE_SAFETY_MS);
   const signal = AbortSignal.timeout(leaseLeft);
   switch (action.kind) {
     case 'none':
-      return release(deps, row, 'noop');
+      return release(deps, send, 'noop');
     case 'wait':
-      return recordOutcome(deps, row.id, now, () => ({ changes: { nextAttemptAt: action.until } })) ? 'waiting' : 'lost_lease';
+      return (await recordOutcome(deps, send.id, now, () => ({ changes: { nextAttemptAt: action.until } }))) ? 'waiting' : 'lost_lease';
     case 'fail_late':
-      return failLate(deps, row, now);
+      return failLate(deps, send, now);
     case 'create':
-      return create(deps, row, action.sendNow, signal);
+      return create(deps, work, action.sendNow, signal);
     case 'resolve':
-      return resolve(deps, row, signal);
+      return resolve(deps, work, signal);
     case 'update':
-      return update(deps, row, signal);
+      return update(deps, work, signal);
     case 'delete':
-      return remove(deps, row, signal);
+      return remove(deps, send, signal);
   }
 }
 
-function release(deps: OperationDeps, row: CampaignRow, outcome: Outcome): Outcome {
-  return recordOutcome(deps, row.id, deps.clock.now(), () => ({ changes: {} })) ? outcome : 'lost_lease';
+async function release(deps: OperationDeps, send: Send, outcome: Outcome): Promise<Outcome> {
+  return (await recordOutcome(deps, send.id, deps.clock.now(), () => ({ changes: {} }))) ? outcome : 'lost_lease';
 }
 
-function failLate(deps: OperationDeps, row: CampaignRow, now: number): Outcome {
-  const lateBy = Math.round((now - (row.scheduledAt ?? now)) / 1000);
-  const recorded = recordOutcome(deps, row.id, now, () => ({
-    changes: { status: 'failed', failureReason: 'missed_window', lastError: `Not sent: the send time passed ${lateBy} s before the campaign could be queued (LATE_SEND_MAX).`, syncState: 'idle' },
-    events: [{ type: 'failed', data: { reason: 'missed_window', lateBySeconds: lateBy } }],
+async function failLate(deps: OperationDeps, send: Send, now: number): Promise<Outcome> {
+  const lateBy = Math.round((now - (send.dueAt ?? now)) / 1000);
+  const recorded = await recordOutcome(deps, send.id, now, ({ send: fresh }) => ({
+    changes: failed(fresh, 'missed_window', `Not sent: the send time passed ${lateBy} s before the send could be queued (LATE_SEND_MAX).`),
+    events: [syncEvent(send.id, 'failed', { reason: 'missed_window', lateBySeconds: lateBy })],
   }));
   return recorded ? 'failed' : 'lost_lease';
 }
 
 /** Handles auth failures (pause the connection) and permanent refusals common to every call. */
-function recordCallFailure(deps: OperationDeps, row: CampaignRow, operation: string, error: unknown, extra: CampaignChanges = {}): Outcome {
+async function recordCallFailure(deps: OperationDeps, send: Send, operation: string, error: unknown, extra: SendChanges = {}): Promise<Outcome> {
   const now = deps.clock.now();
   const { message, data } = describeFailure(error);
-  const kind = errorKind(error);
-  if (kind === 'auth') {
-    deps.syncRepository.pauseConnection(row.connectionId, `OFAuth refused the connection: ${message}`, now);
-    recordOutcome(deps, row.id, now, () => ({
+  if (errorKind(error) === 'auth') {
+    await deps.connections.pause(send.connectionId, `OFAuth refused the connection: ${message}`, now);
+    await recordOutcome(deps, send.id, now, () => ({
       changes: { ...extra, lastError: message, syncState: 'paused' },
-      events: [{ type: 'sync_error', data: { operation, ...data } }],
+      events: [syncEvent(send.id, 'sync_error', { operation, ...data })],
     }));
     return 'paused';
   }
-  recordOutcome(deps, row.id, now, (fresh) => ({
+  await recordOutcome(deps, send.id, now, ({ send: fresh }) => ({
     changes: { ...extra, ...backoffChanges(fresh, error, deps, now) },
-    events: [{ type: 'sync_error', data: { operation, ...data } }],
+    events: [syncEvent(send.id, 'sync_error', { operation, ...data })],
   }));
   return 'retry';
 }
 
-async function create(deps: OperationDeps, row: CampaignRow, sendNow: boolean, signal: AbortSignal): Promise<Outcome> {
+async function create(deps: OperationDeps, work: SendWork, sendNow: boolean, signal: AbortSignal): Promise<Outcome> {
+  const { send, campaign } = work;
   const now = deps.clock.now();
-  const sendAt = sendNow ? null : row.scheduledAt;
-  const fingerprint = fingerprintOf(row.message, sendAt);
+  const sendAt = sendNow ? null : send.dueAt;
+  const fingerprint = fingerprintOf(campaign.message, sendAt);
   // The intent must be durable before the request leaves: after a crash it is the only trace
   // that a mass message may exist, and it makes the next owner search instead of create.
-  const intent = recordOutcome(
+  const intent = await recordOutcome(
     deps,
-    row.id,
+    send.id,
     now,
     () => ({
-      changes: { createStartedAt: now, createRevision: row.revision, createFingerprint: JSON.stringify(fingerprint), createAmbiguous: false, syncState: 'creating' },
-      events: [{ type: 'sync_started', data: { operation: 'create', revision: row.revision, sendNow } }],
+      changes: { createStartedAt: now, createRevision: send.revision, createFingerprint: JSON.stringify(fingerprint), createAmbiguous: false, syncState: 'creating' },
+      events: [syncEvent(send.id, 'sync_started', { operation: 'create', revision: send.revision, sendNow })],
     }),
     { release: false, leaseMs: deps.leaseMs },
   );
   if (!intent) return 'lost_lease';
 
   try {
-    const status = await deps.client.createMassMessage(row.connectionId, toMassMessageBody(row, sendAt), { signal });
+    const status = await deps.client.createMassMessage(send.connectionId, toMassMessageBody(campaign, sendAt), { signal });
     const remoteId = String(status.id);
-    const done = recordOutcome(deps, row.id, deps.clock.now(), (fresh) => ({
-      changes: remoteExists(fresh, remoteId, row.revision, deps.clock.now()),
-      events: [{ type: 'remote_created', data: { remoteId, revision: row.revision } }],
+    const done = await recordOutcome(deps, send.id, deps.clock.now(), ({ send: fresh }) => ({
+      changes: remoteExists(fresh, remoteId, send.revision, deps.clock.now()),
+      events: [syncEvent(send.id, 'remote_created', { remoteId, revision: send.revision })],
     }));
-    deps.syncRepository.markConnectionHealthy(row.connectionId, deps.clock.now());
+    await deps.connections.markHealthy(send.connectionId, deps.clock.now());
     return done ? 'created' : 'lost_lease';
   } catch (error) {
     const kind = errorKind(error);
@@ -159,86 +171,91 @@ async function create(deps: OperationDeps, row: CampaignRow, sendNow: boolean, s
     if (kind === 'ambiguous' || kind === 'unexpected') {
       // It may exist: keep the intent, and search once OFAuth has had time to settle.
       const { message, data } = describeFailure(error);
-      recordOutcome(deps, row.id, later, (fresh) => ({
+      await recordOutcome(deps, send.id, later, ({ send: fresh }) => ({
         changes: { createAmbiguous: true, attempts: fresh.attempts + 1, lastError: message, nextAttemptAt: later + deps.settleMs, syncState: 'creating' },
-        events: [{ type: 'sync_error', data: { operation: 'create', ...data } }],
+        events: [syncEvent(send.id, 'sync_error', { operation: 'create', ...data })],
       }));
       return 'ambiguous';
     }
     if (kind === 'invalid') {
       const { message, data } = describeFailure(error);
-      recordOutcome(deps, row.id, later, () => ({
-        changes: { ...clearedCreate, status: 'failed', failureReason: 'ofauth_rejected', lastError: message, syncState: 'idle' },
-        events: [{ type: 'failed', data: { reason: 'ofauth_rejected', ...data } }],
+      await recordOutcome(deps, send.id, later, ({ send: fresh }) => ({
+        changes: failed(fresh, 'ofauth_rejected', message, clearedCreate),
+        events: [syncEvent(send.id, 'failed', { reason: 'ofauth_rejected', ...data })],
       }));
       return 'failed';
     }
     // retryable (the request never left) or auth (refused): nothing was created.
-    return recordCallFailure(deps, row, 'create', error, clearedCreate);
+    return recordCallFailure(deps, send, 'create', error, clearedCreate);
   }
 }
 
-async function resolve(deps: OperationDeps, row: CampaignRow, signal: AbortSignal): Promise<Outcome> {
-  const fingerprint = JSON.parse(row.createFingerprint ?? 'null') as Fingerprint | null;
-  const startedAt = row.createStartedAt ?? deps.clock.now();
-  const revision = row.createRevision ?? row.revision;
+async function resolve(deps: OperationDeps, work: SendWork, signal: AbortSignal): Promise<Outcome> {
+  const { send, campaign } = work;
+  const fingerprint = JSON.parse(send.createFingerprint ?? 'null') as Fingerprint | null;
+  const startedAt = send.createStartedAt ?? deps.clock.now();
+  const revision = send.createRevision ?? send.revision;
   try {
     const result = await findRemoteCopy(deps.client, {
-      connectionId: row.connectionId,
-      fingerprint: fingerprint ?? fingerprintOf(row.message, row.scheduledAt),
+      connectionId: send.connectionId,
+      fingerprint: fingerprint ?? fingerprintOf(campaign.message, send.dueAt),
       startedAt,
-      ownedElsewhere: (ids) => {
-        const owners = deps.syncRepository.ownersOfRemoteIds(row.connectionId, ids);
-        return new Set([...owners].filter(([, campaignId]) => campaignId !== row.id).map(([remoteId]) => remoteId));
+      ownedElsewhere: async (ids) => {
+        const owners = await deps.sends.ownersOfRemoteIds(send.connectionId, ids);
+        return new Set([...owners].filter(([, sendId]) => sendId !== send.id).map(([remoteId]) => remoteId));
       },
       signal,
     });
     const now = deps.clock.now();
-    deps.syncRepository.markConnectionHealthy(row.connectionId, now);
+    await deps.connections.markHealthy(send.connectionId, now);
     if (result.outcome === 'found') {
       const remoteId = String(result.item.id);
-      const done = recordOutcome(deps, row.id, now, (fresh) => ({
+      const done = await recordOutcome(deps, send.id, now, ({ send: fresh }) => ({
         changes: remoteExists(fresh, remoteId, revision, now),
-        events: [{ type: 'adopted', data: { remoteId, list: result.listType, revision, otherMatches: result.duplicates ?? 0 } }],
+        events: [syncEvent(send.id, 'adopted', { remoteId, list: result.listType, revision, otherMatches: result.duplicates ?? 0 })],
       }));
       return done ? 'adopted' : 'lost_lease';
     }
     if (result.outcome === 'absent') {
       // Provably not created: forget the attempt; the next claim creates (or, if canceled, nothing).
-      const done = recordOutcome(deps, row.id, now, () => ({
+      const done = await recordOutcome(deps, send.id, now, () => ({
         changes: { ...clearedCreate, nextAttemptAt: null },
-        events: [{ type: 'create_absent', data: { startedAt: new Date(startedAt).toISOString() } }],
+        events: [syncEvent(send.id, 'create_absent', { startedAt: new Date(startedAt).toISOString() })],
       }));
       return done ? 'absent' : 'lost_lease';
     }
     throw new Error(`remote search inconclusive: ${result.reason}`);
   } catch (error) {
     // Keep the intent whatever happened: only a complete search may clear it.
-    if (errorKind(error) === 'auth') return recordCallFailure(deps, row, 'resolve', error);
+    if (errorKind(error) === 'auth') return recordCallFailure(deps, send, 'resolve', error);
     const now = deps.clock.now();
-    recordOutcome(deps, row.id, now, (fresh) => ({
+    await recordOutcome(deps, send.id, now, ({ send: fresh }) => ({
       changes: { ...backoffChanges(fresh, error, deps, now), syncState: 'creating' },
-      events: [{ type: 'sync_error', data: { operation: 'resolve', ...describeFailure(error).data } }],
+      events: [syncEvent(send.id, 'sync_error', { operation: 'resolve', ...describeFailure(error).data })],
     }));
     return 'retry';
   }
 }
 
-async function update(deps: OperationDeps, row: CampaignRow, signal: AbortSignal): Promise<Outcome> {
+async function update(deps: OperationDeps, work: SendWork, signal: AbortSignal): Promise<Outcome> {
+  const { send, campaign } = work;
   const now = deps.clock.now();
-  const sendNow = row.scheduledAt === null || row.scheduledAt <= now;
-  recordOutcome(deps, row.id, now, () => ({ changes: {}, events: [{ type: 'sync_started', data: { operation: 'update', revision: row.revision } }] }), {
+  const sendNow = send.dueAt === null || send.dueAt <= now;
+  // Extends the lease for the call; a process that lost it must not send the PUT (another owner
+  // may be doing the same work, or the marketer's latest change may already be on its way).
+  const started = await recordOutcome(deps, send.id, now, () => ({ changes: {}, events: [syncEvent(send.id, 'sync_started', { operation: 'update', revision: send.revision })] }), {
     release: false,
     leaseMs: deps.leaseMs,
   });
+  if (!started) return 'lost_lease';
   try {
-    const status = await deps.client.updateMassMessage(row.connectionId, row.remoteId!, toMassMessageBody(row, sendNow ? null : row.scheduledAt), { signal });
+    const status = await deps.client.updateMassMessage(send.connectionId, send.remoteId!, toMassMessageBody(campaign, sendNow ? null : send.dueAt), { signal });
     const remoteId = String(status.id);
     const later = deps.clock.now();
-    deps.syncRepository.markConnectionHealthy(row.connectionId, later);
-    const done = recordOutcome(deps, row.id, later, () => ({
-      changes: { remoteId, syncedRevision: row.revision, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: later, syncState: 'synced' },
-      events: [{ type: 'remote_updated', data: { remoteId, revision: row.revision, ...(remoteId !== row.remoteId ? { previousRemoteId: row.remoteId } : {}) } }],
+    await deps.connections.markHealthy(send.connectionId, later);
+    const done = await recordOutcome(deps, send.id, later, () => ({
+      changes: { remoteId, syncedRevision: send.revision, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: later, syncState: 'synced' },
+      events: [syncEvent(send.id, 'remote_updated', { remoteId, revision: send.revision, ...(remoteId !== send.remoteId ? { previousRemoteId: send.remoteId } : {}) })],
     }));
     return done ? 'updated' : 'lost_lease';
   } catch (error) {
@@ -247,61 +264,62 @@ async function update(deps: OperationDeps, row: CampaignRow, signal: AbortSignal
       const { message, data } = describeFailure(error);
       // The poller may have seen the message canceled remotely meanwhile: then there is nothing
       // left to update, and "deleted" is the truth.
-      recordOutcome(deps, row.id, deps.clock.now(), (fresh) =>
+      await recordOutcome(deps, send.id, deps.clock.now(), ({ send: fresh }) =>
         fresh.remoteDeletedAt !== null
           ? { changes: {} }
           : {
-              changes: { syncState: 'error', lastError: `OFAuth refused the update (revision ${row.revision} not sent; revision ${row.syncedRevision} stands): ${message}` },
-              events: [{ type: 'sync_error', data: { operation: 'update', ...data } }],
+              changes: { syncState: 'error', lastError: `OFAuth refused the update (revision ${send.revision} not sent; revision ${send.syncedRevision} stands): ${message}` },
+              events: [syncEvent(send.id, 'sync_error', { operation: 'update', ...data })],
             },
       );
       return 'failed';
     }
-    return recordCallFailure(deps, row, 'update', error);
+    return recordCallFailure(deps, send, 'update', error);
   }
 }
 
-async function remove(deps: OperationDeps, row: CampaignRow, signal: AbortSignal): Promise<Outcome> {
+async function remove(deps: OperationDeps, send: Send, signal: AbortSignal): Promise<Outcome> {
   const now = deps.clock.now();
-  recordOutcome(deps, row.id, now, () => ({ changes: {}, events: [{ type: 'sync_started', data: { operation: 'delete', remoteId: row.remoteId } }] }), {
+  // As for update: without the lease, no DELETE.
+  const started = await recordOutcome(deps, send.id, now, () => ({ changes: {}, events: [syncEvent(send.id, 'sync_started', { operation: 'delete', remoteId: send.remoteId })] }), {
     release: false,
     leaseMs: deps.leaseMs,
   });
-  const deleted = (note: Record<string, unknown>) => {
+  if (!started) return 'lost_lease';
+  const deleted = async (note: Record<string, unknown>): Promise<Outcome> => {
     const later = deps.clock.now();
-    return recordOutcome(deps, row.id, later, () => ({
+    const done = await recordOutcome(deps, send.id, later, () => ({
       changes: { remoteDeletedAt: later, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: later, syncState: 'deleted' },
-      events: [{ type: 'remote_deleted', data: { remoteId: row.remoteId, ...note } }],
-    }))
-      ? 'deleted'
-      : 'lost_lease';
+      events: [syncEvent(send.id, 'remote_deleted', { remoteId: send.remoteId, ...note })],
+    }));
+    return done ? 'deleted' : 'lost_lease';
   };
   try {
-    await deps.client.deleteMassMessage(row.connectionId, row.remoteId!, { signal });
-    deps.syncRepository.markConnectionHealthy(row.connectionId, deps.clock.now());
-    return deleted({});
+    await deps.client.deleteMassMessage(send.connectionId, send.remoteId!, { signal });
+    await deps.connections.markHealthy(send.connectionId, deps.clock.now());
+    return await deleted({});
   } catch (error) {
     // Deleting is safe to repeat: a 404 means an earlier attempt (or someone else) already did it.
     if (isOfauthError(error) && error.status === 404) return deleted({ alreadyGone: true });
     // A refusal may be the echo of our own earlier delete whose answer was lost ("already
     // canceled"): look before calling it a failure.
-    if (errorKind(error) === 'invalid' && (await isRemoteGone(deps, row, signal))) return deleted({ alreadyGone: true });
+    if (errorKind(error) === 'invalid' && (await isRemoteGone(deps, send, signal))) return deleted({ alreadyGone: true });
     if (errorKind(error) === 'invalid') {
       const { message, data } = describeFailure(error);
-      recordOutcome(deps, row.id, deps.clock.now(), () => ({
+      await recordOutcome(deps, send.id, deps.clock.now(), () => ({
         changes: { syncState: 'error', lastError: `OFAuth refused to delete the queued message (it may already be sending or sent): ${message}` },
-        events: [{ type: 'sync_error', data: { operation: 'delete', ...data } }],
+        events: [syncEvent(send.id, 'sync_error', { operation: 'delete', ...data })],
       }));
       return 'failed';
     }
-    return recordCallFailure(deps, row, 'delete', error);
+    return recordCallFailure(deps, send, 'delete', error);
   }
 }
 
 /** Whether the remote copy is already canceled or gone; false when that cannot be told. */
-async function isRemoteGone(deps: OperationDeps, row: CampaignRow, signal: AbortSignal): Promise<boolean> {
+async function isRemoteGone(deps: OperationDeps, send: Send, signal: AbortSignal): Promise<boolean> {
   try {
-    const remote = await deps.client.getMassMessage(row.connectionId, row.remoteId!, { signal });
+    const remote = await deps.client.getMassMessage(send.connectionId, send.remoteId!, { signal });
     return remote.isCanceled;
   } catch (error) {
     return isOfauthError(error) && error.status === 404;

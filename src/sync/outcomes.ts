@@ -1,47 +1,32 @@
-import type { CampaignChanges, CampaignRepository, CampaignRow } from '../campaigns/repository.ts';
-import { withSyncRecomputed } from './plan.ts';
-import { SYNC_ACTOR, type EventLog } from '../campaigns/events.ts';
-import type { Db } from '../db/client.ts';
+import { SYNC_ACTOR, type EventSpec, type EventType } from '../events/types.ts';
 import { isOfauthError } from '../ofauth/errors.ts';
+import type { SendChanges } from '../sends/model.ts';
+import type { SendStore, SendWork } from '../store/types.ts';
 
 export interface OutcomeDeps {
-  db: Db;
-  repository: CampaignRepository;
-  events: EventLog;
+  sends: SendStore;
   owner: string;
 }
 
-export interface EventSpec {
-  type: string;
-  data?: Record<string, unknown>;
+/** A sync event about one send: every event the loop writes names the send it is about. */
+export function syncEvent(sendId: string, type: EventType, data?: Record<string, unknown>): EventSpec {
+  return { type, actor: SYNC_ACTOR, sendId, ...(data ? { data } : {}) };
 }
 
 /**
- * Writes what an attempt learned, against the row as it is now (the marketer may have edited or
- * canceled it meanwhile), only while this owner still holds the lease. With `release` the lease
- * ends in the same write, so the row is claimable again the moment it is due.
+ * Writes what an attempt learned, against the send as it is now (the marketer may have edited or
+ * canceled the campaign meanwhile), only while this owner still holds the lease: null when it
+ * does not, and then nothing was written. With `release` the lease ends in the same write, so the
+ * send is claimable again the moment it is due; otherwise it is extended by `leaseMs`.
  */
 export function recordOutcome(
   deps: OutcomeDeps,
-  id: string,
+  sendId: string,
   now: number,
-  decide: (fresh: CampaignRow) => { changes: CampaignChanges; events?: EventSpec[] },
+  decide: (fresh: SendWork) => { changes: SendChanges; events?: EventSpec[] },
   options: { release: boolean; leaseMs?: number } = { release: true },
-): CampaignRow | null {
-  return deps.db.transaction(
-    () => {
-      const fresh = deps.repository.findById(id);
-      if (!fresh || fresh.leaseOwner !== deps.owner) return null;
-      const { changes, events = [] } = decide(fresh);
-      const lease = options.release
-        ? { leaseOwner: null, leaseExpiresAt: null }
-        : { leaseExpiresAt: now + (options.leaseMs ?? 0) };
-      const updated = deps.repository.update(id, withSyncRecomputed(fresh, { ...changes, ...lease }, now));
-      for (const event of events) deps.events.append(id, event.type, SYNC_ACTOR, now, event.data);
-      return updated;
-    },
-    { behavior: 'immediate' },
-  );
+): Promise<SendWork | null> {
+  return deps.sends.recordOutcome(sendId, deps.owner, now, decide, options);
 }
 
 /** What the audit log and sync.lastError say about a failure: never the API key, never a stack. */

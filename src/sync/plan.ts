@@ -1,10 +1,10 @@
-import type { CampaignStatus, SyncState } from '../campaigns/model.ts';
-import type { CampaignChanges, CampaignRow } from '../campaigns/repository.ts';
+import type { SendStatus, SyncState } from '../campaigns/model.ts';
+import type { Send, SendChanges } from '../sends/model.ts';
 
-/** The columns that decide what a campaign needs from the reconciler. */
+/** The columns that decide what a send needs from the reconciler. */
 export interface SyncFacts {
-  status: CampaignStatus;
-  scheduledAt: number | null;
+  status: SendStatus;
+  dueAt: number | null;
   revision: number;
   syncedRevision: number;
   remoteId: string | null;
@@ -39,13 +39,13 @@ export const SEND_NOW_MARGIN_MS = 10_000;
 
 const hasLiveRemote = (f: SyncFacts) => f.remoteId !== null && f.remoteDeletedAt === null;
 
-/** True when the remote queue does not yet reflect this campaign's desired state. */
+/** True when the remote queue does not yet reflect this send's desired state. */
 export function needsSync(f: SyncFacts): boolean {
   // A create that may have happened is settled before anything else, whatever the status now.
   if (f.createStartedAt !== null) return true;
   // OFAuth refused the last change permanently; only a new change (which resets it) retries.
   if (f.syncState === 'error') return false;
-  if (f.status === 'scheduled') return f.remoteId === null;
+  if (f.status === 'pending') return f.remoteId === null;
   if (f.status === 'canceled') return hasLiveRemote(f);
   if (f.status === 'queued') return hasLiveRemote(f) && f.revision > f.syncedRevision;
   return false;
@@ -57,16 +57,16 @@ export function syncDueAt(f: SyncFacts, now: number): number | null {
   return f.nextAttemptAt ?? now;
 }
 
-/** Decides the next step for a claimed campaign. Pure: the reconciler performs it. */
+/** Decides the next step for a claimed send. Pure: the reconciler performs it. */
 export function planSync(f: SyncFacts, now: number, settings: PlanSettings): SyncAction {
   if (f.createStartedAt !== null) {
     const settledAt = f.createStartedAt + settings.settleMs;
     return now < settledAt ? { kind: 'wait', until: settledAt } : { kind: 'resolve' };
   }
   if (!needsSync(f)) return { kind: 'none' };
-  if (f.status === 'scheduled') {
-    const sendNow = f.scheduledAt === null || f.scheduledAt <= now + SEND_NOW_MARGIN_MS;
-    const isLate = f.scheduledAt !== null && now - f.scheduledAt > settings.lateSendMaxMs;
+  if (f.status === 'pending') {
+    const sendNow = f.dueAt === null || f.dueAt <= now + SEND_NOW_MARGIN_MS;
+    const isLate = f.dueAt !== null && now - f.dueAt > settings.lateSendMaxMs;
     if (isLate && settings.lateSendPolicy === 'fail') return { kind: 'fail_late' };
     return { kind: 'create', sendNow };
   }
@@ -80,23 +80,27 @@ const STICKY_STATES: readonly SyncState[] = ['retrying', 'paused', 'error'];
 /**
  * The sync state to show after a write. `requested` is what the writer asked for: sticky states
  * (retrying, paused, error) are kept, anything else is derived, so a create that succeeds on a
- * campaign canceled meanwhile shows "pending" (its delete is due), not "synced".
+ * send canceled meanwhile shows "pending" (its delete is due), not "synced".
  */
 export function syncStateAfterChange(f: SyncFacts, requested?: SyncState): SyncState {
   if (requested && STICKY_STATES.includes(requested)) return requested;
   if (f.createStartedAt !== null) return 'creating';
   if (f.syncState === 'error' && requested === undefined) return 'error';
-  if (needsSync({ ...f, syncState: 'pending' })) return 'pending';
+  const isDue = needsSync({ ...f, syncState: 'pending' });
+  // An edit while the connection is paused is still waiting on the pause, not on the loop.
+  if (isDue && f.syncState === 'paused' && requested === undefined) return 'paused';
+  if (isDue) return 'pending';
   if (f.remoteDeletedAt !== null) return 'deleted';
   if (f.remoteId !== null) return 'synced';
   return 'idle';
 }
 
 /**
- * Applies changes to a campaign and recomputes what the reconciler owes it, so sync_due_at and
- * sync_state can never disagree with status and revision. Every writer goes through this.
+ * Applies changes to a send and recomputes what the reconciler owes it, so sync_due_at and
+ * sync_state can never disagree with status and revision. Every writer goes through this (by way
+ * of the lifecycle's recomputeSend).
  */
-export function withSyncRecomputed(row: CampaignRow, changes: CampaignChanges, now: number): CampaignChanges {
+export function withSyncRecomputed(row: Send, changes: SendChanges, now: number): SendChanges {
   const next = { ...row, ...changes };
   const syncState = syncStateAfterChange({ ...next, syncState: row.syncState }, changes.syncState);
   return { ...changes, syncState, syncDueAt: syncDueAt({ ...next, syncState }, now) };

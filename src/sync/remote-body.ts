@@ -7,8 +7,9 @@ export function toOfauthDate(ms: number): string {
 }
 
 /**
- * The full request body for a campaign. PUT is "replace" in OFAuth's SDK, so updates send this
- * whole body too. `sendAt` null means "send now", which OFAuth expresses by omitting the date.
+ * The full request body for a send: its campaign's message and audience, at `sendAt` (the send's
+ * due time, or null). PUT is "replace" in OFAuth's SDK, so updates send this whole body too.
+ * `sendAt` null means "send now", which OFAuth expresses by omitting the date.
  */
 export function toMassMessageBody(campaign: { message: Message; audience: Audience }, sendAt: number | null): MassMessageBody {
   const { message: m, audience: a } = campaign;

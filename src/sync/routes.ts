@@ -7,19 +7,26 @@ import type { SyncService } from './service.ts';
 
 const security = [{ bearerAuth: [] }];
 
+const runSchema = z.object({
+  startedAt: z.iso.datetime(),
+  durationMs: z.number(),
+  summary: z.record(z.string(), z.unknown()).nullable(),
+  error: z.string().nullable(),
+});
+
 const syncStatusSchema = z
   .object({
-    lastTick: z
-      .object({ startedAt: z.iso.datetime(), durationMs: z.number(), summary: z.record(z.string(), z.unknown()).nullable(), error: z.string().nullable() })
-      .nullable(),
-    backlog: z.array(z.object({ connectionId: z.string(), due: z.number() })).describe('Campaigns due for sync now, per connection'),
-    inFlight: z.number().describe('Campaigns leased by a reconciler right now'),
+    lastTick: runSchema.nullable().describe('The last sync tick (any process): its summary, or the error it ended with'),
+    lastStatsRun: runSchema.nullable().describe('The last stats poll (any process): its summary, or the error it ended with'),
+    backlog: z.array(z.object({ connectionId: z.string(), due: z.number() })).describe('Sends due for sync now, per connection'),
+    inFlight: z.number().describe('Sends leased by a reconciler right now'),
     pausedConnections: z.array(z.object({ connectionId: z.string(), since: z.iso.datetime(), reason: z.string() })),
     scheduler: z.record(z.string(), z.unknown()).nullable(),
   })
   .meta({
     example: {
       lastTick: { startedAt: '2030-01-01T12:00:05.000Z', durationMs: 412, summary: { claimed: 3, created: 2, updated: 1 }, error: null },
+      lastStatsRun: { startedAt: '2030-01-01T12:00:00.000Z', durationMs: 230, summary: { connections: 1, requests: 3 }, error: null },
       backlog: [{ connectionId: 'conn_sandbox', due: 4 }],
       inFlight: 1,
       pausedConnections: [],
@@ -33,7 +40,7 @@ export function syncRoutes(sync: SyncService): FastifyPluginAsyncZod {
     app.post('/campaigns/:id/sync', {
       schema: {
         tags: ['sync'],
-        summary: 'Force a sync attempt for this campaign now (clears back-off and an error hold)',
+        summary: "Force a sync attempt for this campaign's sends now (clears back-off and an error hold)",
         security,
         params: campaignParamsSchema,
         response: { 200: campaignSchema, 404: problemSchema, ...authProblemResponses },
@@ -44,7 +51,7 @@ export function syncRoutes(sync: SyncService): FastifyPluginAsyncZod {
     app.get('/sync/status', {
       schema: {
         tags: ['sync'],
-        summary: 'The sync loop: last tick, due backlog per connection, in flight, paused connections',
+        summary: 'The sync loop: last tick and stats run, due backlog per connection, in flight, paused connections',
         security,
         response: { 200: syncStatusSchema, ...authProblemResponses },
       },

@@ -1,61 +1,61 @@
-import type { EventLog } from '../campaigns/events.ts';
-import type { CampaignRepository } from '../campaigns/repository.ts';
 import type { CampaignService } from '../campaigns/service.ts';
+import type { CampaignView } from '../campaigns/schemas.ts';
 import type { Clock } from '../clock.ts';
-import type { Db } from '../db/client.ts';
+import type { Run, Store } from '../store/types.ts';
 import { canAccessConnection, type Principal } from '../tokens/service.ts';
-import { withSyncRecomputed } from './plan.ts';
-import type { Reconciler } from './reconciler.ts';
-import type { SyncRepository } from './repository.ts';
+import type { ReconcileOptions, Reconciler } from './reconciler.ts';
 
 export interface SyncServiceDeps {
-  db: Db;
   campaigns: CampaignService;
-  repository: CampaignRepository;
-  syncRepository: SyncRepository;
-  events: EventLog;
+  store: Pick<Store, 'sends' | 'connections' | 'runs'>;
   reconciler: Reconciler;
+  /**
+   * The pass a forced sync runs: the full tick (series materialised, then reconciled) when the
+   * composition root has one, the reconciler's pass otherwise.
+   */
+  syncOnce?: (options: ReconcileOptions) => Promise<unknown>;
   clock: Clock;
   /** Tells the scheduler's status what it knows (running, backing off). */
   schedulerStatus?: () => Record<string, unknown>;
 }
 
-/** What the sync API offers: a forced attempt for one campaign, and the loop's status. */
+const toRunView = (run: Run | null) =>
+  run ? { startedAt: new Date(run.startedAt).toISOString(), durationMs: run.durationMs, summary: run.summary ?? null, error: run.error } : null;
+
+/** What the sync API offers: a forced attempt for one campaign, and the loops' status. */
 export function createSyncService(deps: SyncServiceDeps) {
+  const { sends, connections, runs } = deps.store;
+  const runPass = deps.syncOnce ?? ((options: ReconcileOptions) => deps.reconciler.reconcileOnce(options));
+
   return {
     /**
-     * Makes a campaign due now (clearing its back-off and any "error" hold) and runs one pass for
-     * it. If another pass holds its lease, that pass does the work and this returns the state now.
+     * Makes a campaign's sends due now (clearing their back-off and any "error" hold) and runs one
+     * pass for them. If another pass holds a send's lease, that pass does the work and this
+     * returns the state now.
      */
-    async syncNow(principal: Principal, id: string) {
-      const row = deps.db.transaction(
-        () => {
-          const current = deps.campaigns.findAccessible(principal, id);
-          const now = deps.clock.now();
-          const changes = withSyncRecomputed(current, { nextAttemptAt: null, ...(current.syncState === 'error' ? { syncState: 'pending' as const } : {}) }, now);
-          deps.events.append(id, 'sync_requested', principal.name, now);
-          return deps.repository.update(id, changes);
-        },
-        { behavior: 'immediate' },
-      );
-      const connection = deps.syncRepository.findConnection(row.connectionId);
-      if (connection?.pausedAt) deps.syncRepository.markProbed(row.connectionId, 0); // probe on this pass
-      if (row.syncDueAt !== null) await deps.reconciler.reconcileOnce({ campaignId: id });
+    async syncNow(principal: Principal, id: string): Promise<CampaignView> {
+      // The campaign service checks access and writes through the store's mutate, with a
+      // sync_requested event, in one transaction.
+      const record = await deps.campaigns.requestSync(principal, id);
+      const { connectionId } = record.campaign;
+      const connection = await connections.find(connectionId);
+      if (connection?.pausedAt) await connections.markProbed(connectionId, 0); // probe on this pass
+      // A one-shot says whether anything is due; a series may have sends (or an occurrence) to make.
+      const isDue = record.send ? record.send.syncDueAt !== null : record.campaign.recurrence !== null;
+      if (isDue) await runPass({ campaignId: id });
       return deps.campaigns.get(principal, id);
     },
 
-    status(principal: Principal) {
+    async status(principal: Principal) {
       const now = deps.clock.now();
       const visible = (connectionId: string) => canAccessConnection(principal, connectionId);
-      const last = deps.syncRepository.lastRun('sync');
+      const [lastSync, lastStats, backlog, inFlight, paused] = await Promise.all([runs.last('sync'), runs.last('stats'), sends.dueByConnection(now), sends.inFlight(now), connections.paused()]);
       return {
-        lastTick: last
-          ? { startedAt: new Date(last.startedAt).toISOString(), durationMs: last.durationMs, summary: last.summary ?? null, error: last.error }
-          : null,
-        backlog: deps.syncRepository.dueByConnection(now).filter((b) => visible(b.connectionId)),
-        inFlight: deps.syncRepository.inFlight(now),
-        pausedConnections: deps.syncRepository
-          .pausedConnections()
+        lastTick: toRunView(lastSync),
+        lastStatsRun: toRunView(lastStats),
+        backlog: backlog.filter((b) => visible(b.connectionId)),
+        inFlight,
+        pausedConnections: paused
           .filter((c) => visible(c.id))
           .map((c) => ({ connectionId: c.id, since: new Date(c.pausedAt!).toISOString(), reason: c.pauseReason ?? '' })),
         scheduler: deps.schedulerStatus?.() ?? null,
@@ -65,4 +65,3 @@ export function createSyncService(deps: SyncServiceDeps) {
 }
 
 export type SyncService = ReturnType<typeof createSyncService>;
-

@@ -22,7 +22,7 @@ export function tokenRoutes(tokens: TokenService): FastifyPluginAsyncZod {
         const issuer = principalOf(request);
         assertAdmin(issuer);
         assertCanGrant(issuer, request.body.connectionIds);
-        const { token, secret } = tokens.issue(request.body);
+        const { token, secret } = await tokens.issue(request.body);
         request.log.info({ tokenId: token.id, role: token.role }, 'token created');
         return reply.code(201).send({ ...token, secret });
       },
@@ -37,7 +37,7 @@ export function tokenRoutes(tokens: TokenService): FastifyPluginAsyncZod {
       },
       handler: async (request) => {
         assertAdmin(principalOf(request));
-        return { items: tokens.list() };
+        return { items: await tokens.list() };
       },
     });
 
@@ -51,7 +51,7 @@ export function tokenRoutes(tokens: TokenService): FastifyPluginAsyncZod {
       },
       handler: async (request, reply) => {
         assertAdmin(principalOf(request));
-        tokens.revoke(request.params.id);
+        await tokens.revoke(request.params.id);
         return reply.code(204).send(null);
       },
     });

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import { ForbiddenError, NotFoundError } from '../errors.ts';
 import { newTokenId } from '../ids.ts';
-import type { TokenRepository, TokenRow } from './repository.ts';
+import type { TokenRecord, TokenStore } from '../store/types.ts';
 import { generateSecret, hashesMatch, hashSecret } from './secrets.ts';
 
 export type Role = 'admin' | 'marketer';
@@ -26,7 +26,7 @@ export interface TokenView {
 const ENV_ADMIN_ID = 'tok_env_admin';
 const SANDBOX_ADMIN_NAME = 'sandbox-admin';
 
-const toView = (row: TokenRow): TokenView => ({
+const toView = (row: TokenRecord): TokenView => ({
   id: row.id,
   name: row.name,
   role: row.role,
@@ -35,8 +35,8 @@ const toView = (row: TokenRow): TokenView => ({
 });
 
 /** Issues, lists, revokes and checks bearer tokens. Secrets leave only once, at creation. */
-export function createTokenService(deps: { repository: TokenRepository; clock: Clock; adminToken: string | null }) {
-  const { repository, clock, adminToken } = deps;
+export function createTokenService(deps: { tokens: TokenStore; clock: Clock; adminToken: string | null }) {
+  const { tokens, clock, adminToken } = deps;
   // Hashed once here rather than on every request: authenticate runs before every /v1 handler.
   const adminTokenHash = adminToken ? hashSecret(adminToken) : null;
 
@@ -47,9 +47,9 @@ export function createTokenService(deps: { repository: TokenRepository; clock: C
   const MAX_CACHED_PRINCIPALS = 10_000;
   let principalsVersion = -1;
 
-  function issue(input: { name: string; role: Role; connectionIds?: string[] | null }) {
+  async function issue(input: { name: string; role: Role; connectionIds?: string[] | null }) {
     const secret = generateSecret();
-    const row = repository.insert({
+    const row = await tokens.insert({
       id: newTokenId(clock.now()),
       name: input.name,
       role: input.role,
@@ -57,6 +57,7 @@ export function createTokenService(deps: { repository: TokenRepository; clock: C
       connectionIds: input.connectionIds ? [...new Set(input.connectionIds)] : null,
       secretHash: hashSecret(secret),
       createdAt: clock.now(),
+      revokedAt: null,
     });
     return { token: toView(row), secret };
   }
@@ -64,19 +65,19 @@ export function createTokenService(deps: { repository: TokenRepository; clock: C
   return {
     issue,
 
-    authenticate(secret: string): Principal | null {
+    async authenticate(secret: string): Promise<Principal | null> {
       const secretHash = hashSecret(secret);
       if (adminTokenHash && hashesMatch(secretHash, adminTokenHash)) {
         return { tokenId: ENV_ADMIN_ID, name: 'admin', role: 'admin', connectionIds: null };
       }
-      const version = repository.dataVersion();
+      const version = await tokens.version();
       if (version !== principalsVersion) {
         principals.clear();
         principalsVersion = version;
       }
       const cached = principals.get(secretHash);
       if (cached) return cached;
-      const row = repository.findActiveByHash(secretHash);
+      const row = await tokens.findActiveByHash(secretHash);
       if (!row) return null;
       // Frozen: one object is shared by every request that presents this token.
       const principal: Principal = Object.freeze({
@@ -90,13 +91,13 @@ export function createTokenService(deps: { repository: TokenRepository; clock: C
       return principal;
     },
 
-    list(): TokenView[] {
-      return repository.listActive().map(toView);
+    async list(): Promise<TokenView[]> {
+      return (await tokens.listActive()).map(toView);
     },
 
-    revoke(id: string): void {
+    async revoke(id: string): Promise<void> {
       if (id === ENV_ADMIN_ID) throw new ForbiddenError('The ADMIN_TOKEN from the environment cannot be revoked through the API.');
-      const isRevoked = repository.revoke(id, clock.now());
+      const isRevoked = await tokens.revoke(id, clock.now());
       principals.clear();
       if (!isRevoked) throw new NotFoundError('token', id);
     },
@@ -105,9 +106,9 @@ export function createTokenService(deps: { repository: TokenRepository; clock: C
      * In sandbox mode without ADMIN_TOKEN, makes an admin token on the first start and returns its
      * secret (to print once). Later starts find it already there and return null.
      */
-    ensureSandboxAdmin(): string | null {
-      if (adminToken || repository.findActiveByName(SANDBOX_ADMIN_NAME)) return null;
-      return issue({ name: SANDBOX_ADMIN_NAME, role: 'admin' }).secret;
+    async ensureSandboxAdmin(): Promise<string | null> {
+      if (adminToken || (await tokens.findActiveByName(SANDBOX_ADMIN_NAME))) return null;
+      return (await issue({ name: SANDBOX_ADMIN_NAME, role: 'admin' })).secret;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CampaignStatus } from '../../src/campaigns/model.ts';
+import { forceOneShot } from '../helpers/rows.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 
@@ -36,7 +37,7 @@ describe('GET /v1/campaigns', () => {
   }
 
   function setStatus(id: string, status: CampaignStatus) {
-    t.services.campaignRepository.update(id, { status });
+    forceOneShot(t.db, id, status, {}, t.clock.now());
   }
 
   it('lists newest first with a default limit of 20', async () => {
@@ -49,9 +50,8 @@ describe('GET /v1/campaigns', () => {
   it('shows each campaign exactly as GET /v1/campaigns/:id does, every column filled', async () => {
     const [id] = await createMany(1);
     const at = t.clock.now();
-    t.services.campaignRepository.update(id!, {
-      status: 'sent',
-      failureReason: 'none really',
+    forceOneShot(t.db, id!, 'sent', {
+      reason: 'none really',
       remoteId: 'mm_9',
       syncedRevision: 1,
       syncState: 'synced',
@@ -64,7 +64,7 @@ describe('GET /v1/campaigns', () => {
       viewedCount: 5,
       purchasedCount: 1,
       statsObservedAt: at + 4,
-    });
+    }, at);
     const one = await t.app.inject({ method: 'GET', url: `/v1/campaigns/${id}`, headers: t.admin });
     expect(one.json()).toMatchObject({ stats: { sentCount: 10 }, sync: { lastError: 'timeout' }, failureReason: 'none really' });
     expect((await list('')).items).toEqual([one.json()]);
@@ -161,7 +161,7 @@ describe('GET /v1/campaigns', () => {
 
   it('treats a status repeated many times as one filter', async () => {
     const ids = await createMany(2);
-    t.services.campaignRepository.update(ids[0]!, { status: 'sent' });
+    forceOneShot(t.db, ids[0]!, 'sent', {}, t.clock.now());
     const query = Array.from({ length: 500 }, () => 'status=sent').join('&');
     expect((await list(`?${query}`)).items.map((c) => c.id)).toEqual([ids[0]]);
   });

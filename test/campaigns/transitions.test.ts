@@ -1,7 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CampaignStatus } from '../../src/campaigns/model.ts';
-import type { CampaignChanges } from '../../src/campaigns/repository.ts';
-import { withSyncRecomputed } from '../../src/sync/plan.ts';
+import { eq } from 'drizzle-orm';
+import { campaigns } from '../../src/db/schema.ts';
+import type { SendChanges } from '../../src/sends/model.ts';
+import { forceOneShot, sendOf, updateSend } from '../helpers/rows.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
@@ -33,14 +35,18 @@ describe('campaign transitions', () => {
   });
 
   /**
-   * Puts a campaign into any status by writing the row, as the reconciler would. The sync
-   * columns are recomputed so the row is one the reconciler could actually leave behind.
+   * Puts a campaign into any status by writing its rows, as the reconciler would. The send's sync
+   * columns are recomputed so it is one the reconciler could actually leave behind.
    */
-  async function campaignIn(status: CampaignStatus, extra: CampaignChanges = {}): Promise<string> {
+  async function campaignIn(status: CampaignStatus, extra: SendChanges & { scheduledAt?: number | null } = {}): Promise<string> {
     const created = await createCampaign(t.app, t.admin, campaignBody(t.clock.now(), { status: 'draft' }));
-    const row = t.services.campaignRepository.findById(created.id)!;
-    t.services.campaignRepository.update(row.id, withSyncRecomputed(row, { status, ...extra }, t.clock.now()));
-    return row.id;
+    const { scheduledAt, ...sendFields } = extra;
+    if (scheduledAt !== undefined) {
+      t.db.update(campaigns).set({ scheduledAt }).where(eq(campaigns.id, created.id)).run();
+      sendFields.dueAt = scheduledAt;
+    }
+    forceOneShot(t.db, created.id, status, sendFields, t.clock.now());
+    return created.id;
   }
 
   function act(action: Action, id: string) {
@@ -117,15 +123,14 @@ describe('campaign transitions', () => {
       const id = await campaignIn('queued', { remoteId: 'mm_1', syncedRevision: 1, syncState: 'synced', scheduledAt: t.clock.now() + 3_600_000 });
       const canceled = await act('cancel', id);
       expect(canceled.json()).toMatchObject({ status: 'canceled', sync: { state: 'pending' } });
-      expect(t.services.campaignRepository.findById(id)!.syncDueAt).not.toBeNull();
+      expect(sendOf(t.db, id)!.syncDueAt).not.toBeNull();
 
       const refused = await act('delete', id);
       expect(refused.statusCode).toBe(409);
       expect(refused.json().code).toBe('sync_in_progress');
 
       // The reconciler records the remote deletion.
-      const row = t.services.campaignRepository.findById(id)!;
-      t.services.campaignRepository.update(id, withSyncRecomputed(row, { remoteDeletedAt: t.clock.now() }, t.clock.now()));
+      updateSend(t.db, sendOf(t.db, id)!.id, { remoteDeletedAt: t.clock.now() }, t.clock.now());
       expect((await act('delete', id)).statusCode).toBe(204);
     });
 

@@ -1,13 +1,10 @@
 import { ManualClock } from '../../src/clock.ts';
-import { createMetrics, metricsRoute, type Metrics } from '../../src/metrics.ts';
+import type { Metrics } from '../../src/metrics.ts';
 import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
 import type { SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
+import type { Store } from '../../src/store/types.ts';
 import { createReconciler, type Reconciler, type SyncSettings } from '../../src/sync/reconciler.ts';
-import { createSyncRepository, type SyncRepository } from '../../src/sync/repository.ts';
-import { createSyncService } from '../../src/sync/service.ts';
-import { syncRoutes } from '../../src/sync/routes.ts';
-import { createServices } from '../../src/services.ts';
-import { buildTestApp, createTestDb, T0, type TestApp } from './app.ts';
+import { buildTestApp, T0, type TestApp } from './app.ts';
 import { startSimulator, type StartedSimulator } from './simulator.ts';
 
 export const defaultSyncSettings: SyncSettings = {
@@ -22,10 +19,11 @@ export interface SyncHarness extends TestApp {
   sim: StartedSimulator;
   client: OfauthClient;
   metrics: Metrics;
-  syncRepository: SyncRepository;
+  settings: SyncSettings;
+  /** The app's own reconciler (owner 'test-owner'): the one POST /v1/campaigns/:id/sync runs. */
   reconciler: Reconciler;
   /** Another reconciler (own owner id) on the same database, for lease tests. */
-  makeReconciler(overrides?: { owner?: string; client?: OfauthClient }): Reconciler;
+  makeReconciler(overrides?: { owner?: string; client?: OfauthClient; store?: Pick<Store, 'sends' | 'connections'> }): Reconciler;
 }
 
 /**
@@ -39,54 +37,40 @@ export async function buildSyncHarness(
   const clock = new ManualClock(T0);
   const sim = await startSimulator({ clock, rateLimit: false, ...options.sim });
   const settings = { ...defaultSyncSettings, ...options.settings };
-  const metrics = createMetrics();
+  // The app owns the metrics; the client is built first, so it reports through a late binding.
+  let metrics: Metrics | null = null;
   const client = createOfauthClient({
     baseUrl: sim.url,
     apiKey: sim.apiKey,
     timeoutMs: 5_000,
     rateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
     retry: { maxAttempts: options.retryAttempts ?? 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
-    onRequest: (info) => metrics.ofauthRequests.inc({ route: info.route, status: String(info.status ?? 0) }),
+    onRequest: (info) => metrics?.ofauthRequests.inc({ route: info.route, status: String(info.status ?? 0) }),
   });
-  const db = createTestDb();
-  const services = createServices({ db, clock, adminToken: null });
-  const syncRepository = createSyncRepository(db);
-  const makeReconciler = (overrides: { owner?: string; client?: OfauthClient } = {}) =>
+  const test = await buildTestApp({ clock, client, syncSettings: settings, owner: 'test-owner', random: () => 0.5 });
+  metrics = test.fanout.metrics;
+  const makeReconciler = (overrides: { owner?: string; client?: OfauthClient; store?: Pick<Store, 'sends' | 'connections'> } = {}) =>
     createReconciler({
-      db,
-      repository: services.campaignRepository,
-      syncRepository,
-      events: services.events,
+      store: overrides.store ?? test.store,
       client: overrides.client ?? client,
       clock,
       settings,
       owner: overrides.owner,
       random: () => 0.5,
-      metrics,
+      metrics: test.fanout.metrics,
     });
-  const reconciler = makeReconciler({ owner: 'test-owner' });
-  const sync = createSyncService({
-    db,
-    campaigns: services.campaigns,
-    repository: services.campaignRepository,
-    syncRepository,
-    events: services.events,
-    reconciler,
-    clock,
-  });
-  const withRoutes = await buildTestApp({ clock, db, v1Plugins: [syncRoutes(sync)], rootPlugins: [metricsRoute(metrics)] });
 
   return {
-    ...withRoutes,
+    ...test,
     sim,
     client,
-    metrics,
-    syncRepository,
-    reconciler,
+    metrics: test.fanout.metrics,
+    settings,
+    reconciler: test.fanout.reconciler,
     makeReconciler,
     async close() {
-      await withRoutes.close();
-      await client.close();
+      // Closes the client too (the app's composition root owns it).
+      await test.close();
       await sim.close();
     },
   };

@@ -11,7 +11,7 @@ describe('GET /health', () => {
     t = await buildTestApp();
     const res = await t.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok' });
+    expect(res.json()).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok', backend: 'sqlite' });
   });
 
   it('reports live mode when an OFAuth key is configured', async () => {
@@ -24,6 +24,6 @@ describe('GET /health', () => {
     t.db.$client.close();
     const res = await t.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ status: 'degraded', mode: 'sandbox', db: 'error' });
+    expect(res.json()).toEqual({ status: 'degraded', mode: 'sandbox', db: 'error', backend: 'sqlite' });
   });
 });

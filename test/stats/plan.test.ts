@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { CampaignRow } from '../../src/campaigns/repository.ts';
 import type { StatsItem } from '../../src/ofauth/schemas.ts';
+import { sendDefaults, type Send } from '../../src/sends/model.ts';
 import { observe } from '../../src/stats/observe.ts';
 import { REFRESH_AFTER_MS, isMissing, listsFor, mustFind, statusForItem, stopAfterPage, type TrackedFacts } from '../../src/stats/plan.ts';
 import { CLOCK_SKEW_MS } from '../../src/sync/find-remote.ts';
@@ -25,29 +25,25 @@ const item = (over: Partial<StatsItem> = {}): StatsItem => ({
   ...over,
 });
 
-const row = (over: Partial<CampaignRow> = {}): CampaignRow =>
-  ({
-    id: 'cmp_01JH8Z6Q4W5X2V9T3B7N0M1K8D',
-    status: 'queued',
+const row = (over: Partial<Send> = {}): Send => ({
+  ...sendDefaults({
+    id: 'snd_01JH8Z6Q4W5X2V9T3B7N0M1K8D',
+    campaignId: 'cmp_01JH8Z6Q4W5X2V9T3B7N0M1K8D',
+    connectionId: 'conn_sandbox',
+    kind: 'scheduled',
+    occurrenceAt: null,
+    dueAt: null,
     revision: 1,
-    syncedRevision: 1,
-    syncState: 'synced',
-    remoteId: '1000001',
-    remoteDeletedAt: null,
-    remoteList: null,
-    remoteSeenAt: null,
-    remoteMissingAt: null,
-    sentAt: null,
-    sentCount: null,
-    viewedCount: null,
-    purchasedCount: null,
-    remotePrice: null,
-    statsObservedAt: null,
-    lastError: null,
-    lastSyncedAt: NOW - 3_600_000,
+    status: 'queued',
     createdAt: NOW - 3_600_000,
-    ...over,
-  }) as CampaignRow;
+    updatedAt: NOW - 3_600_000,
+  }),
+  syncedRevision: 1,
+  syncState: 'synced',
+  remoteId: '1000001',
+  lastSyncedAt: NOW - 3_600_000,
+  ...over,
+});
 
 const facts = (over: Partial<TrackedFacts> = {}): TrackedFacts => ({
   status: 'queued',
@@ -76,7 +72,7 @@ describe('statusForItem: each list and flag', () => {
 });
 
 describe('observe', () => {
-  it('moves only along systemTransitions: a stale scheduled item never moves a sending campaign back', () => {
+  it('moves only along the send transitions: a stale scheduled item never moves a sending send back', () => {
     const result = observe(row({ status: 'sending', remoteList: 'unsent', remoteSeenAt: NOW - 60_000 }), 'scheduled', item(), NOW);
     expect(result.changes.status).toBeUndefined();
     expect(result.events.map((e) => e.type)).not.toContain('status_changed');

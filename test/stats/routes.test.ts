@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { issueToken } from '../helpers/tokens.ts';
-import { DAY, HOUR, buildStatsHarness, createSimCampaign, getJson, getStats, seedCampaignFor, seedRemote, type StatsHarness } from './support.ts';
+import { DAY, HOUR, MINUTE, buildStatsHarness, createSimCampaign, getJson, getStats, seedCampaignFor, seedRemote, setSendStats, type StatsHarness } from './support.ts';
 
 const twoConnections = {
   connections: [
@@ -144,8 +144,77 @@ describe('GET /v1/campaigns/:id/stats', () => {
     h = await buildStatsHarness();
     const remote = seedRemote(h, { createdAt: h.clock.now() - HOUR, price: 5 });
     const campaign = seedCampaignFor(h, remote, { status: 'sent', sentAt: remote.createdAt, price: 7.5 });
-    h.services.campaignRepository.update(campaign.id, { sentCount: 100, viewedCount: 40, purchasedCount: 3 });
+    setSendStats(h, campaign.sendId, { sentCount: 100, viewedCount: 40, purchasedCount: 3 });
     expect(await getStats(h, campaign.id)).toMatchObject({ price: 7.5, priceSource: 'campaign', revenueEstimate: 22.5, viewRate: 0.4, purchaseRate: 0.03 });
+  });
+
+  it('sums a series over its sends and lists each one, newest first', async () => {
+    h = await buildStatsHarness();
+    // Hourly at :00 UTC; with RECURRENCE_LEAD (1 h) the 13:00 occurrence becomes a send at once.
+    h.clock.set(Date.UTC(2030, 0, 1, 12, 30, 0));
+    const series = await createSimCampaign(h, { scheduledAt: null, recurrence: { cron: '0 * * * *', timezone: 'UTC' } });
+    expect((await h.fanout.syncOnce()).seriesSends).toBe(1);
+    h.clock.set(Date.UTC(2030, 0, 1, 13, 0, 0));
+    expect((await h.fanout.syncOnce()).seriesSends).toBe(1); // the 14:00 one
+    h.clock.advance(20 * MINUTE); // the 13:00 one went out at 13:00 and sold for a while
+    const poll = await h.poller.pollOnce();
+    expect(poll).toMatchObject({ seen: 2, missing: 0 });
+
+    const sendsOf = await h.store.campaigns.listSends(series.id, { limit: 10 });
+    const [later, first] = sendsOf;
+    expect(sendsOf).toHaveLength(2);
+    expect(first).toMatchObject({ status: 'sent', remoteList: 'sent' });
+    expect(later).toMatchObject({ status: 'queued', remoteList: 'scheduled' });
+    const stats = await getStats(h, series.id);
+    const remote = h.sim.messages().find((m) => String(m.id) === first!.remoteId)!;
+    expect(remote.purchasedCount).toBeGreaterThan(0);
+    expect(stats).toMatchObject({
+      campaignId: series.id,
+      status: 'scheduled',
+      list: null,
+      sentAt: new Date(first!.sentAt!).toISOString(),
+      remoteMissingSince: null,
+      sentCount: remote.sentCount + (later!.sentCount ?? 0),
+      purchasedCount: remote.purchasedCount + (later!.purchasedCount ?? 0),
+      price: 9.99,
+      priceSource: 'campaign',
+      hasMore: false,
+      sendsHasMore: false,
+    });
+    expect(stats.revenueEstimate).toBeCloseTo(remote.purchasedCount * 9.99, 2);
+    expect(stats.sends).toEqual([
+      {
+        id: later!.id,
+        kind: 'occurrence',
+        occurrenceAt: '2030-01-01T14:00:00.000Z',
+        status: 'queued',
+        sentAt: null,
+        sentCount: later!.sentCount,
+        viewedCount: later!.viewedCount,
+        purchasedCount: later!.purchasedCount,
+        revenueEstimate: 0,
+      },
+      {
+        id: first!.id,
+        kind: 'occurrence',
+        occurrenceAt: '2030-01-01T13:00:00.000Z',
+        status: 'sent',
+        sentAt: new Date(first!.sentAt!).toISOString(),
+        sentCount: remote.sentCount,
+        viewedCount: remote.viewedCount,
+        purchasedCount: remote.purchasedCount,
+        revenueEstimate: stats.revenueEstimate,
+      },
+    ]);
+    // Each snapshot names its send; the poller's events name theirs too.
+    expect(new Set(stats.snapshots.map((s: { sendId: string }) => s.sendId))).toEqual(new Set([first!.id, later!.id]));
+    const events = (await getJson(h, `/v1/campaigns/${series.id}/events?limit=500`)).items.filter((e: { actor: string }) => e.actor === 'system:stats');
+    expect(events.length).toBeGreaterThan(0);
+    expect(events.every((e: { sendId: string | null }) => e.sendId === first!.id || e.sendId === later!.id)).toBe(true);
+
+    // The summary counts sends: the series' one delivery so far.
+    const summary = await getJson(h, '/v1/stats/summary?from=2030-01-01T00:00:00Z&to=2030-01-01T23:59:59Z');
+    expect(summary.totals).toMatchObject({ campaignsSent: 1, messagesSent: remote.sentCount, purchases: remote.purchasedCount });
   });
 
   it('answers 404 for a campaign on a connection the token may not use', async () => {

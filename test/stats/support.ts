@@ -1,17 +1,14 @@
+import { eq } from 'drizzle-orm';
 import { ManualClock } from '../../src/clock.ts';
-import type { CampaignRow } from '../../src/campaigns/repository.ts';
-import { newCampaignId } from '../../src/ids.ts';
+import { campaigns, sends } from '../../src/db/schema.ts';
+import { newCampaignId, newSendId } from '../../src/ids.ts';
 import { createOfauthClient, type OfauthClient, type OfauthClientOptions } from '../../src/ofauth/client.ts';
 import type { SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
 import type { StoredMessage } from '../../src/ofauth/simulator/store.ts';
-import { createServices } from '../../src/services.ts';
+import { sendDefaults, type Send, type SendChanges } from '../../src/sends/model.ts';
 import { createStatsPoller, type StatsPoller, type StatsPollerSettings } from '../../src/stats/poller.ts';
-import { createStatsRepository, type StatsRepository } from '../../src/stats/repository.ts';
-import { statsRoutes } from '../../src/stats/routes.ts';
-import { createStatsService } from '../../src/stats/service.ts';
 import { createReconciler, type Reconciler } from '../../src/sync/reconciler.ts';
-import { createSyncRepository } from '../../src/sync/repository.ts';
-import { buildTestApp, createTestDb, T0, type TestApp } from '../helpers/app.ts';
+import { buildTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
 import { defaultSyncSettings } from '../helpers/sync.ts';
@@ -34,7 +31,6 @@ export interface StatsHarness extends TestApp {
   sim: StartedSimulator;
   client: OfauthClient;
   reconciler: Reconciler;
-  statsRepository: StatsRepository;
   poller: StatsPoller;
   /** Another poller on the same database (own budget and resume state), e.g. with a smaller budget or a wrapped client. */
   makePoller(overrides?: { settings?: Partial<StatsPollerSettings>; client?: OfauthClient }): StatsPoller;
@@ -44,68 +40,48 @@ export interface StatsHarness extends TestApp {
 }
 
 /**
- * The app with the stats routes, a reconciler, a stats poller and the OFAuth simulator over
- * loopback HTTP, sharing one manual clock (the simulator's message states follow it).
+ * The whole app (stats routes included) on a client pointed at the OFAuth simulator over
+ * loopback HTTP, with a reconciler and a stats poller, sharing one manual clock (the
+ * simulator's message states follow it).
  */
 export async function buildStatsHarness(options: { sim?: SimulatorOptions; settings?: Partial<StatsPollerSettings> } = {}): Promise<StatsHarness> {
   const clock = new ManualClock(T0);
   const sim = await startSimulator({ clock, rateLimit: false, ...options.sim });
-  const clients: OfauthClient[] = [];
+  const clientOptions = (overrides: Partial<OfauthClientOptions>) => ({
+    baseUrl: sim.url,
+    apiKey: sim.apiKey,
+    timeoutMs: 5_000,
+    rateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
+    retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
+    ...overrides,
+  });
+  // The app's client, closed by the app; the harness closes the ones it makes.
+  const client = createOfauthClient(clientOptions({}));
+  const extraClients: OfauthClient[] = [];
   const makeClient = (overrides: Partial<OfauthClientOptions> = {}) => {
-    const client = createOfauthClient({
-      baseUrl: sim.url,
-      apiKey: sim.apiKey,
-      timeoutMs: 5_000,
-      rateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
-      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
-      ...overrides,
-    });
-    clients.push(client);
-    return client;
+    const made = createOfauthClient(clientOptions(overrides));
+    extraClients.push(made);
+    return made;
   };
-  const client = makeClient();
-  const db = createTestDb();
-  const services = createServices({ db, clock, adminToken: null });
-  const syncRepository = createSyncRepository(db);
-  const statsRepository = createStatsRepository(db);
+  const settings = { ...defaultPollerSettings, ...options.settings };
+  const app = await buildTestApp({ clock, client, syncSettings: defaultSyncSettings, statsSettings: settings, owner: 'test-owner', random: () => 0.5 });
   const makeReconciler = (withClient: OfauthClient) =>
-    createReconciler({
-      db,
-      repository: services.campaignRepository,
-      syncRepository,
-      events: services.events,
-      client: withClient,
-      clock,
-      settings: defaultSyncSettings,
-      owner: 'test-owner',
-      random: () => 0.5,
-    });
+    createReconciler({ store: app.store, client: withClient, clock, settings: defaultSyncSettings, owner: 'test-owner', random: () => 0.5 });
   const makePoller = (overrides: { settings?: Partial<StatsPollerSettings>; client?: OfauthClient } = {}) =>
-    createStatsPoller({
-      db,
-      repository: services.campaignRepository,
-      statsRepository,
-      events: services.events,
-      client: overrides.client ?? client,
-      clock,
-      settings: { ...defaultPollerSettings, ...options.settings, ...overrides.settings },
-    });
-  const stats = createStatsService({ campaigns: services.campaigns, statsRepository, clock });
-  const app = await buildTestApp({ clock, db, v1Plugins: [statsRoutes(stats)] });
+    createStatsPoller({ store: app.store, client: overrides.client ?? client, clock, settings: { ...settings, ...overrides.settings } });
 
   return {
     ...app,
     sim,
     client,
     reconciler: makeReconciler(client),
-    statsRepository,
     poller: makePoller(),
     makePoller,
     makeClient,
     makeReconciler,
     async close() {
       await app.close();
-      await Promise.all(clients.map((c) => c.close()));
+      await Promise.all(extraClients.map((c) => c.close()));
       await sim.close();
     },
   };
@@ -167,41 +143,74 @@ export function seedRemote(
   return message;
 }
 
+/** A campaign seeded straight into the database, with its one send. */
+export interface SeededCampaign {
+  /** The campaign's id (what the API takes). */
+  id: string;
+  sendId: string;
+  remoteId: string;
+}
+
 /**
- * A campaign row that owns `remote`, inserted directly (as if it had been created and synced
+ * A one-shot campaign and its send owning `remote`, inserted directly (as if created and synced
  * long ago): queued, or sent at `sentAt`. Only for scenarios too large to build through the API.
  */
-export function seedCampaignFor(
-  h: StatsHarness,
-  remote: StoredMessage,
-  state: { status: 'queued' | 'sent'; sentAt?: number | null; price?: number },
-): CampaignRow {
-  return h.services.campaignRepository.insert({
-    id: newCampaignId(remote.createdAt),
-    name: `Campaign for ${remote.id}`,
+export function seedCampaignFor(h: StatsHarness, remote: StoredMessage, state: { status: 'queued' | 'sent'; sentAt?: number | null; price?: number }): SeededCampaign {
+  const id = newCampaignId(remote.createdAt);
+  h.db
+    .insert(campaigns)
+    .values({
+      id,
+      name: `Campaign for ${remote.id}`,
+      connectionId: remote.connectionId,
+      message: {
+        text: remote.body.text ?? '',
+        mediaItems: remote.body.mediaItems ?? [],
+        price: state.price ?? remote.body.price ?? 0,
+        previewMediaCount: 0,
+        isLockedText: false,
+        isMarkdown: true,
+        userTags: [],
+        releaseForms: { users: [], partners: [], guests: [] },
+      },
+      audience: { userIds: [], userLists: [1], excludeUserLists: [], subscribedAfterDate: null },
+      scheduledAt: remote.scheduledAt,
+      recurrence: null,
+      status: state.status,
+      createdBy: 'test',
+      createdAt: remote.createdAt,
+      updatedAt: remote.createdAt,
+    })
+    .run();
+  const send = sendDefaults({
+    id: newSendId(remote.createdAt),
+    campaignId: id,
     connectionId: remote.connectionId,
-    message: {
-      text: remote.body.text ?? '',
-      mediaItems: remote.body.mediaItems ?? [],
-      price: state.price ?? remote.body.price ?? 0,
-      previewMediaCount: 0,
-      isLockedText: false,
-      isMarkdown: true,
-      userTags: [],
-      releaseForms: { users: [], partners: [], guests: [] },
-    },
-    audience: { userIds: [], userLists: [1], excludeUserLists: [], subscribedAfterDate: null },
-    scheduledAt: remote.scheduledAt,
+    kind: 'scheduled',
+    occurrenceAt: null,
+    dueAt: remote.scheduledAt,
+    revision: 1,
     status: state.status,
-    createdBy: 'test',
     createdAt: remote.createdAt,
     updatedAt: remote.createdAt,
-    syncState: 'synced',
-    remoteId: String(remote.id),
-    syncedRevision: 1,
-    lastSyncedAt: remote.createdAt,
-    sentAt: state.sentAt ?? null,
   });
+  h.db
+    .insert(sends)
+    .values({ ...send, syncState: 'synced', remoteId: String(remote.id), syncedRevision: 1, lastSyncedAt: remote.createdAt, sentAt: state.sentAt ?? null })
+    .run();
+  return { id, sendId: send.id, remoteId: String(remote.id) };
+}
+
+/** A send as stored. */
+export async function findSend(h: StatsHarness, sendId: string): Promise<Send> {
+  const send = await h.store.campaigns.findSend(sendId);
+  if (!send) throw new Error(`no send ${sendId}`);
+  return send;
+}
+
+/** Overwrites a send's stats columns (no derived state among them), as a past poll would have left them. */
+export function setSendStats(h: StatsHarness, sendId: string, changes: Pick<SendChanges, 'sentCount' | 'viewedCount' | 'purchasedCount' | 'statsObservedAt'>): void {
+  h.db.update(sends).set(changes).where(eq(sends.id, sendId)).run();
 }
 
 /** Position of each message in a stats list, newest first, as the simulator orders it. */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
-import { createSimCampaign, eventTypes, getCampaign, liveMessages } from './support.ts';
+import { createSimCampaign, eventTypes, getCampaign, leaseSend, liveMessages, recordRemoteCancel, sendOf } from './support.ts';
 
 describe('reconciler: creates of unknown outcome', () => {
   let h: SyncHarness;
@@ -60,7 +60,7 @@ describe('reconciler: creates of unknown outcome', () => {
     };
     await crashed.reconcileOnce();
     h.client.createMassMessage = realCreate;
-    h.services.campaignRepository.update(campaign.id, { leaseOwner: 'crashed-process', leaseExpiresAt: h.clock.now() + 120_000 });
+    leaseSend(h, (await sendOf(h, campaign.id)).id, 'crashed-process', h.clock.now() + 120_000);
 
     expect((await h.reconciler.reconcileOnce()).claimed).toBe(0); // lease still held
     h.clock.advance(120_001);
@@ -244,7 +244,7 @@ describe('reconciler: races with the stats poller', () => {
     h.client.updateMassMessage = async (connectionId, id, ...rest) => {
       // Canceled in OFAuth (from elsewhere), and the poller has already recorded it.
       await h.client.deleteMassMessage(connectionId, id);
-      h.services.campaignRepository.update(campaign.id, { status: 'canceled', remoteDeletedAt: h.clock.now(), syncState: 'deleted' });
+      await recordRemoteCancel(h, campaign.id);
       return realUpdate(connectionId, id, ...rest);
     };
 

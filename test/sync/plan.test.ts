@@ -4,8 +4,8 @@ import { needsSync, planSync, syncDueAt, syncStateAfterChange, type SyncFacts } 
 const NOW = Date.UTC(2030, 0, 1);
 const settings = { lateSendMaxMs: 15 * 60_000, lateSendPolicy: 'fail' as const, settleMs: 30_000 };
 const facts = (over: Partial<SyncFacts> = {}): SyncFacts => ({
-  status: 'scheduled',
-  scheduledAt: NOW + 3_600_000,
+  status: 'pending',
+  dueAt: NOW + 3_600_000,
   revision: 1,
   syncedRevision: 0,
   remoteId: null,
@@ -18,10 +18,10 @@ const facts = (over: Partial<SyncFacts> = {}): SyncFacts => ({
 
 describe('planSync', () => {
   it.each([
-    ['scheduled without remote: create, queued for later', facts(), { kind: 'create', sendNow: false }],
-    ['scheduled for now: create without a date', facts({ scheduledAt: null }), { kind: 'create', sendNow: true }],
-    ['scheduled 5 minutes ago: still sent, at once', facts({ scheduledAt: NOW - 5 * 60_000 }), { kind: 'create', sendNow: true }],
-    ['scheduled 16 minutes ago: missed window', facts({ scheduledAt: NOW - 16 * 60_000 }), { kind: 'fail_late' }],
+    ['pending without remote: create, queued for later', facts(), { kind: 'create', sendNow: false }],
+    ['due now: create without a date', facts({ dueAt: null }), { kind: 'create', sendNow: true }],
+    ['due 5 minutes ago: still sent, at once', facts({ dueAt: NOW - 5 * 60_000 }), { kind: 'create', sendNow: true }],
+    ['due 16 minutes ago: missed window', facts({ dueAt: NOW - 16 * 60_000 }), { kind: 'fail_late' }],
     ['queued, edited: update', facts({ status: 'queued', remoteId: '9', revision: 2, syncedRevision: 1 }), { kind: 'update' }],
     ['queued, in step: nothing', facts({ status: 'queued', remoteId: '9', revision: 2, syncedRevision: 2 }), { kind: 'none' }],
     ['canceled with a live remote: delete', facts({ status: 'canceled', remoteId: '9', syncedRevision: 1 }), { kind: 'delete' }],
@@ -31,14 +31,14 @@ describe('planSync', () => {
     ['create in doubt, settling: wait', facts({ createStartedAt: NOW - 1_000 }), { kind: 'wait', until: NOW + 29_000 }],
     ['canceled during a create in doubt: resolve first', facts({ status: 'canceled', createStartedAt: NOW - 60_000 }), { kind: 'resolve' }],
     ['refused update on hold: nothing', facts({ status: 'queued', remoteId: '9', revision: 2, syncedRevision: 1, syncState: 'error' }), { kind: 'none' }],
-    ['draft: nothing', facts({ status: 'draft' }), { kind: 'none' }],
+    ['failed (a draft has no send at all): nothing', facts({ status: 'failed' }), { kind: 'none' }],
     ['sent: nothing', facts({ status: 'sent', remoteId: '9', syncedRevision: 1 }), { kind: 'none' }],
   ])('%s', (_name, input, expected) => {
     expect(planSync(input, NOW, settings)).toEqual(expected);
   });
 
-  it('sends late campaigns anyway under the send policy', () => {
-    expect(planSync(facts({ scheduledAt: NOW - 60 * 60_000 }), NOW, { ...settings, lateSendPolicy: 'send' })).toEqual({ kind: 'create', sendNow: true });
+  it('sends late sends anyway under the send policy', () => {
+    expect(planSync(facts({ dueAt: NOW - 60 * 60_000 }), NOW, { ...settings, lateSendPolicy: 'send' })).toEqual({ kind: 'create', sendNow: true });
   });
 });
 
@@ -46,7 +46,7 @@ describe('sync bookkeeping', () => {
   it('is due at the back-off time when one is set, now otherwise, and never when nothing is needed', () => {
     expect(syncDueAt(facts(), NOW)).toBe(NOW);
     expect(syncDueAt(facts({ nextAttemptAt: NOW + 5_000 }), NOW)).toBe(NOW + 5_000);
-    expect(syncDueAt(facts({ status: 'draft' }), NOW)).toBeNull();
+    expect(syncDueAt(facts({ status: 'failed' }), NOW)).toBeNull();
     expect(needsSync(facts({ status: 'queued', remoteId: '1', syncedRevision: 1 }))).toBe(false);
   });
 
@@ -55,6 +55,6 @@ describe('sync bookkeeping', () => {
     expect(syncStateAfterChange(facts({ status: 'canceled', remoteId: '9', syncedRevision: 1 }), 'synced')).toBe('pending');
     expect(syncStateAfterChange(facts({ status: 'queued', remoteId: '9', syncedRevision: 1 }), 'synced')).toBe('synced');
     expect(syncStateAfterChange(facts({ createStartedAt: NOW }))).toBe('creating');
-    expect(syncStateAfterChange(facts({ status: 'draft', syncState: 'idle' }))).toBe('idle');
+    expect(syncStateAfterChange(facts({ status: 'failed', syncState: 'idle' }))).toBe('idle');
   });
 });

@@ -1,3 +1,7 @@
+import { eq } from 'drizzle-orm';
+import { sends } from '../../src/db/schema.ts';
+import type { Send } from '../../src/sends/model.ts';
+import { writeSendAndCampaign } from '../../src/store/sqlite/write.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 import type { SyncHarness } from '../helpers/sync.ts';
 
@@ -24,4 +28,29 @@ export async function eventTypes(h: SyncHarness, id: string): Promise<string[]> 
 /** Simulator messages that are still live (not canceled or unsent). */
 export function liveMessages(h: SyncHarness) {
   return h.sim.messages().filter((m) => m.state !== 'canceled' && m.canceledAt === null && m.unsentAt === null);
+}
+
+/** The one send of a one-shot campaign, as stored. */
+export async function sendOf(h: SyncHarness, campaignId: string): Promise<Send> {
+  const record = await h.store.campaigns.find(campaignId);
+  if (!record?.send) throw new Error(`campaign ${campaignId} has no send`);
+  return record.send;
+}
+
+/**
+ * Puts a send's lease in another owner's hands, as a process that claimed it would have. Lease
+ * columns are no derived state, so the test writes them directly.
+ */
+export function leaseSend(h: SyncHarness, sendId: string, owner: string, expiresAt: number): void {
+  h.db.update(sends).set({ leaseOwner: owner, leaseExpiresAt: expiresAt }).where(eq(sends.id, sendId)).run();
+}
+
+/**
+ * What the stats poller writes when it finds a send's remote message canceled in OFAuth: the
+ * send canceled with its remote copy gone, through the lifecycle (so the campaign mirrors it).
+ */
+export async function recordRemoteCancel(h: SyncHarness, campaignId: string): Promise<void> {
+  const send = await sendOf(h, campaignId);
+  const now = h.clock.now();
+  h.db.transaction(() => writeSendAndCampaign(h.db, send, { status: 'canceled', remoteDeletedAt: now, syncState: 'deleted' }, [], now, { recurrenceLeadMs: h.config.recurrence.leadMs }));
 }

@@ -58,10 +58,10 @@ describe('token authentication and revocation', () => {
   });
 
   it('hands out principals nobody can change', async () => {
-    const { secret } = t.services.tokens.issue({ name: 'm', role: 'marketer', connectionIds: ['conn_a'] });
-    const principal = t.services.tokens.authenticate(secret)!;
+    const { secret } = await t.services.tokens.issue({ name: 'm', role: 'marketer', connectionIds: ['conn_a'] });
+    const principal = (await t.services.tokens.authenticate(secret))!;
     expect(Object.isFrozen(principal)).toBe(true);
     expect(() => principal.connectionIds!.push('conn_b')).toThrow();
-    expect(t.services.tokens.authenticate(secret)!.connectionIds).toEqual(['conn_a']);
+    expect((await t.services.tokens.authenticate(secret))!.connectionIds).toEqual(['conn_a']);
   });
 });

@@ -140,7 +140,7 @@ describe('token API', () => {
 
   it('gives a token restricted to no connection nothing (service level)', async () => {
     // The API refuses an empty list, but the service must not read one as "all" either.
-    const { secret } = t.services.tokens.issue({ name: 'nobody', role: 'marketer', connectionIds: [] });
+    const { secret } = await t.services.tokens.issue({ name: 'nobody', role: 'marketer', connectionIds: [] });
     const headers = { authorization: `Bearer ${secret}` };
     await t.app.inject({ method: 'POST', url: '/v1/campaigns', headers: t.admin, payload: campaignBody(t.clock.now()) });
     expect((await t.app.inject({ method: 'GET', url: '/v1/campaigns', headers })).json().items).toEqual([]);

@@ -1,0 +1,188 @@
+import type { EventSpec } from '../events/types.ts';
+import { ConflictError } from '../errors.ts';
+import { newSendId } from '../ids.ts';
+import type { NewSend, Send, SendChanges } from '../sends/model.ts';
+import type { CampaignMutation, CampaignState } from '../store/types.ts';
+import type { Campaign, CampaignChanges, Recurrence } from './model.ts';
+import { firstOccurrenceFrom, isOccurrenceOf } from './series.ts';
+import { QUEUED_EDIT_MARGIN_MS, assertActionAllowed, assertFarEnoughToEdit } from './transitions.ts';
+
+/*
+ * Pure decisions for the marketer's actions: each takes the campaign and its open sends as they
+ * are inside the store's transaction and returns what to write, or throws a 409. The store
+ * writes the result through the lifecycle (src/sends/lifecycle.ts).
+ */
+
+export interface DecideContext {
+  now: number;
+  actor: string;
+}
+
+/** The plan after a PATCH, already validated by the service. */
+export interface EditedPlan {
+  name: string;
+  message: Campaign['message'];
+  audience: Campaign['audience'];
+  scheduledAt: number | null;
+  recurrence: Recurrence | null;
+  /** Fields that differ from the campaign as it is. */
+  changed: string[];
+}
+
+const sendsOfKind = (state: CampaignState, kind: Send['kind']) => state.sends.filter((s) => s.kind === kind);
+const isEditableSend = (s: Send) => s.status === 'pending' || s.status === 'queued';
+
+/** A new revision is new work: forget the old one's failures and back-off. */
+const freshRevision = (revision: number): SendChanges => ({ revision, attempts: 0, lastError: null, nextAttemptAt: null });
+
+/** The one-shot campaign's send, made when it is scheduled. */
+export function oneShotSend(campaign: Campaign, now: number): NewSend {
+  return {
+    id: newSendId(now),
+    campaignId: campaign.id,
+    connectionId: campaign.connectionId,
+    kind: 'scheduled',
+    occurrenceAt: null,
+    dueAt: campaign.scheduledAt,
+    revision: campaign.revision,
+    status: 'pending',
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+/** A series starts at its start time or now, whichever is later. */
+export function seriesStart(campaign: Pick<Campaign, 'recurrence' | 'scheduledAt'>, now: number): CampaignChanges {
+  const from = Math.max(campaign.scheduledAt ?? now, now);
+  return { nextOccurrenceAt: firstOccurrenceFrom(campaign.recurrence!, from), occurrenceCount: 0, seriesCursorAt: null, missedBefore: null };
+}
+
+export function decideSchedule(state: CampaignState, ctx: DecideContext): CampaignMutation {
+  const { campaign } = state;
+  assertActionAllowed('schedule', campaign);
+  const events: EventSpec[] = [{ type: 'scheduled', actor: ctx.actor, data: { scheduledAt: campaign.scheduledAt } }];
+  if (campaign.recurrence !== null) {
+    const start = seriesStart(campaign, ctx.now);
+    if (start.nextOccurrenceAt === null) throw new ConflictError('series_ended', 'The series has no occurrence left between now and its endsAt; change its schedule before scheduling.');
+    return { campaign: { status: 'scheduled', updatedAt: ctx.now, ...start }, events };
+  }
+  if (campaign.scheduledAt !== null && campaign.scheduledAt <= ctx.now) {
+    throw new ConflictError('send_time_passed', 'scheduledAt has passed; set a future scheduledAt (or null to send now) before scheduling.');
+  }
+  return { campaign: { status: 'scheduled', updatedAt: ctx.now }, insertSends: [oneShotSend(campaign, ctx.now)], events };
+}
+
+/** Cancels every send that has not started sending; queued ones are then deleted in OFAuth by the sync. */
+function cancelOpenSends(state: CampaignState, reason: string): Array<{ id: string; changes: SendChanges }> {
+  return state.sends.filter(isEditableSend).map((s) => ({ id: s.id, changes: { status: 'canceled', reason, nextAttemptAt: null, attempts: 0 } }));
+}
+
+export function decideCancel(state: CampaignState, ctx: DecideContext): CampaignMutation {
+  const { campaign } = state;
+  assertActionAllowed('cancel', campaign);
+  const sends = cancelOpenSends(state, 'campaign_canceled');
+  const remoteDeletePending = state.sends.some((s) => isEditableSend(s) && s.remoteId !== null && s.remoteDeletedAt === null);
+  return {
+    campaign: { status: 'canceled', updatedAt: ctx.now },
+    sends,
+    events: [{ type: 'canceled', actor: ctx.actor, data: { from: campaign.status, remoteDeletePending, sendsCanceled: sends.length } }],
+  };
+}
+
+export function decidePause(state: CampaignState, ctx: DecideContext): CampaignMutation {
+  const { campaign } = state;
+  assertActionAllowed('pause', campaign);
+  const sends = cancelOpenSends(state, 'paused');
+  // Occurrences canceled before their time are made again if the series resumes in time.
+  const future = state.sends.filter((s) => isEditableSend(s) && (s.occurrenceAt ?? 0) > ctx.now).map((s) => s.occurrenceAt!);
+  const rewindTo = future.length > 0 ? Math.min(...future, campaign.nextOccurrenceAt ?? Number.POSITIVE_INFINITY) : campaign.nextOccurrenceAt;
+  return {
+    campaign: { status: 'paused', updatedAt: ctx.now, nextOccurrenceAt: rewindTo, occurrenceCount: Math.max(0, campaign.occurrenceCount - future.length) },
+    sends,
+    events: [{ type: 'paused', actor: ctx.actor, data: { sendsCanceled: sends.length, stillSending: state.sends.filter((s) => s.status === 'sending').length } }],
+  };
+}
+
+export function decideResume(state: CampaignState, ctx: DecideContext): CampaignMutation {
+  assertActionAllowed('resume', state.campaign);
+  // Occurrences whose time passed while paused are recorded as missed, never sent late.
+  return {
+    campaign: { status: 'scheduled', updatedAt: ctx.now, missedBefore: ctx.now },
+    events: [{ type: 'resumed', actor: ctx.actor, data: { nextOccurrenceAt: state.campaign.nextOccurrenceAt === null ? null : new Date(state.campaign.nextOccurrenceAt).toISOString() } }],
+  };
+}
+
+export function decideRemove(state: CampaignState, ctx: DecideContext): CampaignMutation {
+  assertActionAllowed('delete', state.campaign);
+  // Forgetting a campaign whose remote copy is still being created or deleted would leave a
+  // mass message in OFAuth's queue that nothing tracks any more.
+  const isBusy = state.sends.some((s) => s.syncDueAt !== null || (s.leaseOwner !== null && (s.leaseExpiresAt ?? 0) > ctx.now));
+  if (isBusy) {
+    throw new ConflictError('sync_in_progress', 'The remote copy of this campaign is still being created or deleted; try again once sync.state is settled.');
+  }
+  return { remove: true, events: [{ type: 'deleted', actor: ctx.actor }] };
+}
+
+/** A one-shot's edit reaches its send: the new revision and send time. */
+function editOneShot(state: CampaignState, plan: EditedPlan, revision: number, ctx: DecideContext): Array<{ id: string; changes: SendChanges }> {
+  const [send] = sendsOfKind(state, 'scheduled');
+  if (!send) return [];
+  if (send.status === 'queued') assertFarEnoughToEdit(send.dueAt, ctx.now);
+  if (!isEditableSend(send)) return [];
+  const changes: SendChanges = { dueAt: plan.scheduledAt };
+  if (revision !== send.revision) Object.assign(changes, freshRevision(revision), send.syncState === 'error' ? { syncState: 'pending' } : {});
+  return [{ id: send.id, changes }];
+}
+
+/**
+ * A series' edit reaches every send not yet sending (each updated in OFAuth by the sync), except
+ * queued ones about to go; a schedule change cancels the sends that no longer match and restarts
+ * materialisation from now.
+ */
+function editSeries(state: CampaignState, plan: EditedPlan, revision: number, ctx: DecideContext): { sends: Array<{ id: string; changes: SendChanges }>; campaign: CampaignChanges } {
+  const { campaign } = state;
+  const isScheduleChange = plan.changed.includes('recurrence') || plan.changed.includes('scheduledAt');
+  const sends: Array<{ id: string; changes: SendChanges }> = [];
+  let dropped = 0;
+  for (const send of sendsOfKind(state, 'occurrence').filter(isEditableSend)) {
+    if (isScheduleChange && !isOccurrenceOf(plan.recurrence!, plan.scheduledAt, send.occurrenceAt!)) {
+      sends.push({ id: send.id, changes: { status: 'canceled', reason: 'schedule_changed', nextAttemptAt: null, attempts: 0 } });
+      dropped++;
+      continue;
+    }
+    const isAboutToGo = send.status === 'queued' && (send.dueAt ?? 0) - ctx.now <= QUEUED_EDIT_MARGIN_MS;
+    if (revision !== send.revision && !isAboutToGo) {
+      sends.push({ id: send.id, changes: { ...freshRevision(revision), ...(send.syncState === 'error' ? { syncState: 'pending' as const } : {}) } });
+    }
+  }
+  const changes: CampaignChanges = {};
+  if (isScheduleChange && campaign.status !== 'draft') {
+    const restart = seriesStart({ recurrence: plan.recurrence, scheduledAt: plan.scheduledAt }, ctx.now);
+    Object.assign(changes, { nextOccurrenceAt: restart.nextOccurrenceAt, occurrenceCount: Math.max(0, campaign.occurrenceCount - dropped) });
+  }
+  return { sends, campaign: changes };
+}
+
+export function decideEdit(state: CampaignState, plan: EditedPlan, ctx: DecideContext): CampaignMutation {
+  const { campaign } = state;
+  assertActionAllowed('edit', campaign);
+  if (plan.changed.length === 0) return {};
+  if ((plan.recurrence === null) !== (campaign.recurrence === null) && campaign.status !== 'draft') {
+    throw new ConflictError('invalid_state', 'Only a draft can become a recurring campaign, or stop being one.');
+  }
+  const isContentChange = plan.changed.some((f) => f !== 'name');
+  const revision = isContentChange ? campaign.revision + 1 : campaign.revision;
+  const base: CampaignChanges = { name: plan.name, message: plan.message, audience: plan.audience, scheduledAt: plan.scheduledAt, recurrence: plan.recurrence, revision, updatedAt: ctx.now };
+  const events: EventSpec[] = [{ type: 'updated', actor: ctx.actor, data: { fields: plan.changed, revision } }];
+  if (plan.recurrence === null) return { campaign: base, sends: editOneShot(state, plan, revision, ctx), events };
+  const series = editSeries(state, plan, revision, ctx);
+  return { campaign: { ...base, ...series.campaign }, sends: series.sends, events };
+}
+
+/** Makes a campaign's sends due now, clearing back-off and an "error" hold (POST /sync). */
+export function decideSyncNow(state: CampaignState, ctx: DecideContext): CampaignMutation {
+  const sends = state.sends
+    .filter((s) => s.status !== 'sent' && s.status !== 'failed')
+    .map((s) => ({ id: s.id, changes: { nextAttemptAt: null, ...(s.syncState === 'error' ? { syncState: 'pending' as const } : {}) } as SendChanges }));
+  return { sends, events: [{ type: 'sync_requested', actor: ctx.actor }] };
+}

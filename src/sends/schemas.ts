@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { sendKinds, sendStatuses } from '../campaigns/model.ts';
+import { eventSchema, statsViewSchema, syncViewSchema } from '../campaigns/schemas.ts';
+import { cursorSchema } from '../http/common-schemas.ts';
+
+const isoOut = z.iso.datetime();
+
+export const sendParamsSchema = z.object({
+  id: z.string().regex(/^snd_[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a send id such as snd_01J…'),
+});
+
+const statusFilterSchema = z
+  .union([z.enum(sendStatuses), z.array(z.enum(sendStatuses))])
+  .transform((s) => (Array.isArray(s) ? s : [s]));
+
+export const listSendsQuerySchema = z.strictObject({
+  status: statusFilterSchema.optional().describe('Repeatable: ?status=queued&status=sent'),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: cursorSchema,
+});
+
+export const sendSchema = z
+  .object({
+    id: z.string(),
+    campaignId: z.string(),
+    connectionId: z.string(),
+    kind: z.enum(sendKinds),
+    occurrenceAt: isoOut.nullable().describe('The series occurrence this send is; null for a one-shot'),
+    dueAt: isoOut.nullable().describe('When it goes out; null: as soon as synced'),
+    status: z.enum(sendStatuses),
+    reason: z.string().nullable().describe('Why it failed or was canceled (missed_window, ofauth_rejected, remote_error, paused, schedule_changed, campaign_canceled)'),
+    sentAt: isoOut.nullable(),
+    sync: syncViewSchema,
+    stats: statsViewSchema.nullable(),
+    createdAt: isoOut,
+    updatedAt: isoOut,
+  })
+  .meta({
+    id: 'Send',
+    example: {
+      id: 'snd_01JD3ZQ5V6W7X8Y9Z0A1B2C3D4',
+      campaignId: 'cmp_01JD3ZQ5V6W7X8Y9Z0A1B2C3D4',
+      connectionId: 'conn_sandbox',
+      kind: 'occurrence',
+      occurrenceAt: '2030-01-04T20:00:00.000Z',
+      dueAt: '2030-01-04T20:00:00.000Z',
+      status: 'queued',
+      reason: null,
+      sentAt: null,
+      sync: { state: 'synced', remoteId: '9001', revision: 2, syncedRevision: 2, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: '2030-01-04T19:00:03.000Z' },
+      stats: null,
+      createdAt: '2030-01-04T19:00:00.000Z',
+      updatedAt: '2030-01-04T19:00:03.000Z',
+    },
+  });
+
+export const sendListSchema = z.object({ items: z.array(sendSchema), nextCursor: z.string().nullable() });
+
+export const sendWithEventsSchema = sendSchema.extend({ events: z.array(eventSchema).describe('Oldest first (the latest 500)') }).meta({ id: 'SendWithEvents' });
+
+export type SendView = z.output<typeof sendSchema>;
+export type ListSendsQuery = z.output<typeof listSendsQuerySchema>;

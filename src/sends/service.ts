@@ -1,0 +1,54 @@
+import type { CampaignService } from '../campaigns/service.ts';
+import { decodeCursor, encodeCursor, iso, toEventView, toStatsView, toSyncView } from '../campaigns/view.ts';
+import { NotFoundError } from '../errors.ts';
+import type { CampaignStore } from '../store/types.ts';
+import { canAccessConnection, type Principal } from '../tokens/service.ts';
+import type { Send } from './model.ts';
+import type { ListSendsQuery, SendView } from './schemas.ts';
+
+const SEND_ID_PATTERN = /^snd_[0-9A-Z]{26}$/;
+const EVENTS_SHOWN = 500;
+
+export function toSendView(send: Send): SendView {
+  return {
+    id: send.id,
+    campaignId: send.campaignId,
+    connectionId: send.connectionId,
+    kind: send.kind,
+    occurrenceAt: iso(send.occurrenceAt),
+    dueAt: iso(send.dueAt),
+    status: send.status,
+    reason: send.reason,
+    sentAt: iso(send.sentAt),
+    sync: toSyncView(send, send),
+    stats: toStatsView(send),
+    createdAt: iso(send.createdAt)!,
+    updatedAt: iso(send.updatedAt)!,
+  };
+}
+
+/** A campaign's sends and one send with its events, under the same scopes as campaigns. */
+export function createSendService(deps: { campaigns: CampaignService; store: CampaignStore }) {
+  return {
+    async list(principal: Principal, campaignId: string, query: ListSendsQuery) {
+      await deps.campaigns.findAccessible(principal, campaignId);
+      const rows = await deps.store.listSends(campaignId, {
+        statuses: query.status ? [...new Set(query.status)] : undefined,
+        beforeId: query.cursor ? decodeCursor(query.cursor, SEND_ID_PATTERN) : undefined,
+        limit: query.limit + 1,
+      });
+      const hasMore = rows.length > query.limit;
+      const page = hasMore ? rows.slice(0, query.limit) : rows;
+      return { items: page.map(toSendView), nextCursor: hasMore ? encodeCursor(page.at(-1)!.id) : null };
+    },
+
+    async get(principal: Principal, id: string) {
+      const send = await deps.store.findSend(id);
+      if (!send || !canAccessConnection(principal, send.connectionId)) throw new NotFoundError('send', id);
+      const events = await deps.store.sendEvents(id, 0, EVENTS_SHOWN);
+      return { ...toSendView(send), events: events.map(toEventView) };
+    },
+  };
+}
+
+export type SendService = ReturnType<typeof createSendService>;

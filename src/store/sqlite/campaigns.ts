@@ -1,0 +1,219 @@
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { sendStatuses, type Campaign, type SendStatus } from '../../campaigns/model.ts';
+import type { Db } from '../../db/client.ts';
+import { campaignEvents, campaigns, sends } from '../../db/schema.ts';
+import type { LifecycleSettings } from '../../sends/lifecycle.ts';
+import { recomputeSend } from '../../sends/lifecycle.ts';
+import { sendDefaults, type NewSend, type Send } from '../../sends/model.ts';
+import type { CampaignFilter, CampaignRecord, CampaignStore, SeriesSummary, StoredEvent } from '../types.ts';
+import { lookupIdempotent, rememberIdempotent } from './idempotency.ts';
+import { appendEvents, campaignById, openSendsOf, writeCampaign, writeSend } from './write.ts';
+
+/** The parts of a filter that change the SQL text; the values are bound as parameters. */
+function listShapeKey(filter: CampaignFilter): string {
+  return [
+    filter.statuses?.length ?? 0,
+    filter.connectionIds === null ? 'any' : filter.connectionIds.length,
+    filter.scheduledFrom === undefined ? '' : 'from',
+    filter.scheduledTo === undefined ? '' : 'to',
+    filter.beforeId ? 'before' : '',
+  ].join('|');
+}
+
+/** Enough for every shape real callers produce; a flood of odd shapes only empties the cache. */
+const MAX_CACHED_LIST_QUERIES = 64;
+
+const emptyCounts = (): Record<SendStatus, number> => Object.fromEntries(sendStatuses.map((s) => [s, 0])) as Record<SendStatus, number>;
+
+/** Inserts new sends with their derived columns; an occurrence that already has a live send is skipped. */
+function insertSends(db: Db, rows: NewSend[], now: number): void {
+  for (const row of rows) {
+    const full = sendDefaults(row);
+    db.insert(sends).values({ ...full, ...recomputeSend(full, {}, now) }).onConflictDoNothing().run();
+  }
+}
+
+export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): CampaignStore {
+  const byId = db.select().from(campaigns).where(eq(campaigns.id, sql.placeholder('id'))).prepare();
+  const oneShotOf = db
+    .select()
+    .from(sends)
+    .where(and(eq(sends.campaignId, sql.placeholder('id')), eq(sends.kind, 'scheduled')))
+    .prepare();
+
+  const placeholders = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => sql.placeholder(`${prefix}${i}`));
+  const prepareList = (filter: CampaignFilter) => {
+    const where: SQL[] = [];
+    if (filter.statuses?.length) where.push(inArray(campaigns.status, placeholders('status', filter.statuses.length)));
+    if (filter.connectionIds) {
+      // An empty list means no connection at all, never "any".
+      where.push(filter.connectionIds.length > 0 ? inArray(campaigns.connectionId, placeholders('connection', filter.connectionIds.length)) : sql`0`);
+    }
+    if (filter.scheduledFrom !== undefined) where.push(gte(campaigns.scheduledAt, sql.placeholder('scheduledFrom')));
+    if (filter.scheduledTo !== undefined) where.push(lte(campaigns.scheduledAt, sql.placeholder('scheduledTo')));
+    if (filter.beforeId) where.push(lt(campaigns.id, sql.placeholder('beforeId')));
+    return db
+      .select({ campaign: campaigns, send: sends })
+      .from(campaigns)
+      .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), eq(sends.kind, 'scheduled')))
+      .where(and(...where))
+      .orderBy(desc(campaigns.id))
+      .limit(sql.placeholder('limit'))
+      .prepare();
+  };
+  const listQueries = new Map<string, ReturnType<typeof prepareList>>();
+
+  /** Send counts by status and summed counts, for each series among `ids`. */
+  function seriesSummaries(ids: string[]): Map<string, SeriesSummary> {
+    const out = new Map<string, SeriesSummary>();
+    if (ids.length === 0) return out;
+    const rows = db
+      .select({
+        campaignId: sends.campaignId,
+        status: sends.status,
+        n: sql<number>`count(*)`,
+        observed: sql<number>`count(${sends.statsObservedAt})`,
+        sentCount: sql<number>`coalesce(sum(${sends.sentCount}), 0)`,
+        viewedCount: sql<number>`coalesce(sum(${sends.viewedCount}), 0)`,
+        purchasedCount: sql<number>`coalesce(sum(${sends.purchasedCount}), 0)`,
+        observedAt: sql<number | null>`max(${sends.statsObservedAt})`,
+      })
+      .from(sends)
+      .where(inArray(sends.campaignId, ids))
+      .groupBy(sends.campaignId, sends.status)
+      .all();
+    for (const id of ids) out.set(id, { sendCounts: emptyCounts(), totals: null });
+    for (const row of rows) {
+      const summary = out.get(row.campaignId)!;
+      summary.sendCounts[row.status] = row.n;
+      if (row.observed > 0) {
+        const t = summary.totals ?? { sentCount: 0, viewedCount: 0, purchasedCount: 0, observedAt: 0 };
+        summary.totals = {
+          sentCount: t.sentCount + row.sentCount,
+          viewedCount: t.viewedCount + row.viewedCount,
+          purchasedCount: t.purchasedCount + row.purchasedCount,
+          observedAt: Math.max(t.observedAt, row.observedAt ?? 0),
+        };
+      }
+    }
+    return out;
+  }
+
+  function recordOf(campaign: Campaign): CampaignRecord {
+    if (campaign.recurrence !== null) return { campaign, send: null, series: seriesSummaries([campaign.id]).get(campaign.id)! };
+    return { campaign, send: oneShotOf.get({ id: campaign.id }) ?? null, series: null };
+  }
+
+  const immediate = <T>(fn: () => T): T => db.transaction(fn, { behavior: 'immediate' });
+
+  return {
+    async create({ now, idempotency, build, respond }) {
+      return immediate(() => {
+        if (idempotency) {
+          const previous = lookupIdempotent(db, idempotency, now);
+          if (previous) return previous;
+        }
+        const { campaign, sends: newSends, events } = build();
+        const inserted = db.insert(campaigns).values(campaign).returning().get();
+        insertSends(db, newSends, now);
+        const written = writeCampaign(db, inserted, {}, settings);
+        appendEvents(db, campaign.id, now, events);
+        const response = respond(recordOf(written));
+        if (idempotency) rememberIdempotent(db, idempotency, response, now);
+        return response;
+      });
+    },
+
+    async find(id) {
+      const campaign = byId.get({ id });
+      return campaign ? recordOf(campaign) : null;
+    },
+
+    async list(filter) {
+      const key = listShapeKey(filter);
+      let query = listQueries.get(key);
+      if (!query) {
+        if (listQueries.size >= MAX_CACHED_LIST_QUERIES) listQueries.clear();
+        query = prepareList(filter);
+        listQueries.set(key, query);
+      }
+      const params: Record<string, unknown> = { limit: filter.limit };
+      filter.statuses?.forEach((status, i) => (params[`status${i}`] = status));
+      filter.connectionIds?.forEach((connectionId, i) => (params[`connection${i}`] = connectionId));
+      if (filter.scheduledFrom !== undefined) params.scheduledFrom = filter.scheduledFrom;
+      if (filter.scheduledTo !== undefined) params.scheduledTo = filter.scheduledTo;
+      if (filter.beforeId) params.beforeId = filter.beforeId;
+      const rows = query.all(params);
+      const summaries = seriesSummaries(rows.filter((r) => r.campaign.recurrence !== null).map((r) => r.campaign.id));
+      return rows.map(({ campaign, send }) => ({ campaign, send: campaign.recurrence === null ? send : null, series: summaries.get(campaign.id) ?? null }));
+    },
+
+    async mutate(id, now, decide) {
+      return immediate(() => {
+        const campaign = campaignById(db, id);
+        if (!campaign) return null;
+        const open = openSendsOf(db, id);
+        const mutation = decide({ campaign, sends: open });
+        if (mutation.remove) {
+          const before = recordOf(campaign);
+          db.delete(sends).where(eq(sends.campaignId, id)).run();
+          db.delete(campaigns).where(eq(campaigns.id, id)).run();
+          appendEvents(db, id, now, mutation.events ?? []);
+          return before;
+        }
+        const openById = new Map(open.map((s) => [s.id, s]));
+        for (const { id: sendId, changes } of mutation.sends ?? []) {
+          const send = openById.get(sendId);
+          if (!send) throw new Error(`send ${sendId} is not an open send of campaign ${id}`);
+          writeSend(db, send, changes, now);
+        }
+        insertSends(db, mutation.insertSends ?? [], now);
+        const written = writeCampaign(db, campaign, mutation.campaign ?? {}, settings);
+        appendEvents(db, id, now, mutation.events ?? []);
+        return recordOf(written);
+      });
+    },
+
+    async seriesDue(now, limit) {
+      return db
+        .select({ id: campaigns.id })
+        .from(campaigns)
+        .where(lte(campaigns.seriesDueAt, now))
+        .orderBy(asc(campaigns.seriesDueAt))
+        .limit(limit)
+        .all()
+        .map((r) => r.id);
+    },
+
+    async events(campaignId, afterId, limit) {
+      return db
+        .select()
+        .from(campaignEvents)
+        .where(and(eq(campaignEvents.campaignId, campaignId), gt(campaignEvents.id, afterId)))
+        .orderBy(asc(campaignEvents.id))
+        .limit(limit)
+        .all() as StoredEvent[];
+    },
+
+    async findSend(id) {
+      return (db.select().from(sends).where(eq(sends.id, id)).get() as Send | undefined) ?? null;
+    },
+
+    async listSends(campaignId, filter) {
+      const where: SQL[] = [eq(sends.campaignId, campaignId)];
+      if (filter.statuses?.length) where.push(inArray(sends.status, filter.statuses));
+      if (filter.beforeId) where.push(lt(sends.id, filter.beforeId));
+      return db.select().from(sends).where(and(...where)).orderBy(desc(sends.id)).limit(filter.limit).all();
+    },
+
+    async sendEvents(sendId, afterId, limit) {
+      return db
+        .select()
+        .from(campaignEvents)
+        .where(and(eq(campaignEvents.sendId, sendId), gt(campaignEvents.id, afterId)))
+        .orderBy(asc(campaignEvents.id))
+        .limit(limit)
+        .all() as StoredEvent[];
+    },
+  };
+}

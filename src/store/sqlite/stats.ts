@@ -1,0 +1,176 @@
+import { and, asc, eq, gte, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { campaigns, connections, sends, statsSnapshots, statsUntracked } from '../../db/schema.ts';
+import type { StatsItem, StatsType } from '../../ofauth/schemas.ts';
+import type { LifecycleSettings } from '../../sends/lifecycle.ts';
+import type { Send } from '../../sends/model.ts';
+import type { DayTotalsRow, PageResult, Snapshot, StatsStore, TrackedSend } from '../types.ts';
+import { sendById, writeSendAndCampaign } from './write.ts';
+
+/*
+ * The stats poller's and the stats API's side of the store. A tracked send has a live remote
+ * copy and either an open outcome (queued, sending, or canceled with the copy not yet deleted) or
+ * was sent within the tracking window; sent rows without sentAt (sent before stats existed) fall
+ * back to updatedAt. The WHERE repeats the partial index's predicate (remote_id IS NOT NULL AND
+ * remote_deleted_at IS NULL) so SQLite can use sends_stats_live_idx.
+ */
+const TRACKED = `remote_id IS NOT NULL AND remote_deleted_at IS NULL
+  AND (status IN ('queued', 'sending', 'canceled')
+       OR (status = 'sent' AND (sent_at >= @since OR (sent_at IS NULL AND updated_at >= @since))))`;
+
+/** Both ids of an item: OFAuth may list a queued message under its queue id. */
+const remoteIdsOf = (item: StatsItem): string[] => (item.queueId === null || item.queueId === item.id ? [String(item.id)] : [String(item.id), String(item.queueId)]);
+
+export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): StatsStore {
+  const immediate = <T>(fn: () => T): T => db.transaction(fn, { behavior: 'immediate' });
+
+  const connectionsQuery = db.$client.prepare<{ since: number }, { connectionId: string }>(
+    `SELECT DISTINCT connection_id AS connectionId FROM sends WHERE ${TRACKED} ORDER BY connection_id`,
+  );
+  // Raw and slim on purpose: a connection may have a million tracked sends, and these rows are
+  // all the poller holds of them (never the message or audience JSON). Sorted by id, so the
+  // poller's lookups need no second sort.
+  const trackedQuery = db.$client.prepare<{ connectionId: string; since: number }, TrackedSend>(
+    `SELECT id, campaign_id AS campaignId, status, remote_id AS remoteId, remote_list AS remoteList, remote_seen_at AS remoteSeenAt,
+            remote_missing_at AS remoteMissingAt, created_at AS createdAt, sent_at AS sentAt
+     FROM sends WHERE connection_id = @connectionId AND ${TRACKED} ORDER BY id`,
+  );
+  const syncDueQuery = db.$client.prepare<[string, number], { one: number }>(
+    'SELECT 1 AS one FROM sends WHERE connection_id = ? AND sync_due_at IS NOT NULL AND sync_due_at <= ? LIMIT 1',
+  );
+  // A message a send adopted later (a create of unknown outcome, resolved by the reconciler)
+  // stops counting as untracked.
+  const untrackedCountQuery = db.$client.prepare<[string], { n: number }>(
+    `SELECT count(*) AS n FROM stats_untracked u
+     WHERE u.connection_id = ?
+       AND NOT EXISTS (SELECT 1 FROM sends s WHERE s.connection_id = u.connection_id AND s.remote_id = u.remote_id)`,
+  );
+
+  /** Remembers remote messages no send owns; each counts once however often it is seen. */
+  function recordUntracked(connectionId: string, items: Array<{ remoteId: string; type: StatsType }>, now: number): void {
+    for (const item of items) {
+      db.insert(statsUntracked)
+        .values({ connectionId, remoteId: item.remoteId, type: item.type, firstSeenAt: now, lastSeenAt: now })
+        .onConflictDoUpdate({ target: [statsUntracked.connectionId, statsUntracked.remoteId], set: { type: item.type, lastSeenAt: now } })
+        .run();
+    }
+  }
+
+  return {
+    async connectionsToPoll(since) {
+      return connectionsQuery.all({ since }).map((r) => r.connectionId);
+    },
+
+    async tracked(connectionId, since) {
+      return trackedQuery.all({ connectionId, since });
+    },
+
+    async hasSyncDue(connectionId, now) {
+      return syncDueQuery.get(connectionId, now) !== undefined;
+    },
+
+    async applyPage({ connectionId, type, items, now, isTracked, observe }) {
+      return immediate((): PageResult => {
+        const result: PageResult = { seen: [], changed: 0, statusChanges: 0, snapshots: 0, untracked: 0 };
+        const remoteIds = [...new Set(items.flatMap(remoteIdsOf))];
+        // Only the page's owners are loaded in full: one IN list of at most two ids per item.
+        const owners = new Map<string, Send>();
+        if (remoteIds.length > 0) {
+          for (const send of db.select().from(sends).where(and(eq(sends.connectionId, connectionId), inArray(sends.remoteId, remoteIds))).all()) owners.set(send.remoteId!, send);
+        }
+        const untracked: Array<{ remoteId: string; type: StatsType }> = [];
+        for (const item of items) {
+          const send = remoteIdsOf(item).map((id) => owners.get(id)).find((s) => s !== undefined);
+          if (send === undefined) {
+            untracked.push({ remoteId: String(item.id), type });
+            continue;
+          }
+          // Owned but not followed: sent before the window, or given its remote id mid-poll.
+          if (!isTracked(send.id)) continue;
+          result.seen.push(send.id);
+          const observation = observe(send, item);
+          const written = writeSendAndCampaign(db, send, observation.changes, observation.events, now, settings).send;
+          // The same message may come twice (lists shift while paging): observe the row as written.
+          owners.set(written.remoteId!, written);
+          result.statusChanges += observation.events.filter((e) => e.type === 'status_changed').length;
+          if (observation.snapshot) {
+            db.insert(statsSnapshots).values({ campaignId: send.campaignId, sendId: send.id, observedAt: now, ...observation.snapshot }).run();
+            result.snapshots++;
+          }
+          if (observation.isChange) result.changed++;
+        }
+        recordUntracked(connectionId, untracked, now);
+        result.untracked = untracked.length;
+        return result;
+      });
+    },
+
+    async flagMissing(sendId, now, decide) {
+      return immediate(() => {
+        const fresh = sendById(db, sendId);
+        if (!fresh) return false;
+        const decision = decide(fresh);
+        if (decision === null) return false;
+        writeSendAndCampaign(db, fresh, decision.changes, decision.events, now, settings);
+        return true;
+      });
+    },
+
+    async finishPoll(connectionId, now) {
+      return immediate(() => {
+        const { n } = untrackedCountQuery.get(connectionId)!;
+        db.insert(connections)
+          .values({ id: connectionId, untrackedCount: n, statsPolledAt: now })
+          .onConflictDoUpdate({ target: connections.id, set: { untrackedCount: n, statsPolledAt: now } })
+          .run();
+        return n;
+      });
+    },
+
+    async snapshots({ campaignId, sendId, from, to, limit }) {
+      const where: SQL[] = [];
+      if (campaignId !== undefined) where.push(eq(statsSnapshots.campaignId, campaignId));
+      if (sendId !== undefined) where.push(eq(statsSnapshots.sendId, sendId));
+      if (from !== undefined) where.push(gte(statsSnapshots.observedAt, from));
+      if (to !== undefined) where.push(lte(statsSnapshots.observedAt, to));
+      return db
+        .select()
+        .from(statsSnapshots)
+        .where(and(...where))
+        .orderBy(asc(statsSnapshots.observedAt), asc(statsSnapshots.id))
+        .limit(limit)
+        .all() as Snapshot[];
+    },
+
+    /** Revenue uses the price OFAuth reported, else the campaign's own, in cents. */
+    async dayTotals({ from, to, connectionIds }): Promise<DayTotalsRow[]> {
+      if (connectionIds !== null && connectionIds.length === 0) return [];
+      const where: SQL[] = [isNotNull(sends.remoteId), gte(sends.sentAt, from), lte(sends.sentAt, to)];
+      if (connectionIds !== null) where.push(inArray(sends.connectionId, connectionIds));
+      const day = sql<string>`strftime('%Y-%m-%d', ${sends.sentAt} / 1000, 'unixepoch')`;
+      const priceCents = sql`coalesce(${sends.remotePrice}, cast(round(coalesce(json_extract(${campaigns.message}, '$.price'), 0) * 100) as integer))`;
+      return db
+        .select({
+          connectionId: sends.connectionId,
+          day,
+          sendsSent: sql<number>`count(*)`,
+          messagesSent: sql<number>`coalesce(sum(${sends.sentCount}), 0)`,
+          views: sql<number>`coalesce(sum(${sends.viewedCount}), 0)`,
+          purchases: sql<number>`coalesce(sum(${sends.purchasedCount}), 0)`,
+          revenueCents: sql<number>`coalesce(sum(coalesce(${sends.purchasedCount}, 0) * ${priceCents}), 0)`,
+        })
+        .from(sends)
+        .leftJoin(campaigns, eq(campaigns.id, sends.campaignId))
+        .where(and(...where))
+        .groupBy(sends.connectionId, day)
+        .orderBy(asc(sends.connectionId), day)
+        .all();
+    },
+
+    async connectionRows(connectionIds) {
+      if (connectionIds !== null && connectionIds.length === 0) return [];
+      const query = db.select({ id: connections.id, untrackedCount: connections.untrackedCount, statsPolledAt: connections.statsPolledAt }).from(connections);
+      return (connectionIds === null ? query : query.where(inArray(connections.id, connectionIds))).orderBy(asc(connections.id)).all();
+    },
+  };
+}

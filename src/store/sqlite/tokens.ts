@@ -1,0 +1,37 @@
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { apiTokens } from '../../db/schema.ts';
+import type { TokenStore } from '../types.ts';
+
+export function createSqliteTokenStore(db: Db): TokenStore {
+  // Prepared once: every authenticated request whose principal is not cached runs this lookup.
+  const activeByHash = db
+    .select()
+    .from(apiTokens)
+    .where(and(eq(apiTokens.secretHash, sql.placeholder('hash')), isNull(apiTokens.revokedAt)))
+    .prepare();
+  // Changes whenever another connection (another process on this file) commits; never for this
+  // connection's own commits. See https://sqlite.org/pragma.html#pragma_data_version.
+  const dataVersion = db.$client.prepare('PRAGMA data_version').pluck();
+  return {
+    async version() {
+      return dataVersion.get() as number;
+    },
+    async insert(token) {
+      return db.insert(apiTokens).values(token).returning().get();
+    },
+    async findActiveByHash(secretHash) {
+      return activeByHash.get({ hash: secretHash }) ?? null;
+    },
+    async findActiveByName(name) {
+      return db.select().from(apiTokens).where(and(eq(apiTokens.name, name), isNull(apiTokens.revokedAt))).get() ?? null;
+    },
+    async listActive() {
+      return db.select().from(apiTokens).where(isNull(apiTokens.revokedAt)).orderBy(asc(apiTokens.id)).all();
+    },
+    async revoke(id, at) {
+      const result = db.update(apiTokens).set({ revokedAt: at }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).run();
+      return result.changes > 0;
+    },
+  };
+}

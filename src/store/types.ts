@@ -1,0 +1,281 @@
+import type { Campaign, CampaignChanges, CampaignStatus, SendStatus } from '../campaigns/model.ts';
+import type { StatsItem, StatsType } from '../ofauth/schemas.ts';
+import type { NewSend, Send, SendChanges } from '../sends/model.ts';
+import type { EventSpec } from '../events/types.ts';
+
+/*
+ * The store seam. Services, the reconciler, the materialiser and the poller talk only to these
+ * async interfaces, in domain types. Every transaction lives inside one store method: a mutation
+ * loads what it decides on, calls a pure synchronous `decide`, writes the result and its events,
+ * and recomputes the derived columns (see src/sends/lifecycle.ts), all in one transaction. A
+ * `decide` may throw (an AppError, say) to abort: nothing is written. A second database is a
+ * second implementation of the same interfaces, held to the same contract suite
+ * (test/store/contract.test.ts).
+ */
+
+export interface StoredResponse {
+  statusCode: number;
+  body: unknown;
+}
+
+/** What the API shows of a series beyond the campaign itself. */
+export interface SeriesSummary {
+  sendCounts: Record<SendStatus, number>;
+  /** Sums over its sends that have counts (null when none has been observed yet). */
+  totals: { sentCount: number; viewedCount: number; purchasedCount: number; observedAt: number } | null;
+}
+
+/** A campaign as the API shows it: the plan, plus its one send (one-shot) or its series summary. */
+export interface CampaignRecord {
+  campaign: Campaign;
+  /** The one-shot campaign's send; null for drafts (no send yet) and series. */
+  send: Send | null;
+  series: SeriesSummary | null;
+}
+
+/** What a campaign mutation decides on: the campaign and every send that can still change. */
+export interface CampaignState {
+  campaign: Campaign;
+  /** Sends not final (pending, queued, sending), plus a one-shot's send whatever its status. */
+  sends: Send[];
+}
+
+export interface CampaignMutation {
+  campaign?: CampaignChanges;
+  sends?: Array<{ id: string; changes: SendChanges }>;
+  /** New sends; one whose occurrence already has a live send is skipped (the unique key). */
+  insertSends?: NewSend[];
+  events?: EventSpec[];
+  /** Deletes the campaign and its sends (events stay: they are the audit log). */
+  remove?: boolean;
+}
+
+export interface CampaignFilter {
+  statuses?: CampaignStatus[];
+  /** Null: any connection. An empty list: none. */
+  connectionIds: string[] | null;
+  scheduledFrom?: number;
+  scheduledTo?: number;
+  /** Keyset cursor: only ids strictly older than this. */
+  beforeId?: string;
+  limit: number;
+}
+
+export interface SendFilter {
+  statuses?: SendStatus[];
+  beforeId?: string;
+  limit: number;
+}
+
+export interface StoredEvent {
+  id: number;
+  campaignId: string;
+  sendId: string | null;
+  type: string;
+  actor: string;
+  at: number;
+  data: Record<string, unknown> | null;
+}
+
+export interface IdempotencyInput {
+  tokenId: string;
+  key: string;
+  requestHash: string;
+}
+
+export interface CampaignStore {
+  /**
+   * Inserts a campaign with its first sends and events. With an idempotency key, a repeat with
+   * the same body returns the first response instead (and a different body throws 422), decided
+   * in the same transaction as the insert so two concurrent requests create one campaign.
+   */
+  create(input: {
+    now: number;
+    idempotency: IdempotencyInput | null;
+    build: () => { campaign: Campaign; sends: NewSend[]; events: EventSpec[] };
+    respond: (record: CampaignRecord) => StoredResponse;
+  }): Promise<StoredResponse>;
+  find(id: string): Promise<CampaignRecord | null>;
+  /** Newest first by id (time-sortable), so rows inserted meanwhile never shift a later page. */
+  list(filter: CampaignFilter): Promise<CampaignRecord[]>;
+  /** Null when there is no such campaign (decide is not called). */
+  mutate(id: string, now: number, decide: (state: CampaignState) => CampaignMutation): Promise<CampaignRecord | null>;
+  /** Series whose next occurrence is within reach (series_due_at <= now), oldest due first. */
+  seriesDue(now: number, limit: number): Promise<string[]>;
+  events(campaignId: string, afterId: number, limit: number): Promise<StoredEvent[]>;
+  findSend(id: string): Promise<Send | null>;
+  /** A campaign's sends, newest first. */
+  listSends(campaignId: string, filter: SendFilter): Promise<Send[]>;
+  sendEvents(sendId: string, afterId: number, limit: number): Promise<StoredEvent[]>;
+}
+
+/** A claimed send and the campaign it is made from (its message and audience). */
+export interface SendWork {
+  send: Send;
+  campaign: Campaign;
+}
+
+export interface SendStore {
+  /** Connections with sends due now, and how many are due on each. */
+  dueByConnection(now: number): Promise<Array<{ connectionId: string; due: number }>>;
+  /**
+   * Leases up to `limit` due sends of one connection to `owner`, oldest due first: a send leased
+   * by a live owner is never returned to another, and one whose lease expired is taken over.
+   */
+  claim(input: { connectionId: string; owner: string; now: number; leaseMs: number; limit: number; onlySendId?: string; onlyCampaignId?: string }): Promise<{ work: SendWork[]; takeovers: number }>;
+  /**
+   * Writes what an attempt learned, against the send as it is now, only while `owner` still holds
+   * its lease; null otherwise (nothing written). `release` ends the lease in the same write;
+   * otherwise it is extended by `leaseMs`.
+   */
+  recordOutcome(
+    sendId: string,
+    owner: string,
+    now: number,
+    decide: (fresh: SendWork) => { changes: SendChanges; events?: EventSpec[] },
+    options?: { release: boolean; leaseMs?: number },
+  ): Promise<SendWork | null>;
+  releaseLease(sendId: string, owner: string): Promise<void>;
+  /** Send ids owning each of these remote ids on the connection. */
+  ownersOfRemoteIds(connectionId: string, remoteIds: string[]): Promise<Map<string, string>>;
+  /** Sends leased by a live owner right now. */
+  inFlight(now: number): Promise<number>;
+}
+
+/** The facts of a tracked send that the stats poller's planning needs (kept small: it may hold many). */
+export type TrackedSend = Pick<Send, 'id' | 'campaignId' | 'status' | 'remoteId' | 'remoteList' | 'remoteSeenAt' | 'remoteMissingAt' | 'createdAt' | 'sentAt'>;
+
+export interface Snapshot {
+  id: number;
+  campaignId: string;
+  sendId: string | null;
+  observedAt: number;
+  type: StatsType;
+  sentCount: number | null;
+  viewedCount: number | null;
+  purchasedCount: number | null;
+}
+
+export interface Observation {
+  changes: SendChanges;
+  events: EventSpec[];
+  snapshot: Pick<Snapshot, 'type' | 'sentCount' | 'viewedCount' | 'purchasedCount'> | null;
+  /** Anything beyond "seen again, same as before". */
+  isChange: boolean;
+}
+
+export interface PageResult {
+  /** Tracked send ids met on the page. */
+  seen: string[];
+  changed: number;
+  statusChanges: number;
+  snapshots: number;
+  untracked: number;
+}
+
+export interface DayTotalsRow {
+  connectionId: string;
+  /** UTC calendar day, YYYY-MM-DD. */
+  day: string;
+  sendsSent: number;
+  messagesSent: number;
+  views: number;
+  purchases: number;
+  revenueCents: number;
+}
+
+export interface StatsStore {
+  /** Connections with at least one tracked send (live remote copy, open or recently sent). */
+  connectionsToPoll(since: number): Promise<string[]>;
+  tracked(connectionId: string, since: number): Promise<TrackedSend[]>;
+  hasSyncDue(connectionId: string, now: number): Promise<boolean>;
+  /**
+   * Applies one stats page in one transaction: matches items to sends by remote id, calls
+   * `observe` for each tracked send met, writes its changes, events and snapshot, and records
+   * items no send owns.
+   */
+  applyPage(input: {
+    connectionId: string;
+    type: StatsType;
+    items: StatsItem[];
+    now: number;
+    isTracked: (sendId: string) => boolean;
+    observe: (send: Send, item: StatsItem) => Observation;
+  }): Promise<PageResult>;
+  /** Re-checks a send on its row as it is now and, if `decide` says so, reports it missing. */
+  flagMissing(sendId: string, now: number, decide: (fresh: Send) => { changes: SendChanges; events: EventSpec[] } | null): Promise<boolean>;
+  /** Recounts the connection's untracked messages and stamps the poll. */
+  finishPoll(connectionId: string, now: number): Promise<number>;
+  /** Oldest first, observedAt within [from, to]. */
+  snapshots(filter: { campaignId?: string; sendId?: string; from?: number; to?: number; limit: number }): Promise<Snapshot[]>;
+  /** Sent sends per connection and UTC day of sentAt. */
+  dayTotals(range: { from: number; to: number; connectionIds: string[] | null }): Promise<DayTotalsRow[]>;
+  connectionRows(connectionIds: string[] | null): Promise<Array<{ id: string; untrackedCount: number; statsPolledAt: number | null }>>;
+}
+
+export interface Connection {
+  id: string;
+  pausedAt: number | null;
+  pauseReason: string | null;
+  lastProbeAt: number | null;
+  lastSuccessAt: number | null;
+  untrackedCount: number;
+  statsPolledAt: number | null;
+}
+
+export interface ConnectionStore {
+  find(id: string): Promise<Connection | null>;
+  paused(): Promise<Connection[]>;
+  /** Pauses a connection and marks its sends with due work paused, with the reason, at once. */
+  pause(id: string, reason: string, now: number): Promise<void>;
+  /** Records a successful call; a paused connection resumes (true) and its sends become pending. */
+  markHealthy(id: string, now: number): Promise<boolean>;
+  markProbed(id: string, now: number): Promise<void>;
+}
+
+export interface Run {
+  kind: 'sync' | 'stats';
+  owner: string;
+  startedAt: number;
+  durationMs: number;
+  summary: Record<string, unknown> | null;
+  error: string | null;
+}
+
+export interface RunStore {
+  record(run: Run): Promise<void>;
+  last(kind: Run['kind']): Promise<Run | null>;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  role: 'admin' | 'marketer';
+  connectionIds: string[] | null;
+  secretHash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface TokenStore {
+  /** Differs from the last value returned iff another process changed tokens since. */
+  version(): Promise<number>;
+  insert(token: TokenRecord): Promise<TokenRecord>;
+  findActiveByHash(secretHash: string): Promise<TokenRecord | null>;
+  findActiveByName(name: string): Promise<TokenRecord | null>;
+  listActive(): Promise<TokenRecord[]>;
+  revoke(id: string, at: number): Promise<boolean>;
+}
+
+export interface Store {
+  readonly backend: 'sqlite' | 'postgres';
+  campaigns: CampaignStore;
+  sends: SendStore;
+  stats: StatsStore;
+  connections: ConnectionStore;
+  runs: RunStore;
+  tokens: TokenStore;
+  /** Whether the database answers. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
