@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { validatorCompiler, type FastifyPluginAsyncZod, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { campaignRoutes } from './campaigns/routes.ts';
 import { registerBearerAuth } from './http/auth.ts';
-import { registerErrorHandler } from './http/error-handler.ts';
+import { answerConnectionError, answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.ts';
 import { serializerCompiler } from './http/serializer.ts';
 import { registerSwagger } from './http/swagger.ts';
@@ -44,6 +44,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: BODY_LIMIT_BYTES,
     // /v1/campaigns/ and /v1/campaigns are one route: a trailing slash is not worth a 404.
     routerOptions: { ignoreTrailingSlash: true },
+    // Both fire before any route or error handler exists for the request; see error-handler.ts.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerConnectionError,
   }).withTypeProvider<ZodTypeProvider>();
   // Fastify parses text/plain by default, so a non-JSON body reached the schemas as a string and
   // came back as a 400 naming "body". This API only speaks JSON: anything else is a 415.

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { principalOf } from '../http/auth.ts';
-import { authProblemResponses, problemSchema } from '../http/common-schemas.ts';
+import { authProblemResponses, bodyProblemResponses, problemResponses } from '../http/problem-responses.ts';
 import {
   campaignListSchema,
   campaignParamsSchema,
@@ -37,7 +37,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         security,
         headers: idempotencyHeadersSchema,
         body: createCampaignBodySchema,
-        response: { 201: campaignSchema, 409: problemSchema, 422: problemSchema, ...authProblemResponses },
+        response: { 201: campaignSchema, ...problemResponses(409, 422), ...bodyProblemResponses, ...authProblemResponses },
       },
       handler: async (request, reply) => {
         const result = await campaigns.create(principalOf(request), request.body, request.headers['idempotency-key']);
@@ -62,7 +62,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         summary: 'Get a campaign',
         security,
         params: campaignParamsSchema,
-        response: { 200: campaignSchema, 404: problemSchema, ...authProblemResponses },
+        response: { 200: campaignSchema, ...problemResponses(404), ...authProblemResponses },
       },
       handler: async (request) => campaigns.get(principalOf(request), request.params.id),
     });
@@ -74,7 +74,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         security,
         params: campaignParamsSchema,
         body: patchCampaignBodySchema,
-        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+        response: { 200: campaignSchema, ...problemResponses(404, 409), ...bodyProblemResponses, ...authProblemResponses },
       },
       handler: async (request) => campaigns.update(principalOf(request), request.params.id, request.body),
     });
@@ -85,7 +85,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         summary: 'Schedule a draft',
         security,
         params: campaignParamsSchema,
-        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+        response: { 200: campaignSchema, ...problemResponses(404, 409), ...authProblemResponses },
       },
       handler: async (request) => campaigns.schedule(principalOf(request), request.params.id),
     });
@@ -96,7 +96,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         summary: 'Cancel a draft, scheduled or queued campaign (its OFAuth copy is deleted by the sync loop)',
         security,
         params: campaignParamsSchema,
-        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+        response: { 200: campaignSchema, ...problemResponses(404, 409), ...authProblemResponses },
       },
       handler: async (request) => campaigns.cancel(principalOf(request), request.params.id),
     });
@@ -129,7 +129,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         summary: 'Delete a draft, canceled or failed campaign',
         security,
         params: campaignParamsSchema,
-        response: { 204: z.null().describe('Deleted'), 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+        response: { 204: z.null().describe('Deleted'), ...problemResponses(404, 409), ...authProblemResponses },
       },
       handler: async (request, reply) => {
         await campaigns.remove(principalOf(request), request.params.id);
@@ -144,7 +144,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         security,
         params: campaignParamsSchema,
         querystring: eventListQuerySchema,
-        response: { 200: eventListSchema, 404: problemSchema, ...authProblemResponses },
+        response: { 200: eventListSchema, ...problemResponses(404), ...authProblemResponses },
       },
       handler: async (request) => campaigns.events(principalOf(request), request.params.id, request.query),
     });

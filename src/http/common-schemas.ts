@@ -24,13 +24,6 @@ export const problemSchema = z
     },
   });
 
-/** Responses every authenticated route can give besides its own. */
-export const authProblemResponses = {
-  400: problemSchema,
-  401: problemSchema,
-  403: problemSchema,
-} as const;
-
 const MIN_ISO_MS = Date.parse('0000-01-01T00:00:00.000Z');
 const MAX_ISO_MS = Date.parse('9999-12-31T23:59:59.999Z');
 

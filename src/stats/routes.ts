@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { campaignParamsSchema } from '../campaigns/schemas.ts';
 import { principalOf } from '../http/auth.ts';
-import { authProblemResponses, problemSchema } from '../http/common-schemas.ts';
+import { authProblemResponses, problemResponses } from '../http/problem-responses.ts';
 import { campaignStatsQuerySchema, campaignStatsSchema, statsSummaryQuerySchema, statsSummarySchema } from './schemas.ts';
 import type { StatsService } from './service.ts';
 
@@ -18,7 +18,7 @@ export function statsRoutes(stats: StatsService): FastifyPluginAsyncZod {
         security,
         params: campaignParamsSchema,
         querystring: campaignStatsQuerySchema,
-        response: { 200: campaignStatsSchema, 404: problemSchema, ...authProblemResponses },
+        response: { 200: campaignStatsSchema, ...problemResponses(404), ...authProblemResponses },
       },
       handler: (request) => stats.campaignStats(principalOf(request), request.params.id, request.query),
     });

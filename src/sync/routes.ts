@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { campaignParamsSchema, campaignSchema } from '../campaigns/schemas.ts';
 import { principalOf } from '../http/auth.ts';
-import { authProblemResponses, problemSchema } from '../http/common-schemas.ts';
+import { authProblemResponses, problemResponses } from '../http/problem-responses.ts';
 import type { SyncService } from './service.ts';
 
 const security = [{ bearerAuth: [] }];
@@ -43,7 +43,7 @@ export function syncRoutes(sync: SyncService): FastifyPluginAsyncZod {
         summary: "Force a sync attempt for this campaign's sends now (clears back-off and an error hold)",
         security,
         params: campaignParamsSchema,
-        response: { 200: campaignSchema, 404: problemSchema, ...authProblemResponses },
+        response: { 200: campaignSchema, ...problemResponses(404), ...authProblemResponses },
       },
       handler: async (request) => sync.syncNow(principalOf(request), request.params.id),
     });

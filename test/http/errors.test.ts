@@ -1,6 +1,8 @@
-import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { connect, type Socket } from 'node:net';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES } from '../../src/app.ts';
+import { answerConnectionError } from '../../src/http/error-handler.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
@@ -145,4 +147,95 @@ describe('error responses', () => {
     const res = await t.app.inject({ method: 'GET', url: '/v1/campaigns/cmp_00000000000000000000000000', headers: t.admin });
     expectProblem(res, 500, 'internal_error');
   });
+
+  // The router answers these itself, before any route, hook or error handler runs.
+  describe('raised by the router', () => {
+    it('414 uri_too_long for a path parameter over the router\'s limit', async () => {
+      const long = 'x'.repeat(150);
+      const requests = [`GET /v1/campaigns/${long}`, `GET /v1/campaigns/${long}/events`, `DELETE /v1/tokens/${long}`];
+      for (const [method, url] of requests.map((r) => r.split(' ') as ['GET' | 'DELETE', string])) {
+        const res = await rejected({ method, url, headers: t.admin });
+        expectProblem(res, 414, 'uri_too_long');
+        expect(res.body).not.toContain(long);
+      }
+    });
+
+    it('400 bad_url for a malformed percent-encoding, on known and unknown paths alike', async () => {
+      for (const url of ['/v1/campaigns/%zz', '/v1/camp%zzaigns', '/v1/campaigns/cmp_%E0%A4%A', '/nothing/%zz']) {
+        expectProblem(await rejected({ method: 'GET', url, headers: t.admin }), 400, 'bad_url');
+      }
+    });
+
+    it('500 internal_error, logged, when an async route constraint fails', async () => {
+      const lines: Array<Record<string, unknown>> = [];
+      const logger = { level: 'error', stream: { write: (line: string) => lines.push(JSON.parse(line)) } };
+      const withConstraint = await buildTestApp({ logger, rootPlugins: [constrainedRoute] });
+      try {
+        const res = await withConstraint.app.inject({ method: 'GET', url: '/constrained' });
+        expectProblem(res, 500, 'internal_error');
+        expect(lines).toEqual([expect.objectContaining({ msg: 'unhandled error', err: expect.objectContaining({ code: 'FST_ERR_ASYNC_CONSTRAINT' }) })]);
+      } finally {
+        await withConstraint.close();
+      }
+    });
+  });
+
+  // Node's HTTP parser refuses these before Fastify builds a request, so inject cannot reach
+  // them: they need a real socket.
+  describe('raised by the HTTP parser', () => {
+    it('431 headers_too_large for a header block over the limit', async () => {
+      const raw = await sendRaw(t.app, `GET /health HTTP/1.1\r\nHost: x\r\nX-Filler: ${'a'.repeat(20_000)}\r\n\r\n`);
+      expectRawProblem(raw, 431, 'headers_too_large');
+    });
+
+    it('400 bad_request for a request that is not HTTP', async () => {
+      const raw = await sendRaw(t.app, 'NOT HTTP AT ALL\r\n\r\n');
+      expectRawProblem(raw, 400, 'bad_request');
+    });
+
+    // A request timeout needs requestTimeout set and a real wait; the handler is called directly.
+    it('408 request_timeout for a request that arrived too slowly, and nothing on a reset connection', () => {
+      const written: string[] = [];
+      const socket = { writable: true, destroyed: false, write: (text: string) => written.push(text), destroy: () => undefined };
+      const fail = (code: string) => answerConnectionError(Object.assign(new Error(code), { code, bytesParsed: 0, rawPacket: { type: 'Buffer', data: [] } }), socket as unknown as Socket);
+      fail('ECONNRESET');
+      expect(written).toEqual([]);
+      fail('ERR_HTTP_REQUEST_TIMEOUT');
+      expectRawProblem(written.join(''), 408, 'request_timeout');
+    });
+  });
 });
+
+/** A route whose async constraint always fails, the one way to reach FST_ERR_ASYNC_CONSTRAINT. */
+async function constrainedRoute(scope: FastifyInstance): Promise<void> {
+  const handlers = new Map<string, unknown>();
+  const failingTenant = {
+    name: 'tenant',
+    storage: () => ({ get: (key: string) => handlers.get(key) ?? null, set: (key: string, handler: unknown) => void handlers.set(key, handler) }),
+    deriveConstraint: (_request: unknown, _ctx: unknown, done: (error: Error | null) => void) => done(new Error('tenant lookup failed')),
+  };
+  // find-my-way's types describe only the synchronous form; a three-argument deriveConstraint is the async one.
+  scope.addConstraintStrategy(failingTenant as unknown as Parameters<FastifyInstance['addConstraintStrategy']>[0]);
+  scope.get('/constrained', { constraints: { tenant: 'a' } }, async () => ({ ok: true }));
+}
+
+/** Writes `request` to a fresh connection to the listening app and resolves with all it answers. */
+async function sendRaw(app: FastifyInstance, request: string): Promise<string> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
+  return new Promise((resolve, reject) => {
+    const socket = connect(address.port, '127.0.0.1', () => socket.write(request));
+    let received = '';
+    socket.on('data', (chunk) => (received += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+function expectRawProblem(raw: string, status: number, code: string) {
+  const [head = '', body = ''] = raw.split('\r\n\r\n');
+  expect(head.split('\r\n')[0]).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+  expect(head.toLowerCase()).toContain('content-type: application/problem+json; charset=utf-8');
+  expect(JSON.parse(body)).toMatchObject({ type: `/problems/${code}`, status, code, title: expect.any(String), detail: expect.any(String) });
+}
