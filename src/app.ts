@@ -20,6 +20,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Extra route plugins under /v1, behind the bearer token (tests add probes here). */
   v1Plugins?: FastifyPluginAsyncZod[];
+  /** Extra unauthenticated plugins at the root (tests add probes here). */
+  rootPlugins?: Array<(scope: FastifyInstance) => Promise<void>>;
 }
 /** Logger options that keep secrets out of every line, whatever gets logged. */
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
@@ -58,6 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes({ store: fanout.store, mode: config.mode }));
   await app.register(metricsRoute(fanout.metrics));
+  for (const plugin of deps.rootPlugins ?? []) await app.register(plugin);
   await app.register(
     async (v1) => {
       registerBearerAuth(v1, services.tokens);

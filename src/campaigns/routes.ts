@@ -107,7 +107,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         summary: 'Pause a recurring campaign: its queued sends are deleted from OFAuth (sending ones go on), no new ones are made',
         security,
         params: campaignParamsSchema,
-        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+        response: { 200: campaignSchema, ...problemResponses(404, 409), ...authProblemResponses },
       },
       handler: async (request) => campaigns.pause(principalOf(request), request.params.id),
     });
@@ -118,7 +118,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         summary: 'Resume a paused series from its next occurrence after now (occurrences missed meanwhile are recorded as failed, never sent late)',
         security,
         params: campaignParamsSchema,
-        response: { 200: campaignSchema, 404: problemSchema, 409: problemSchema, ...authProblemResponses },
+        response: { 200: campaignSchema, ...problemResponses(404, 409), ...authProblemResponses },
       },
       handler: async (request) => campaigns.resume(principalOf(request), request.params.id),
     });

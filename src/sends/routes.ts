@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { campaignParamsSchema } from '../campaigns/schemas.ts';
 import { principalOf } from '../http/auth.ts';
-import { authProblemResponses, problemSchema } from '../http/common-schemas.ts';
+import { authProblemResponses, problemResponses } from '../http/problem-responses.ts';
 import { listSendsQuerySchema, sendListSchema, sendParamsSchema, sendWithEventsSchema } from './schemas.ts';
 import type { SendService } from './service.ts';
 
@@ -18,7 +18,7 @@ export function sendRoutes(sends: SendService): FastifyPluginAsyncZod {
         security,
         params: campaignParamsSchema,
         querystring: listSendsQuerySchema,
-        response: { 200: sendListSchema, 404: problemSchema, ...authProblemResponses },
+        response: { 200: sendListSchema, ...problemResponses(404), ...authProblemResponses },
       },
       handler: async (request) => sends.list(principalOf(request), request.params.id, request.query),
     });
@@ -29,7 +29,7 @@ export function sendRoutes(sends: SendService): FastifyPluginAsyncZod {
         summary: 'One send, with its sync state, stats and events',
         security,
         params: sendParamsSchema,
-        response: { 200: sendWithEventsSchema, 404: problemSchema, ...authProblemResponses },
+        response: { 200: sendWithEventsSchema, ...problemResponses(404), ...authProblemResponses },
       },
       handler: async (request) => sends.get(principalOf(request), request.params.id),
     });

@@ -263,7 +263,16 @@ function seedLegacy(db: LegacyDatabase['db'], remote: FixtureRemote): Fixture {
   const campaigns = legacyCampaigns(remote);
   insertRows(db, 'campaigns', Object.values(campaigns));
   insertRows(db, 'campaign_events', legacyEvents(campaigns));
+  // 0000 let a marketer delete a canceled or failed campaign: its row went, its events and
+  // snapshots stayed. They must survive too (with no send to name in the events; the snapshot
+  // gets the id its send would have had, as deleting a campaign leaves its sends' snapshots now).
+  const deletedId = newCampaignId(CREATED_AT - DAY);
+  insertRows(db, 'campaign_events', [
+    { campaign_id: deletedId, type: 'remote_created', actor: SYNC, at: CREATED_AT - DAY, data: JSON.stringify({ remoteId: '6999001', revision: 1 }) },
+    { campaign_id: deletedId, type: 'deleted', actor: 'marketer-anna', at: CREATED_AT, data: null },
+  ]);
   insertRows(db, 'stats_snapshots', [
+    { campaign_id: deletedId, observed_at: CREATED_AT - DAY, type: 'scheduled', sent_count: null, viewed_count: null, purchased_count: null },
     { campaign_id: campaigns.sent.id, observed_at: CREATED_AT + DAY, type: 'scheduled', sent_count: null, viewed_count: null, purchased_count: null },
     { campaign_id: campaigns.sent.id, observed_at: CRASH_AT - MINUTE, type: 'sent', sent_count: 1180, viewed_count: 640, purchased_count: 51 },
     { campaign_id: campaigns.sending.id, observed_at: CRASH_AT - MINUTE, type: 'unsent', sent_count: 310, viewed_count: 12, purchased_count: 0 },

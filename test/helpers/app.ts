@@ -43,6 +43,7 @@ export interface TestAppOptions extends Pick<FanoutOptions, 'client' | 'syncSett
   db?: Db;
   logger?: FastifyServerOptions['logger'];
   v1Plugins?: AppDeps['v1Plugins'];
+  rootPlugins?: AppDeps['rootPlugins'];
 }
 
 /**
@@ -65,7 +66,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     owner: options.owner,
     random: options.random,
   });
-  const app = await buildApp({ fanout, logger: options.logger, v1Plugins: options.v1Plugins });
+  const app = await buildApp({ fanout, logger: options.logger, v1Plugins: options.v1Plugins, rootPlugins: options.rootPlugins });
   return {
     app,
     db,

@@ -1,8 +1,4 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StatsService } from '../../src/stats/service.ts';
-import { statsRoutes } from '../../src/stats/routes.ts';
-import type { SyncService } from '../../src/sync/service.ts';
-import { syncRoutes } from '../../src/sync/routes.ts';
 import { BODY_LIMIT_BYTES } from '../../src/app.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
@@ -35,8 +31,8 @@ describe('OpenAPI and Swagger UI', () => {
   let t: TestApp;
   let doc: { openapi: string; paths: Record<string, Record<string, Operation>>; components: { securitySchemes?: Record<string, unknown> } };
   beforeEach(async () => {
-    // Stub services: documenting a route never calls its handler.
-    t = await buildTestApp({ v1Plugins: [syncRoutes({} as SyncService), statsRoutes({} as StatsService)] });
+    // buildApp registers every route, sync and stats included.
+    t = await buildTestApp();
     const res = await t.app.inject({ method: 'GET', url: '/docs/json' });
     expect(res.statusCode).toBe(200);
     doc = res.json();
