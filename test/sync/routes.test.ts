@@ -42,6 +42,19 @@ describe('sync API', () => {
     expect(after.backlog).toEqual([]);
   });
 
+  it('GET /v1/sync/status shows the last sync tick and the last stats run', async () => {
+    h = await buildSyncHarness();
+    const empty = (await h.app.inject({ method: 'GET', url: '/v1/sync/status', headers: h.admin })).json();
+    expect(empty).toMatchObject({ lastTick: null, lastStatsRun: null });
+    await h.store.runs.record({ kind: 'sync', owner: 'a', startedAt: h.clock.now(), durationMs: 12, summary: { claimed: 1 }, error: null });
+    await h.store.runs.record({ kind: 'stats', owner: 'a', startedAt: h.clock.now() + 1_000, durationMs: 34, summary: null, error: 'OFAuth unreachable' });
+
+    const status = (await h.app.inject({ method: 'GET', url: '/v1/sync/status', headers: h.admin })).json();
+
+    expect(status.lastTick).toEqual({ startedAt: new Date(h.clock.now()).toISOString(), durationMs: 12, summary: { claimed: 1 }, error: null });
+    expect(status.lastStatsRun).toEqual({ startedAt: new Date(h.clock.now() + 1_000).toISOString(), durationMs: 34, summary: null, error: 'OFAuth unreachable' });
+  });
+
   it('GET /metrics reports attempts, OFAuth requests and tick duration in Prometheus format', async () => {
     h = await buildSyncHarness();
     await createSimCampaign(h);
