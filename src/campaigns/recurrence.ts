@@ -1,157 +1,169 @@
-import { Cron } from 'croner';
-import type { Recurrence } from './model.ts';
+import { parseDuration } from '../duration.ts';
+import type { FieldProblem } from '../errors.ts';
+import { compileCron, CronSyntaxError, describeCronError, type CronSchedule } from './cron-schedule.ts';
+import { findMinimumGap } from './recurrence-gap.ts';
+import { describeTimeZoneError, formatLocal } from './time-zone.ts';
 
-/*
- * Occurrences of a series, computed by croner (a kept cron library with time-zone support) and
- * never by hand-written date arithmetic. Pure: every function takes the times it needs.
- *
- * DST, as croner documents it (Vixie cron's rule): a fixed-time job whose local time does not
- * exist on a spring-forward day runs at the first valid time after the gap, that day; one whose
- * local time occurs twice on a fall-back day runs once, at the first occurrence. With
- * fixedTimeRule 'no-wildcard', a job with lists or ranges but no wildcard or step in its minute
- * and hour fields (e.g. `0 9,17 * * *`) counts as fixed-time too, so no fan gets the same drop
- * twice in a repeated hour; only patterns with `*` or a step in those fields run on both passes.
+/**
+ * Recurring campaigns, pure: no database and no clock, every time is epoch milliseconds passed
+ * in. The cron library (behind cron-schedule.ts) finds occurrences in the series' time zone;
+ * this module validates a series when it is saved and refuses any answer that does not move
+ * forward, so a catch-up loop over occurrences always ends.
  */
-
-const MAX_CACHED = 1_000;
-const cache = new Map<string, Cron>();
-
-/** The parsed pattern; throws croner's error for a bad pattern or zone. */
-function cronOf(cron: string, timezone: string): Cron {
-  const key = `${timezone}\u0000${cron}`;
-  let parsed = cache.get(key);
-  if (!parsed) {
-    if (cache.size >= MAX_CACHED) cache.clear();
-    // No callback: croner schedules no timer, it only computes.
-    parsed = new Cron(cron, { timezone, mode: '5-part', fixedTimeRule: 'no-wildcard', paused: true });
-    cache.set(key, parsed);
-  }
-  return parsed;
+export interface Recurrence {
+  cron: string;
+  timezone: string;
+  /** Last moment the series may fire (inclusive), or null for no end. */
+  endsAt: number | null;
+  maxOccurrences: number | null;
 }
 
-function isValidTimezone(timezone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone });
-    return true;
-  } catch {
-    return false;
-  }
+export const MAX_OCCURRENCES = 10_000;
+
+/** A series that cannot be scheduled, thrown where findRecurrenceProblems would have said why. */
+export class RecurrenceError extends Error {
+  override name = 'RecurrenceError';
 }
 
 /**
- * The first occurrence strictly after `afterMs`, or null when the series has no more (endsAt
- * passed; maxOccurrences is counted by the caller). A library answer that is not strictly later
- * is an error, never an endless catch-up loop.
+ * Validation problems, each with a path relative to the recurrence object ('cron', 'timezone',
+ * 'endsAt', 'maxOccurrences') and a message a marketer understands. Empty when valid.
+ */
+export function findRecurrenceProblems(r: Recurrence, options: { minIntervalMs: number; now: number }): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  const zoneError = describeTimeZoneError(r.timezone);
+  if (zoneError) problems.push({ path: 'timezone', message: zoneError });
+  const cronError = describeCronError(r.cron);
+  if (cronError) problems.push({ path: 'cron', message: cronError });
+  const endsAtError = describeEndsAtError(r.endsAt, options.now);
+  if (endsAtError) problems.push({ path: 'endsAt', message: endsAtError });
+  if (r.maxOccurrences !== null && !(Number.isInteger(r.maxOccurrences) && r.maxOccurrences >= 1 && r.maxOccurrences <= MAX_OCCURRENCES)) {
+    problems.push({ path: 'maxOccurrences', message: `must be a whole number from 1 to ${MAX_OCCURRENCES.toLocaleString('en-US')}` });
+  }
+  if (!zoneError && !cronError) problems.push(...findScheduleProblems(r, options, endsAtError === null));
+  return problems;
+}
+
+/** What only the occurrences themselves show: never firing, ending first, firing too often. */
+function findScheduleProblems(r: Recurrence, options: { minIntervalMs: number; now: number }, isEndsAtValid: boolean): FieldProblem[] {
+  const schedule = compileCron(r.cron, r.timezone);
+  const first = schedule.next(options.now);
+  if (first === null) {
+    return [{ path: 'cron', message: `"${r.cron}" never fires: no date matches it (such as 30 February)` }];
+  }
+  const problems: FieldProblem[] = [];
+  if (isEndsAtValid && r.endsAt !== null && first > r.endsAt) {
+    problems.push({ path: 'endsAt', message: `the series ends at ${iso(r.endsAt)}, before its first occurrence at ${iso(first)}` });
+  }
+  const gap = findMinimumGap(schedule, r.timezone, options.now, options.minIntervalMs);
+  if (gap && gap.gapMs < options.minIntervalMs) {
+    const example = `${formatLocal(gap.fromMs, r.timezone)} and ${formatLocal(gap.toMs, r.timezone)} in ${r.timezone}`;
+    problems.push({
+      path: 'cron',
+      message: `occurrences ${describeDuration(gap.gapMs)} apart; the minimum is ${describeDuration(options.minIntervalMs)} (for example ${example})`,
+    });
+  }
+  return problems;
+}
+
+function describeEndsAtError(endsAt: number | null, now: number): string | null {
+  if (endsAt === null) return null;
+  if (!Number.isFinite(endsAt)) return 'must be a date and time';
+  if (endsAt <= now) return `must be in the future; ${iso(endsAt)} has passed`;
+  return null;
+}
+
+/**
+ * The first occurrence strictly after `afterMs` (epoch ms), or null when the series has no more
+ * (endsAt passed; maxOccurrences is NOT applied here: the caller counts). Throws if the library
+ * returns a time not strictly after afterMs (never loop forever), and RecurrenceError for a
+ * series findRecurrenceProblems rejects.
  */
 export function nextOccurrence(r: Pick<Recurrence, 'cron' | 'timezone' | 'endsAt'>, afterMs: number): number | null {
-  const next = cronOf(r.cron, r.timezone).nextRun(new Date(afterMs));
-  if (next === null) return null;
-  const at = next.getTime();
-  if (!(at > afterMs)) throw new Error(`cron library returned ${next.toISOString()}, not after ${new Date(afterMs).toISOString()}, for "${r.cron}" in ${r.timezone}`);
-  if (r.endsAt !== null && at > r.endsAt) return null;
-  return at;
+  assertTime(afterMs, 'afterMs');
+  if (r.endsAt !== null && afterMs >= r.endsAt) return null;
+  const next = scheduleOf(r).next(afterMs);
+  return next === null || (r.endsAt !== null && next > r.endsAt) ? null : next;
 }
 
 /** Occurrences in (afterMs, untilMs], at most `limit`, ascending. */
 export function occurrencesBetween(r: Pick<Recurrence, 'cron' | 'timezone' | 'endsAt'>, afterMs: number, untilMs: number, limit: number): number[] {
-  const out: number[] = [];
-  for (let at = nextOccurrence(r, afterMs); at !== null && at <= untilMs && out.length < limit; at = nextOccurrence(r, at)) out.push(at);
-  return out;
-}
-
-/** How far ahead the gap check looks for DST changes, and how many occurrences it reads from now. */
-const GAP_HORIZON_MS = 400 * 86_400_000;
-const GAP_OCCURRENCES = 200;
-const DAY_MS = 86_400_000;
-
-/** The zone's UTC offset in minutes at `at` (from Intl, which knows the tz database). */
-const offsetFormats = new Map<string, Intl.DateTimeFormat>();
-function offsetMinutes(timezone: string, at: number): number {
-  let format = offsetFormats.get(timezone);
-  if (!format) {
-    if (offsetFormats.size >= MAX_CACHED) offsetFormats.clear();
-    format = new Intl.DateTimeFormat('en-US', { timeZone: timezone, timeZoneName: 'longOffset' });
-    offsetFormats.set(timezone, format);
+  assertTime(afterMs, 'afterMs');
+  assertTime(untilMs, 'untilMs');
+  const times: number[] = [];
+  if (!(limit >= 1)) return times;
+  const schedule = scheduleOf(r);
+  const last = r.endsAt === null ? untilMs : Math.min(untilMs, r.endsAt);
+  let cursor = afterMs;
+  while (times.length < limit) {
+    const next = schedule.next(cursor);
+    if (next === null || next > last) break;
+    times.push(next);
+    cursor = next;
   }
-  const parts = format.formatToParts(new Date(at));
-  const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
-  const match = /GMT([+-])(\d{2}):?(\d{2})?/.exec(name);
-  if (!match) return 0;
-  return (match[1] === '-' ? -1 : 1) * (Number(match[2]) * 60 + Number(match[3] ?? 0));
-}
-
-/** Days in [from, to) on which the zone's offset changes: where a DST rule can bring occurrences closer. */
-function offsetChanges(timezone: string, from: number, to: number): number[] {
-  const out: number[] = [];
-  let previous = offsetMinutes(timezone, from);
-  for (let day = from + DAY_MS; day < to; day += DAY_MS) {
-    const offset = offsetMinutes(timezone, day);
-    if (offset !== previous) out.push(day);
-    previous = offset;
-  }
-  return out;
+  return times;
 }
 
 /**
- * The smallest gap between consecutive occurrences (Infinity with fewer than two), used to
- * enforce RECURRENCE_MIN_INTERVAL. Walking a whole year of an hourly pattern through the library
- * takes seconds, so it reads the next GAP_OCCURRENCES occurrences (every daily, weekly and
- * monthly structure of a pattern at least an hour apart shows there) and the days around each
- * offset change of the year ahead (where DST can bring two occurrences closer). The walk costs
- * tens of milliseconds, once per save of a schedule; it stops early once a gap is below
- * `stopBelowMs`.
+ * The smallest gap between consecutive occurrences, from `now` over a bit more than a year
+ * (400 days: every month boundary and clock change, plus the next Feb 29), used to enforce
+ * RECURRENCE_MIN_INTERVAL. Bounded: clock changes are walked occurrence by occurrence, the rest
+ * day by firing day (see recurrence-gap.ts). Infinity when the series fires at most once more.
  */
-export function minimumGapMs(r: Pick<Recurrence, 'cron' | 'timezone'>, now: number, stopBelowMs = 0): number {
-  const series = { ...r, endsAt: null };
-  let gap = Number.POSITIVE_INFINITY;
-  const scan = (from: number, limit: number, until: number) => {
-    let previous: number | null = null;
-    for (let at = nextOccurrence(series, from), n = 0; at !== null && at <= until && n < limit && gap >= stopBelowMs; at = nextOccurrence(series, at), n++) {
-      if (previous !== null) gap = Math.min(gap, at - previous);
-      previous = at;
-    }
-  };
-  scan(now, GAP_OCCURRENCES, now + GAP_HORIZON_MS);
-  for (const day of offsetChanges(r.timezone, now, now + GAP_HORIZON_MS)) scan(day - 2 * DAY_MS, 100, day + 2 * DAY_MS);
-  return gap;
+export function minimumGapMs(r: Pick<Recurrence, 'cron' | 'timezone'>, now: number): number {
+  assertTime(now, 'now');
+  return findMinimumGap(scheduleOf(r), r.timezone, now)?.gapMs ?? Infinity;
 }
 
-/** "90 minutes", "1 hour", "2 days": for messages a marketer reads. */
-export function describeInterval(ms: number): string {
-  const units: Array<[number, string]> = [
-    [86_400_000, 'day'],
-    [3_600_000, 'hour'],
-    [60_000, 'minute'],
-    [1_000, 'second'],
-  ];
-  for (const [size, name] of units) {
-    if (ms >= size && ms % size === 0) return `${ms / size} ${name}${ms / size === 1 ? '' : 's'}`;
-  }
-  return `${ms} ms`;
-}
+const STRICT_DURATION = /^\d+(ms|s|m|h|d)$/;
 
 /**
- * Problems with a series' schedule, each with a path inside the recurrence object and a message
- * a marketer understands; empty when valid. `minIntervalMs` is RECURRENCE_MIN_INTERVAL.
+ * Parses a duration like '1h', '30m', '90s', '2d', '500ms' into ms (for config:
+ * RECURRENCE_MIN_INTERVAL, RECURRENCE_LEAD); throws on anything else, bare numbers included,
+ * since "60" could mean seconds or minutes to whoever sets it.
  */
-export function findRecurrenceProblems(r: Recurrence, options: { minIntervalMs: number; now: number }): Array<{ path: string; message: string }> {
-  if (!isValidTimezone(r.timezone)) return [{ path: 'timezone', message: `${r.timezone} is not an IANA time zone (e.g. Europe/Berlin, America/New_York, UTC)` }];
-  const fields = r.cron.trim().split(/\s+/);
-  if (fields.length !== 5) return [{ path: 'cron', message: `expected five fields (minute hour day-of-month month day-of-week), got ${fields.length}` }];
+export function parseDurationMs(text: string): number {
+  const trimmed = text.trim();
+  const ms = STRICT_DURATION.test(trimmed) ? parseDuration(trimmed) : null;
+  if (ms === null || !Number.isSafeInteger(ms)) {
+    throw new Error(`"${text}" is not a duration; write a whole number and a unit: ms, s, m, h or d (e.g. 90s, 30m, 1h)`);
+  }
+  return ms;
+}
+
+const WORD_UNITS: Array<[string, number]> = [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000], ['second', 1_000]];
+
+/**
+ * A duration in words: "1 hour", "1 hour 30 minutes", "45 seconds". Exact, never rounded, so a
+ * gap just under the minimum never reads the same as the minimum.
+ */
+export function describeDuration(ms: number): string {
+  const words: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of WORD_UNITS) {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    if (count > 0) words.push(`${count} ${unit}${count === 1 ? '' : 's'}`);
+  }
+  if (rest > 0 || words.length === 0) words.push(`${rest} ms`);
+  return words.join(' ');
+}
+
+function scheduleOf(r: Pick<Recurrence, 'cron' | 'timezone'>): CronSchedule {
+  const zoneError = describeTimeZoneError(r.timezone);
+  if (zoneError) throw new RecurrenceError(zoneError);
   try {
-    cronOf(r.cron, r.timezone);
+    return compileCron(r.cron, r.timezone);
   } catch (error) {
-    return [{ path: 'cron', message: `not a valid cron expression: ${error instanceof Error ? error.message : String(error)}` }];
+    if (error instanceof CronSyntaxError) throw new RecurrenceError(error.message);
+    throw error;
   }
-  const problems: Array<{ path: string; message: string }> = [];
-  if (nextOccurrence({ ...r, endsAt: null }, options.now) === null) {
-    problems.push({ path: 'cron', message: 'the expression never fires' });
-    return problems;
-  }
-  const gap = minimumGapMs(r, options.now, options.minIntervalMs);
-  if (gap < options.minIntervalMs) {
-    problems.push({ path: 'cron', message: `occurrences come ${describeInterval(gap)} apart; the minimum is ${describeInterval(options.minIntervalMs)}` });
-  }
-  if (r.endsAt !== null && r.endsAt <= options.now) problems.push({ path: 'endsAt', message: 'must be in the future' });
-  return problems;
+}
+
+function assertTime(ms: number, name: string): void {
+  if (!Number.isFinite(ms)) throw new RangeError(`${name} must be epoch milliseconds, got ${ms}`);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
