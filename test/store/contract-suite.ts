@@ -44,6 +44,8 @@ export interface StoreBackend {
    * observe). `dispose` closes both and removes what the pair made.
    */
   openPeers?(): Promise<{ stores: [Store, Store]; dispose(): Promise<void> }>;
+  /** Keys of itHolds(…) tests this backend is known to fail (each a reported bug, not a waiver). */
+  knownViolations?: readonly string[];
 }
 
 const zeroCounts = (): Record<SendStatus, number> => Object.fromEntries(sendStatuses.map((s) => [s, 0])) as Record<SendStatus, number>;
@@ -51,6 +53,8 @@ const ids = (rows: Array<{ campaign: { id: string } }>) => rows.map((r) => r.cam
 const byConnection = <T extends { connectionId: string }>(rows: T[]) => [...rows].sort((a, b) => a.connectionId.localeCompare(b.connectionId));
 
 export function defineStoreContract(backend: StoreBackend): void {
+  /** A contract test this backend is known to break: run, and expected to fail until fixed. */
+  const itHolds = (key: string) => (backend.knownViolations?.includes(key) ? it.fails : it);
   let store: Store;
   let isClosed: boolean;
 
@@ -495,15 +499,16 @@ export function defineStoreContract(backend: StoreBackend): void {
       const unleased = await store.campaigns.findSend(s10.send.id);
       expect(await claimA('worker-1', T0 + 9)).toEqual({ work: [], takeovers: 0 });
 
-      const { work, takeovers } = await claimA('worker-1', T0 + 25, { limit: 10 });
+      const { work, takeovers } = await claimA('worker-1', T0 + 25, { limit: 1 });
       expect(takeovers).toBe(0);
-      expect(work.map((w) => w.send.id)).toEqual([s10.send.id, s20.send.id]);
+      expect(work.map((w) => w.send.id)).toEqual([s10.send.id]);
       expect(work[0]!.campaign).toEqual(s10.campaign);
       expect(work[0]!.send).toEqual({ ...unleased, leaseOwner: 'worker-1', leaseExpiresAt: T0 + 25 + MINUTE });
       expect(await store.campaigns.findSend(s10.send.id)).toEqual(work[0]!.send);
 
-      const limited = await claimA('worker-2', T0 + HOUR, { limit: 1 });
-      expect(limited.work.map((w) => w.send.id)).toEqual([s30.send.id]);
+      // Only what is due and free: s10 is leased, and nothing on conn_b is claimed through conn_a.
+      const rest = await claimA('worker-2', T0 + 30);
+      expect([rest.work.map((w) => w.send.id), rest.takeovers]).toEqual([[s20.send.id, s30.send.id], 0]);
     });
 
     it('never hands a live lease to another owner, and takes an expired one over', async () => {
@@ -933,22 +938,46 @@ export function defineStoreContract(backend: StoreBackend): void {
       expect(typeof version).toBe('number');
       expect(await store.tokens.version()).toBe(version);
     });
+  });
 
-    it.runIf(backend.openPeers !== undefined)('changes its version when another process changes tokens', async () => {
-      const { stores, dispose } = await backend.openPeers!();
-      const [mine, theirs] = stores;
-      try {
-        const before = await mine.tokens.version();
-        await theirs.tokens.insert(tokenRecord('tok_1'));
-        const afterInsert = await mine.tokens.version();
-        expect(afterInsert).not.toBe(before);
-        expect(await mine.tokens.version()).toBe(afterInsert);
-        await theirs.tokens.revoke('tok_1', T0);
-        expect(await mine.tokens.version()).not.toBe(afterInsert);
-        expect(await mine.tokens.findActiveByHash('hash-tok_1')).toBeNull();
-      } finally {
-        await dispose();
-      }
+  describe.runIf(backend.openPeers !== undefined)('across processes', () => {
+    let mine: Store;
+    let theirs: Store;
+    let dispose: () => Promise<void>;
+    beforeEach(async () => {
+      const peers = await backend.openPeers!();
+      [mine, theirs] = peers.stores;
+      dispose = peers.dispose;
+    });
+    afterEach(async () => {
+      await dispose();
+    });
+
+    it('changes the token version when another process changes tokens', async () => {
+      const before = await mine.tokens.version();
+      await theirs.tokens.insert(tokenRecord('tok_1'));
+      const afterInsert = await mine.tokens.version();
+      expect(afterInsert).not.toBe(before);
+      expect(await mine.tokens.version()).toBe(afterInsert);
+      await theirs.tokens.revoke('tok_1', T0);
+      expect(await mine.tokens.version()).not.toBe(afterInsert);
+      expect(await mine.tokens.findActiveByHash('hash-tok_1')).toBeNull();
+    });
+
+    // "Differs … iff another process changed tokens": a campaign written elsewhere is no reason
+    // to drop every cached principal (with a second instance syncing, that would be every tick).
+    itHolds('token-version-ignores-other-writes')('keeps the token version when another process changes anything but tokens', async () => {
+      const before = await mine.tokens.version();
+      await createOneShot(theirs, T0);
+      expect(await mine.tokens.version()).toBe(before);
+    });
+
+    it('never hands a send leased by one process to another', async () => {
+      const { send } = await createOneShot(theirs, T0);
+      const claim = (store: Store, owner: string, now: number) => store.sends.claim({ connectionId: 'conn_a', owner, now, leaseMs: MINUTE, limit: 10 });
+      expect((await claim(mine, 'host-1', T0 + 1)).work.map((w) => w.send.id)).toEqual([send.id]);
+      expect(await claim(theirs, 'host-2', T0 + 2)).toEqual({ work: [], takeovers: 0 });
+      expect((await claim(theirs, 'host-2', T0 + 2 + MINUTE)).takeovers).toBe(1);
     });
   });
 

@@ -86,10 +86,10 @@ export function createSqliteRunStore(db: Db): RunStore {
   return {
     async record(run) {
       db.transaction(() => {
-        const inserted = db.insert(runs).values(run).returning({ id: runs.id }).get();
-        db.delete(runs)
-          .where(and(eq(runs.kind, run.kind), sql`${runs.id} <= ${inserted.id - RUNS_KEPT}`))
-          .run();
+        db.insert(runs).values(run).run();
+        // Ids are shared by both kinds, so the cut is the RUNS_KEPT-th newest id of this kind.
+        const cut = db.select({ id: runs.id }).from(runs).where(eq(runs.kind, run.kind)).orderBy(desc(runs.id)).limit(1).offset(RUNS_KEPT).get();
+        if (cut) db.delete(runs).where(and(eq(runs.kind, run.kind), sql`${runs.id} <= ${cut.id}`)).run();
       });
     },
 

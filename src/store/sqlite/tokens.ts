@@ -13,9 +13,27 @@ export function createSqliteTokenStore(db: Db): TokenStore {
   // Changes whenever another connection (another process on this file) commits; never for this
   // connection's own commits. See https://sqlite.org/pragma.html#pragma_data_version.
   const dataVersion = db.$client.prepare('PRAGMA data_version').pluck();
+  // data_version moves on any other connection's commit (another instance's sync tick, say);
+  // only a change to the tokens themselves may empty the principal cache. Tokens are only ever
+  // inserted or revoked, so their count and the revocations' count and sum tell.
+  const tokensFingerprint = db.$client
+    .prepare("SELECT count(*) || ':' || count(revoked_at) || ':' || total(revoked_at) FROM api_tokens")
+    .pluck();
+  let seenDataVersion = -1;
+  let seenFingerprint = '';
+  let version = 0;
   return {
     async version() {
-      return dataVersion.get() as number;
+      const current = dataVersion.get() as number;
+      if (current !== seenDataVersion) {
+        seenDataVersion = current;
+        const fingerprint = tokensFingerprint.get() as string;
+        if (fingerprint !== seenFingerprint) {
+          seenFingerprint = fingerprint;
+          version++;
+        }
+      }
+      return version;
     },
     async insert(token) {
       return db.insert(apiTokens).values(token).returning().get();
