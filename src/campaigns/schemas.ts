@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { cursorSchema, isoDateTimeSchema } from '../http/common-schemas.ts';
+import { eventDataSchemas } from '../events/schemas.ts';
+import { eventTypes, type EventType } from '../events/types.ts';
 import { campaignStatuses, sendStatuses, syncStates } from './model.ts';
 
 const positiveIdSchema = z.int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -247,14 +249,25 @@ export const campaignListSchema = z.object({
   nextCursor: z.string().nullable(),
 });
 
-export const eventSchema = z.object({
+const eventBase = {
   id: z.number(),
   sendId: z.string().nullable().describe('The send the event is about; null when it is about the campaign'),
-  type: z.string(),
-  actor: z.string(),
+  actor: z.string().describe("A token's name, or system:sync, system:stats, system:series"),
   at: isoOut,
-  data: z.record(z.string(), z.unknown()).nullable(),
-});
+};
+
+/**
+ * One event: a discriminated union on `type`, each with its data schema (src/events/schemas.ts).
+ * Fields are optional here so events written before a field existed still read back.
+ */
+export const eventSchema = z
+  .discriminatedUnion(
+    'type',
+    eventTypes.map((type) => z.object({ ...eventBase, type: z.literal(type), data: eventDataSchemas[type].partial().nullable() })) as unknown as [
+      z.ZodObject<typeof eventBase & { type: z.ZodLiteral<EventType>; data: z.ZodNullable<z.ZodType<Record<string, unknown>>> }>,
+    ],
+  )
+  .meta({ id: 'Event' });
 
 export const eventListQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),

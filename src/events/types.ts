@@ -1,3 +1,5 @@
+import type { EventData } from './schemas.ts';
+
 /**
  * Every event type the audit log holds. Writers name one of these; the data schemas and their
  * OpenAPI documentation live in ./schemas.ts.
@@ -42,10 +44,10 @@ export const SYNC_ACTOR = 'system:sync';
 export const STATS_ACTOR = 'system:stats';
 export const SERIES_ACTOR = 'system:series';
 
-/** An event to append: about the campaign, or (with sendId) about one of its sends. */
-export interface EventSpec {
-  type: EventType;
-  actor: Actor;
-  sendId?: string | null;
-  data?: Record<string, unknown>;
-}
+/**
+ * An event to append: about the campaign, or (with sendId) about one of its sends. A
+ * discriminated union, so each writer's data is checked against its type's schema.
+ */
+export type EventSpec = {
+  [T in EventType]: { type: T; actor: Actor; sendId?: string | null; data?: EventData<T> };
+}[EventType];

@@ -1,4 +1,5 @@
-import { STATS_ACTOR, type EventSpec } from '../events/types.ts';
+import type { EventData } from '../events/schemas.ts';
+import { STATS_ACTOR, type EventSpec, type EventType } from '../events/types.ts';
 import type { StatsItem, StatsType } from '../ofauth/schemas.ts';
 import { canSendMove } from '../sends/lifecycle.ts';
 import type { Send, SendChanges } from '../sends/model.ts';
@@ -17,7 +18,7 @@ export const toCents = (price: number): number => Math.round(price * 100);
 export function observe(send: Send, type: StatsType, item: StatsItem, now: number): Observation {
   const changes: SendChanges = { remoteSeenAt: now };
   const events: EventSpec[] = [];
-  const event = (type: EventSpec['type'], data: Record<string, unknown>) => events.push({ type, actor: STATS_ACTOR, sendId: send.id, data });
+  const event = <T extends EventType>(type: T, data: EventData<T>) => events.push({ type, actor: STATS_ACTOR, sendId: send.id, data } as EventSpec);
   let isChange = send.remoteSeenAt === null || send.remoteList !== type;
 
   const mapped = statusForItem(type, item);
@@ -26,7 +27,7 @@ export function observe(send: Send, type: StatsType, item: StatsItem, now: numbe
     status = mapped;
     isChange = true;
     changes.status = mapped;
-    const data: Record<string, unknown> = { from: send.status, to: mapped, list: type, remoteId: send.remoteId };
+    const data: EventData<'status_changed'> = { from: send.status, to: mapped, list: type, remoteId: send.remoteId };
     if (item.isCanceled) data.isCanceled = true;
     if (item.hasError) data.hasError = true;
     if (send.status === 'canceled' && mapped === 'sent') data.reason = 'cancel_too_late';

@@ -1,7 +1,7 @@
 import type { Campaign, CampaignChanges, CampaignStatus, SendStatus } from '../campaigns/model.ts';
 import type { StatsItem, StatsType } from '../ofauth/schemas.ts';
 import type { NewSend, Send, SendChanges } from '../sends/model.ts';
-import type { EventSpec } from '../events/types.ts';
+import type { EventSpec, EventType } from '../events/types.ts';
 
 /*
  * The store seam. Services, the reconciler, the materialiser and the poller talk only to these
@@ -71,7 +71,7 @@ export interface StoredEvent {
   id: number;
   campaignId: string;
   sendId: string | null;
-  type: string;
+  type: EventType;
   actor: string;
   at: number;
   data: Record<string, unknown> | null;

@@ -1,3 +1,4 @@
+import type { EventData } from '../events/schemas.ts';
 import { SYNC_ACTOR, type EventSpec, type EventType } from '../events/types.ts';
 import { isOfauthError } from '../ofauth/errors.ts';
 import type { SendChanges } from '../sends/model.ts';
@@ -9,8 +10,8 @@ export interface OutcomeDeps {
 }
 
 /** A sync event about one send: every event the loop writes names the send it is about. */
-export function syncEvent(sendId: string, type: EventType, data?: Record<string, unknown>): EventSpec {
-  return { type, actor: SYNC_ACTOR, sendId, ...(data ? { data } : {}) };
+export function syncEvent<T extends EventType>(sendId: string, type: T, data: EventData<T>): EventSpec {
+  return { type, actor: SYNC_ACTOR, sendId, data } as EventSpec;
 }
 
 /**
@@ -30,7 +31,16 @@ export function recordOutcome(
 }
 
 /** What the audit log and sync.lastError say about a failure: never the API key, never a stack. */
-export function describeFailure(error: unknown): { message: string; data: Record<string, unknown> } {
+export interface FailureData {
+  [key: string]: unknown;
+  kind: string;
+  status?: number | null;
+  code?: string | null;
+  requestId?: string | null;
+  message: string;
+}
+
+export function describeFailure(error: unknown): { message: string; data: FailureData } {
   if (isOfauthError(error)) {
     const label = [error.status, error.code].filter((p) => p !== null).join(' ');
     return {
