@@ -3,11 +3,12 @@
  * campaigns it tracks.
  *
  * One connection whose OFAuth history holds 2,000 mass messages sent from elsewhere over the last
- * 90 days, plus 50 campaigns inside their tracking window (40 sent over the last 5 days, 5
- * sending, 5 queued for later), all known to Fanout as queued with a remote id (as the sync
- * engine leaves them) and never polled. The simulator runs over loopback HTTP with OFAuth's
- * bucket (90, 1/s); the poller uses the service's default settings (STATS_BUDGET, STATS_CRON,
- * STATS_TRACK_DAYS) on a temp-file database. One clock, moved by hand, drives both.
+ * 90 days, plus 50 one-shot campaigns inside their tracking window (40 sent over the last 5 days,
+ * 5 sending, 5 queued for later), whose sends are all known to Fanout as queued with a remote id
+ * (as the sync engine leaves them) and never polled. The simulator runs over loopback HTTP with
+ * OFAuth's bucket (90, 1/s); the poller is the service's own (createFanout), with the default
+ * settings (STATS_BUDGET, STATS_CRON, STATS_TRACK_DAYS) on a temp-file database. One clock, moved
+ * by hand, drives both.
  *
  *   npm run bench:stats [-- --history 2000 --campaigns 50]
  *
@@ -17,16 +18,16 @@
 import { parseArgs } from 'node:util';
 import { ManualClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
-import { newCampaignId } from '../src/ids.ts';
 import { createOfauthClient, type OfauthClient } from '../src/ofauth/client.ts';
 import type { StatsType } from '../src/ofauth/schemas.ts';
 import type { StoredMessage } from '../src/ofauth/simulator/store.ts';
-import { createServices } from '../src/services.ts';
+import { oneShotStatus } from '../src/sends/lifecycle.ts';
 import { cronIntervalMs } from '../src/stats/budget.ts';
-import { createStatsPoller, type StatsPollSummary } from '../src/stats/poller.ts';
-import { createStatsRepository } from '../src/stats/repository.ts';
-import type { Audience, Message } from '../src/campaigns/model.ts';
+import type { StatsPollSummary } from '../src/stats/poller.ts';
+import type { Audience, Message, SendStatus } from '../src/campaigns/model.ts';
+import { seedCampaigns } from './lib/campaigns.ts';
 import { openTempDb } from './lib/db.ts';
+import { benchFanout } from './lib/fanout.ts';
 import { printAim, printTable, thousands } from './lib/report.ts';
 import { startBenchSimulator, tallyRequests } from './lib/simulator.ts';
 
@@ -91,7 +92,6 @@ async function main(): Promise<void> {
   for (let i = 0; i < sendingCount; i++) remotes.push(seed(now - 20_000 - i * 1_000, undefined, 5)); // sending
   while (remotes.length < CAMPAIGNS) remotes.push(seed(now - 10 * MINUTE, now + 6 * HOUR, 12)); // queued for later
 
-  const services = createServices({ db, clock, adminToken: null });
   const audience: Audience = { userIds: [], userLists: [LIST_ID], excludeUserLists: [], subscribedAfterDate: null };
   const message = (price: number): Message => ({
     text: 'New set drops tonight. Unlock it before Sunday.',
@@ -103,24 +103,29 @@ async function main(): Promise<void> {
     userTags: [],
     releaseForms: { users: [], partners: [], guests: [] },
   });
-  for (const remote of remotes) {
-    services.campaignRepository.insert({
-      id: newCampaignId(remote.createdAt),
-      name: `Bench campaign ${remote.id}`,
-      connectionId: CONNECTION,
-      message: message(remote.body.price ?? 0),
-      audience,
-      scheduledAt: remote.hasScheduledDate ? remote.scheduledAt : null,
-      status: 'queued',
-      createdBy: 'bench',
-      createdAt: remote.createdAt,
-      updatedAt: remote.createdAt,
-      syncState: 'synced',
-      remoteId: String(remote.id),
-      syncedRevision: 1,
-      lastSyncedAt: remote.createdAt,
-    });
-  }
+  // One-shot campaigns with their sends, as the sync engine leaves them after each create.
+  seedCampaigns(
+    db,
+    remotes.length,
+    (i) => {
+      const remote = remotes[i]!;
+      return {
+        connectionId: CONNECTION,
+        status: 'queued',
+        scheduledAt: remote.hasScheduledDate ? remote.scheduledAt : null,
+        revision: 1,
+        syncedRevision: 1,
+        syncState: 'synced',
+        syncDueAt: null,
+        remoteId: String(remote.id),
+        lastSyncedAt: remote.createdAt,
+        createdAt: remote.createdAt,
+        messageJson: JSON.stringify(message(remote.body.price ?? 0)),
+      };
+    },
+    () => JSON.stringify(audience),
+    now,
+  );
 
   // The least: per list, the pages down to its deepest tracked message, as the simulator orders it.
   const tracked = new Set(remotes.map((r) => String(r.id)));
@@ -143,17 +148,11 @@ async function main(): Promise<void> {
       return base.listMassMessages(connectionId, q, opts);
     },
   };
-  const statsRepository = createStatsRepository(db);
+  // createFanout derives the poller's settings from config as the server does (budget, track
+  // days, the cycle from STATS_CRON, the bucket shape); cycleMs is only printed and used to step.
   const cycleMs = await cronIntervalMs(config.stats.cron);
-  const poller = createStatsPoller({
-    db,
-    repository: services.campaignRepository,
-    statsRepository,
-    events: services.events,
-    client,
-    clock,
-    settings: { budget: config.stats.budget, trackDays: config.stats.trackDays, cycleMs, rateCapacity: bucket.capacity, refillPerSecond: bucket.refillPerSecond },
-  });
+  const fanout = await benchFanout({ db, config, clock, client });
+  const poller = fanout.statsPoller;
 
   const started = performance.now();
   const first = await poller.pollOnce();
@@ -162,9 +161,13 @@ async function main(): Promise<void> {
   const requests = tallyRequests(sim.requestCounts());
 
   // Correctness first: a cheap poll that missed campaigns is an error, not a result.
-  const statuses = db.$client.prepare("SELECT status, count(*) AS n FROM campaigns WHERE stats_observed_at IS NOT NULL GROUP BY status ORDER BY status").all() as Array<{ status: string; n: number }>;
+  const statuses = db.$client.prepare('SELECT status, count(*) AS n FROM sends WHERE stats_observed_at IS NOT NULL GROUP BY status ORDER BY status').all() as Array<{ status: SendStatus; n: number }>;
   const observed = statuses.reduce((sum, s) => sum + s.n, 0);
-  if (observed !== CAMPAIGNS) throw new Error(`expected ${CAMPAIGNS} campaigns observed after one cycle, got ${observed}: ${JSON.stringify(statuses)}`);
+  if (observed !== CAMPAIGNS) throw new Error(`expected ${CAMPAIGNS} sends observed after one cycle, got ${observed}: ${JSON.stringify(statuses)}`);
+  // A one-shot campaign mirrors its send: the poller's writes must have carried the status over.
+  const pairs = db.$client.prepare('SELECT c.status AS campaign, s.status AS send FROM campaigns c JOIN sends s ON s.campaign_id = c.id').all() as Array<{ campaign: string; send: SendStatus }>;
+  const unmirrored = pairs.filter((p) => p.campaign !== oneShotStatus(p.send));
+  if (unmirrored.length > 0) throw new Error(`${unmirrored.length} campaigns do not mirror their send, e.g. ${JSON.stringify(unmirrored[0])}`);
 
   // A minute later: the steady state, where pages that changed nothing end a list.
   clock.advance(cycleMs);
@@ -175,11 +178,11 @@ async function main(): Promise<void> {
   const ratio = first.requests / leastTotal;
   const byList = (counts: Record<StatsType, number>) => LISTS.map((t) => `${t} ${counts[t]}`).join(', ');
   const brief = (s: StatsPollSummary) => `seen ${s.seen}, changed ${s.changed}, status changes ${s.statusChanges}, snapshots ${s.snapshots}, untracked met ${s.untrackedSeen}, deferred ${s.deferred}`;
-  const untracked = statsRepository.connectionRows([CONNECTION])[0]?.untrackedCount ?? 0;
+  const untracked = (await fanout.store.stats.connectionRows([CONNECTION]))[0]?.untrackedCount ?? 0;
 
   printTable('bench:stats — one poll cycle against the simulator (loopback HTTP, temp-file SQLite, default stats settings)', [
     ['remote history', `${thousands(HISTORY)} messages from elsewhere over 90 days + ${CAMPAIGNS} campaigns' messages`],
-    ['tracked campaigns', `${CAMPAIGNS} (${sentCount} sent over the last 5 days, ${sendingCount} sending, ${CAMPAIGNS - sentCount - sendingCount} queued for later), never polled`],
+    ['tracked sends', `${CAMPAIGNS} (${sentCount} sent over the last 5 days, ${sendingCount} sending, ${CAMPAIGNS - sentCount - sendingCount} queued for later), never polled`],
     ['settings', `STATS_BUDGET ${config.stats.budget}, STATS_TRACK_DAYS ${config.stats.trackDays}, cycle ${cycleMs / 1000} s, bucket ${bucket.capacity} / ${bucket.refillPerSecond}/s → at most ${poller.perCycle} requests per cycle`],
     ['requests by list', byList(firstByList)],
     ['least by list', `${byList(least)} (pages down to the deepest tracked message)`],
@@ -187,7 +190,7 @@ async function main(): Promise<void> {
     ['requests / least', `${first.requests} / ${leastTotal}`],
     ['ratio (requests / least)', ratio.toFixed(3)],
     ['cycle', `${brief(first)}; ${firstMs.toFixed(0)} ms`],
-    ['status after the cycle', statuses.map((s) => `${s.status} ${s.n}`).join(', ')],
+    ['send status after the cycle', statuses.map((s) => `${s.status} ${s.n}`).join(', ')],
     ['untracked counted', `${untracked} (messages from elsewhere on the pages read; not turned into campaigns)`],
     ['next cycle (+60 s)', `${second.requests} requests (${byList(perList)}); ${brief(second)}`],
   ]);
@@ -195,7 +198,8 @@ async function main(): Promise<void> {
   const met = printAim(`requests ≤ ${AIM_RATIO} × least`, ratio <= AIM_RATIO, ratio.toFixed(3));
   console.log(`  all aims met: ${met ? 'yes' : 'no'}`);
 
-  await base.close();
+  // Closes the client and the database too.
+  await fanout.stop();
   await sim.close();
   temp.dispose();
 }

@@ -42,7 +42,7 @@ CREATE UNIQUE INDEX `sends_one_shot_idx` ON `sends` (`campaign_id`) WHERE kind =
 CREATE UNIQUE INDEX `sends_occurrence_idx` ON `sends` (`campaign_id`,`occurrence_at`) WHERE kind = 'occurrence' AND status <> 'canceled';--> statement-breakpoint
 CREATE UNIQUE INDEX `sends_remote_idx` ON `sends` (`connection_id`,`remote_id`) WHERE remote_id IS NOT NULL;--> statement-breakpoint
 CREATE INDEX `sends_tracked_idx` ON `sends` (`connection_id`,`sent_at`) WHERE remote_id IS NOT NULL;--> statement-breakpoint
-CREATE INDEX `sends_stats_live_idx` ON `sends` (`connection_id`,`status`,`sent_at`) WHERE remote_id IS NOT NULL AND remote_deleted_at IS NULL;--> statement-breakpoint
+CREATE INDEX `sends_tracked_id_idx` ON `sends` (`connection_id`,`id`,`status`,`sent_at`,`remote_id`,`remote_list`,`remote_seen_at`,`remote_missing_at`,`created_at`) WHERE remote_id IS NOT NULL AND remote_deleted_at IS NULL;--> statement-breakpoint
 -- Each existing campaign becomes a campaign plus its one send, which takes over the sync state
 -- (a create in flight with its intent and fingerprint included, so it is still resolved by search
 -- and adoption), the lease and the stats. The send id reuses the campaign's ULID: one-shot

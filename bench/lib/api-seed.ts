@@ -1,8 +1,9 @@
-import type { Audience, CampaignStatus, Message } from '../../src/campaigns/model.ts';
+import type { Audience, CampaignStatus, Message, SendStatus } from '../../src/campaigns/model.ts';
 import { systemClock } from '../../src/clock.ts';
 import type { Db } from '../../src/db/client.ts';
 import { newCampaignId } from '../../src/ids.ts';
 import { mulberry32 } from '../../src/ofauth/simulator/faults.ts';
+import { oneShotSendId } from './campaigns.ts';
 
 const DAY = 86_400_000;
 export const BENCH_CONNECTION_IDS = Array.from({ length: 8 }, (_, i) => `conn_agency_${i + 1}`);
@@ -11,9 +12,10 @@ export const BENCH_CONNECTION_IDS = Array.from({ length: 8 }, (_, i) => `conn_ag
 export const prng = mulberry32;
 
 /**
- * Inserts `rows` campaigns over the last 90 days through one prepared statement in one
- * transaction, with messages and audiences as varied as real ones (media, prices, tags, lists).
- * Returns their ids.
+ * Inserts `rows` one-shot campaigns over the last 90 days, each but the drafts with its send
+ * (drafts have none yet), through prepared statements in one transaction, with messages and
+ * audiences as varied as real ones (media, prices, tags, lists). Each send's sync columns are
+ * what the sync plan derives from its status. Returns the campaign ids.
  */
 export function seedApiCampaigns(db: Db, rows: number, random: () => number): string[] {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -25,9 +27,13 @@ export function seedApiCampaigns(db: Db, rows: number, random: () => number): st
     '**Weekend special**: the full behind-the-scenes video, uncut, for the next 48 hours only.',
   ];
   const insert = db.$client.prepare(
-    `INSERT INTO campaigns (id, name, connection_id, message, audience, scheduled_at, status, revision, created_by, created_at, updated_at,
-       sync_state, remote_id, synced_revision, last_synced_at, sent_at, sent_count, viewed_count, purchased_count, stats_observed_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO campaigns (id, name, connection_id, message, audience, scheduled_at, status, revision, created_by, created_at, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insertSend = db.$client.prepare(
+    `INSERT INTO sends (id, campaign_id, connection_id, kind, due_at, revision, status, reason, created_at, updated_at,
+       sync_state, remote_id, synced_revision, last_synced_at, sync_due_at, sent_at, sent_count, viewed_count, purchased_count, stats_observed_at)
+     VALUES (?, ?, ?, 'scheduled', ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const now = systemClock.now();
   const start = now - 90 * DAY;
@@ -60,10 +66,11 @@ export function seedApiCampaigns(db: Db, rows: number, random: () => number): st
       const scheduledAt = createdAt + int(1, 7 * 24) * 3_600_000;
       const isRemote = status === 'sent' || status === 'queued';
       const isSent = status === 'sent';
+      const connectionId = pick(BENCH_CONNECTION_IDS);
       insert.run(
         id,
         `Campaign ${i + 1}: ${message.text.slice(0, 24)}`,
-        pick(BENCH_CONNECTION_IDS),
+        connectionId,
         JSON.stringify(message),
         JSON.stringify(audience),
         scheduledAt,
@@ -72,10 +79,25 @@ export function seedApiCampaigns(db: Db, rows: number, random: () => number): st
         pick(['alice@agency', 'bob@agency', 'carol@agency']),
         createdAt,
         createdAt,
-        isRemote ? 'synced' : 'idle',
+      );
+      if (status === 'draft') continue;
+      const sendStatus: SendStatus = status === 'scheduled' ? 'pending' : (status as SendStatus);
+      // A pending send is owed its create; the others are mirrored (queued, sent) or final.
+      const isDue = sendStatus === 'pending';
+      insertSend.run(
+        oneShotSendId(id),
+        id,
+        connectionId,
+        scheduledAt,
+        sendStatus,
+        sendStatus === 'failed' ? 'ofauth_rejected' : null,
+        createdAt,
+        createdAt,
+        isDue ? 'pending' : isRemote ? 'synced' : 'idle',
         isRemote ? `mm_${i + 1}` : null,
         isRemote ? 1 : 0,
         isRemote ? createdAt + 5_000 : null,
+        isDue ? createdAt : null,
         isSent ? scheduledAt : null,
         isSent ? int(100, 50_000) : null,
         isSent ? int(10, 20_000) : null,

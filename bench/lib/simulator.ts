@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { buildSimulator, type Simulator, type SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
-import type { ThreadReply, ThreadRequest } from './simulator-thread.ts';
+import type { ThreadReply, ThreadRequest, ThreadSetup, ThreadStarted } from './simulator-thread.ts';
 
 export type BenchSimulator = Simulator & { url: string; close(): Promise<void> };
 
@@ -16,6 +16,8 @@ export async function startBenchSimulator(options: SimulatorOptions): Promise<Be
 export interface SimulatorThread {
   url: string;
   apiKey: string;
+  /** Id of the first message `setup.queued` seeded (null when none). */
+  firstId: number | null;
   requestCounts(): Promise<Record<string, number>>;
   messageCount(): Promise<number>;
   close(): Promise<void>;
@@ -25,14 +27,15 @@ export interface SimulatorThread {
  * Starts the simulator in a worker thread, so OFAuth's side neither spends the event loop it is
  * measuring nor stalls while that loop is busy: requests reach the simulator's bucket when they
  * are sent, as they would reach OFAuth. Options must be cloneable (no clock: it runs on real time).
+ * `setup` seeds queued messages in the thread and can index them per connection (ThreadSetup).
  */
-export async function startSimulatorThread(options: Omit<SimulatorOptions, 'clock'>): Promise<SimulatorThread> {
+export async function startSimulatorThread(options: Omit<SimulatorOptions, 'clock'>, setup: ThreadSetup = {}): Promise<SimulatorThread> {
   // Worker threads do not inherit tsx's loader, so the thread registers it before importing the entry.
   const entry = new URL('./simulator-thread.ts', import.meta.url).href;
   const tsxApi = import.meta.resolve('tsx/esm/api');
   const code = `import(${JSON.stringify(tsxApi)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  const worker = new Worker(code, { eval: true, workerData: options });
-  const started = await new Promise<{ url: string; apiKey: string }>((resolve, reject) => {
+  const worker = new Worker(code, { eval: true, workerData: { options, setup } });
+  const started = await new Promise<ThreadStarted>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
   });

@@ -8,7 +8,7 @@ import { describeFailure } from '../sync/outcomes.ts';
 import { createStatsBudget, type BudgetSettings } from './budget.ts';
 import { missingChanges, observe } from './observe.ts';
 import { LIST_ORDER, PAGE_SIZE, isMissing, itemSortKey, stopAfterPage, type Coverage, type StopReason } from './plan.ts';
-import { indexTracked, type TrackedIndex } from './tracked.ts';
+import { loadTracked, type TrackedIndex } from './tracked.ts';
 
 export interface StatsPollerSettings extends BudgetSettings {
   /** Sent sends are followed this many days after sending (STATS_TRACK_DAYS). */
@@ -103,7 +103,7 @@ export function createStatsPoller(deps: StatsPollerDeps) {
   async function pollConnection(connectionId: string, summary: StatsPollSummary, signal?: AbortSignal): Promise<void> {
     const carry = carries.get(connectionId);
     carries.delete(connectionId);
-    const tracked = indexTracked(await store.stats.tracked(connectionId, clock.now() - trackMs), carry?.seenIds);
+    const tracked = await loadTracked(store.stats, connectionId, clock.now() - trackMs, { seenBefore: carry?.seenIds });
     if (tracked.size === 0) return;
     summary.connections++;
     const coverage: Partial<Record<StatsType, Coverage>> = { ...carry?.coverage };

@@ -142,8 +142,14 @@ export interface SendStore {
   inFlight(now: number): Promise<number>;
 }
 
-/** The facts of a tracked send that the stats poller's planning needs (kept small: it may hold many). */
-export type TrackedSend = Pick<Send, 'id' | 'campaignId' | 'status' | 'remoteId' | 'remoteList' | 'remoteSeenAt' | 'remoteMissingAt' | 'createdAt' | 'sentAt'>;
+/** What the stats poller matches and plans with of a tracked send (kept small: it may hold a million). */
+export type TrackedSend = Pick<Send, 'id' | 'status' | 'remoteId' | 'remoteList' | 'remoteSeenAt' | 'remoteMissingAt' | 'createdAt'>;
+
+/** A keyset page of tracked sends: those with an id after `afterId` (null: from the first), at most `limit`. */
+export interface TrackedPage {
+  afterId: string | null;
+  limit: number;
+}
 
 export interface Snapshot {
   id: number;
@@ -187,7 +193,12 @@ export interface DayTotalsRow {
 export interface StatsStore {
   /** Connections with at least one tracked send (live remote copy, open or recently sent). */
   connectionsToPoll(since: number): Promise<string[]>;
-  tracked(connectionId: string, since: number): Promise<TrackedSend[]>;
+  /**
+   * One page of the connection's tracked sends, in id order: pass the last id as the next
+   * `afterId` until a page comes back shorter than `limit`. Paged so that no caller holds a
+   * million rows as objects at once.
+   */
+  tracked(connectionId: string, since: number, page: TrackedPage): Promise<TrackedSend[]>;
   hasSyncDue(connectionId: string, now: number): Promise<boolean>;
   /**
    * Applies one stats page in one transaction: matches items to sends by remote id, calls

@@ -37,8 +37,13 @@ export function fingerprintOf(message: Message, scheduledAt: number | null): Fin
   };
 }
 
-/** How far the remote `date` of a scheduled message may be from what was sent (rounding, zones). */
-const DATE_TOLERANCE_MS = 60_000;
+/**
+ * How far the remote `date` of a scheduled message may be from what was sent (OFAuth drops
+ * milliseconds). Under half a minute: a series' occurrences fall on whole minutes at least a
+ * minute apart, and two of them with the same text must never match each other's message (the
+ * crash test caught a 60 s tolerance adopting the next occurrence's message).
+ */
+const DATE_TOLERANCE_MS = 30_000;
 
 /** Whether a remote stats item could be the message this fingerprint describes. */
 export function matchesFingerprint(item: StatsItem, fp: Fingerprint): boolean {

@@ -654,26 +654,48 @@ export function defineStoreContract(backend: StoreBackend): void {
       expect([...(await store.stats.connectionsToPoll(T0 + 4))].sort()).toEqual(['conn_cancel', 'conn_queued']);
     });
 
+    const ALL = { afterId: null, limit: 100 };
+
     it('gives the tracked sends of a connection, with only the slim fields', async () => {
       const { queued, old } = await pollingFixture();
       const fresh = (await store.campaigns.findSend(queued.send.id))!;
-      expect(await store.stats.tracked('conn_queued', SINCE)).toEqual([
+      expect(await store.stats.tracked('conn_queued', SINCE, ALL)).toEqual([
         {
           id: fresh.id,
-          campaignId: fresh.campaignId,
           status: 'queued',
           remoteId: '7001',
           remoteList: 'scheduled',
           remoteSeenAt: null,
           remoteMissingAt: null,
           createdAt: fresh.createdAt,
-          sentAt: null,
         },
       ]);
-      expect(await store.stats.tracked('conn_old', SINCE)).toEqual([]);
-      expect((await store.stats.tracked('conn_old', T0 - 11 * DAY)).map((t) => t.id)).toEqual([old.send.id]);
-      expect(await store.stats.tracked('conn_local', SINCE)).toEqual([]);
-      expect(await store.stats.tracked('conn_deleted', SINCE)).toEqual([]);
+      expect(await store.stats.tracked('conn_old', SINCE, ALL)).toEqual([]);
+      expect((await store.stats.tracked('conn_old', T0 - 11 * DAY, ALL)).map((t) => t.id)).toEqual([old.send.id]);
+      expect(await store.stats.tracked('conn_local', SINCE, ALL)).toEqual([]);
+      expect(await store.stats.tracked('conn_deleted', SINCE, ALL)).toEqual([]);
+    });
+
+    it('pages the tracked sends by id, skipping the untracked in between', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        const created = await createOneShot(store, T0 + i * 10, { connectionId: 'conn_many' });
+        // Every third one was sent before the window: not tracked, yet between tracked ids.
+        const sentAt = i % 3 === 1 ? T0 - 10 * DAY : T0 + i * 10 + 1;
+        await changeSend(store, created.send, T0 + i * 10 + 1, sentRemotely(String(8000 + i), sentAt, { sentCount: 1, viewedCount: 0, purchasedCount: 0 }));
+        if (i % 3 !== 1) ids.push(created.send.id);
+      }
+      const pages: string[][] = [];
+      let afterId: string | null = null;
+      for (;;) {
+        const page = await store.stats.tracked('conn_many', SINCE, { afterId, limit: 2 });
+        pages.push(page.map((t) => t.id));
+        if (page.length < 2) break;
+        afterId = page[page.length - 1]!.id;
+      }
+      expect(pages).toEqual([ids.slice(0, 2), ids.slice(2, 4), ids.slice(4)]);
+      expect(pages.flat()).toEqual([...ids].sort());
+      expect(await store.stats.tracked('conn_many', SINCE, { afterId: ids.at(-1)!, limit: 2 })).toEqual([]);
     });
 
     it('says whether a connection has sync work due', async () => {

@@ -11,12 +11,48 @@ import { sendById, writeSendAndCampaign } from './write.ts';
  * The stats poller's and the stats API's side of the store. A tracked send has a live remote
  * copy and either an open outcome (queued, sending, or canceled with the copy not yet deleted) or
  * was sent within the tracking window; sent rows without sentAt (sent before stats existed) fall
- * back to updatedAt. The WHERE repeats the partial index's predicate (remote_id IS NOT NULL AND
- * remote_deleted_at IS NULL) so SQLite can use sends_stats_live_idx.
+ * back to updatedAt. The WHERE repeats the predicate of the partial index sends_tracked_id_idx
+ * (remote_id IS NOT NULL AND remote_deleted_at IS NULL) so SQLite can use it.
  */
-const TRACKED = `remote_id IS NOT NULL AND remote_deleted_at IS NULL
+const LIVE = 'remote_id IS NOT NULL AND remote_deleted_at IS NULL';
+const TRACKED = `${LIVE}
   AND (status IN ('queued', 'sending', 'canceled')
        OR (status = 'sent' AND (sent_at >= @since OR (sent_at IS NULL AND updated_at >= @since))))`;
+
+/*
+ * Both poller queries name sends_tracked_id_idx (INDEXED BY): left to itself, SQLite reads
+ * `remote_id IS NOT NULL` as a range on sends_remote_idx and then fetches every row with a live
+ * copy, those sent long ago included, to test the window (seconds per poll at a million sends).
+ * On sends_tracked_id_idx the window test is decided from the index entry (status and sent_at
+ * ride along), and a statement that cannot use it fails to prepare rather than going slow.
+ * Exported for the query-plan test.
+ */
+
+/**
+ * Connections with a tracked send: a skip-scan over the distinct connections with a live copy,
+ * each asked for one tracked send, instead of visiting every tracked send.
+ */
+export const connectionsToPollSql = `WITH RECURSIVE live(connection_id) AS (
+    SELECT (SELECT min(connection_id) FROM sends INDEXED BY sends_tracked_id_idx WHERE ${LIVE})
+    UNION ALL
+    SELECT (SELECT min(s.connection_id) FROM sends s INDEXED BY sends_tracked_id_idx WHERE ${LIVE} AND s.connection_id > live.connection_id)
+    FROM live WHERE live.connection_id IS NOT NULL
+  )
+  SELECT connection_id AS connectionId FROM live
+  WHERE connection_id IS NOT NULL
+    AND EXISTS (SELECT 1 FROM sends s INDEXED BY sends_tracked_id_idx WHERE s.connection_id = live.connection_id AND ${TRACKED})
+  ORDER BY connection_id`;
+
+/**
+ * A keyset page of a connection's tracked sends, in id order: each page costs its own rows, so
+ * the whole walk stays linear. Raw and slim on purpose: these rows are all the poller keeps of
+ * up to a million sends (never the message or audience JSON).
+ */
+export const trackedPageSql = `SELECT id, status, remote_id AS remoteId, remote_list AS remoteList, remote_seen_at AS remoteSeenAt,
+         remote_missing_at AS remoteMissingAt, created_at AS createdAt
+  FROM sends INDEXED BY sends_tracked_id_idx
+  WHERE connection_id = @connectionId AND id > @afterId AND ${TRACKED}
+  ORDER BY id LIMIT @limit`;
 
 /** Both ids of an item: OFAuth may list a queued message under its queue id. */
 const remoteIdsOf = (item: StatsItem): string[] => (item.queueId === null || item.queueId === item.id ? [String(item.id)] : [String(item.id), String(item.queueId)]);
@@ -24,17 +60,8 @@ const remoteIdsOf = (item: StatsItem): string[] => (item.queueId === null || ite
 export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): StatsStore {
   const immediate = <T>(fn: () => T): T => db.transaction(fn, { behavior: 'immediate' });
 
-  const connectionsQuery = db.$client.prepare<{ since: number }, { connectionId: string }>(
-    `SELECT DISTINCT connection_id AS connectionId FROM sends WHERE ${TRACKED} ORDER BY connection_id`,
-  );
-  // Raw and slim on purpose: a connection may have a million tracked sends, and these rows are
-  // all the poller holds of them (never the message or audience JSON). Sorted by id, so the
-  // poller's lookups need no second sort.
-  const trackedQuery = db.$client.prepare<{ connectionId: string; since: number }, TrackedSend>(
-    `SELECT id, campaign_id AS campaignId, status, remote_id AS remoteId, remote_list AS remoteList, remote_seen_at AS remoteSeenAt,
-            remote_missing_at AS remoteMissingAt, created_at AS createdAt, sent_at AS sentAt
-     FROM sends WHERE connection_id = @connectionId AND ${TRACKED} ORDER BY id`,
-  );
+  const connectionsQuery = db.$client.prepare<{ since: number }, { connectionId: string }>(connectionsToPollSql);
+  const trackedQuery = db.$client.prepare<{ connectionId: string; since: number; afterId: string; limit: number }, TrackedSend>(trackedPageSql);
   const syncDueQuery = db.$client.prepare<[string, number], { one: number }>(
     'SELECT 1 AS one FROM sends WHERE connection_id = ? AND sync_due_at IS NOT NULL AND sync_due_at <= ? LIMIT 1',
   );
@@ -61,8 +88,9 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
       return connectionsQuery.all({ since }).map((r) => r.connectionId);
     },
 
-    async tracked(connectionId, since) {
-      return trackedQuery.all({ connectionId, since });
+    async tracked(connectionId, since, { afterId, limit }) {
+      // '' sorts before every id: the walk's first page.
+      return trackedQuery.all({ connectionId, since, afterId: afterId ?? '', limit });
     },
 
     async hasSyncDue(connectionId, now) {
