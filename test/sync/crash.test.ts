@@ -10,8 +10,8 @@ import { createApi } from '../helpers/crash/api.ts';
 import { killRepeatedly } from '../helpers/crash/kill-loop.ts';
 import { createRng, seedFrom } from '../helpers/crash/random.ts';
 import { ServerProcess, findFreePort, snapshotApp } from '../helpers/crash/server-process.ts';
-import { checkInvariants, collectEventFigures, takeConsistentSnapshot } from '../helpers/crash/verify.ts';
-import { newModel, planCampaigns, planSeries, runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
+import { checkInvariants, collectEventFigures, waitForConvergence } from '../helpers/crash/verify.ts';
+import { planCampaigns, runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
 import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
 
 /*
@@ -19,10 +19,6 @@ import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
  * faults on, campaigns created, edited and canceled through the API while the child is
  * SIGKILLed at random moments and restarted on the same database. Then faults off, one last
  * start, and the remote queue must match the campaigns exactly: no duplicate send, no loss.
- * About a sixth of the campaigns are series firing every minute or two (RECURRENCE_LEAD 3m, so
- * several occurrences are queued in OFAuth ahead while the kills happen; some go out during the
- * run), edited, paused, resumed and canceled: each live occurrence must end with exactly one
- * remote message, and canceled or paused ones with none.
  *
  * Short by default (part of `npm test`); `npm run test:crash` (CRASH_FULL=1) runs the full size.
  * CRASH_SEED fixes the plan, the fault schedule and the kill moments; the interleaving of real
@@ -34,14 +30,12 @@ const seed = seedFrom(process.env.CRASH_SEED);
 const reproduce = isFull ? `CRASH_SEED=${seed} npm run test:crash` : `CRASH_SEED=${seed} npx vitest run test/sync/crash.test.ts`;
 
 const profile = isFull
-  ? { campaigns: 200, series: 40, deferResumes: true, minKills: 20, uptimeMs: [400, 3_000] as [number, number], convergeMs: 240_000, testMs: 15 * 60_000 }
-  : { campaigns: 40, series: 8, deferResumes: false, minKills: 7, uptimeMs: [300, 2_000] as [number, number], convergeMs: 60_000, testMs: 180_000 };
+  ? { campaigns: 200, minKills: 20, uptimeMs: [400, 3_000] as [number, number], convergeMs: 240_000, testMs: 15 * 60_000 }
+  : { campaigns: 40, minKills: 7, uptimeMs: [300, 2_000] as [number, number], convergeMs: 60_000, testMs: 180_000 };
 const CONCURRENCY = 6;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_TOKEN = `crash-admin-${seed}-0123456789abcdef`;
 const SECOND_CONNECTION = 'conn_crash_b';
-/** RECURRENCE_LEAD of the server: occurrences are queued in OFAuth this long ahead. */
-const RECURRENCE_LEAD_MS = 3 * 60_000;
 
 /** Faults while the server is being killed: writes that commit and then fail, a few plain 5xx, latency. */
 const killPhaseFaults = { seed, serverErrorAfterCommit: 0.1, dropAfterCommit: 0.1, serverErrorBeforeCommit: 0.02, latencyMs: [0, 50] as [number, number] };
@@ -77,7 +71,7 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
   });
 
   it(
-    `converges with ${profile.campaigns} campaigns, ${profile.series} series and at least ${profile.minKills} SIGKILLs (seed ${seed})`,
+    `converges with ${profile.campaigns} campaigns and at least ${profile.minKills} SIGKILLs (seed ${seed})`,
     async () => {
       const startedAt = Date.now();
       sim = await startSimulator({
@@ -112,20 +106,13 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
           SYNC_BATCH: '10',
           LEASE_MS: '6s',
           SYNC_SETTLE: '1s',
-          RECURRENCE_MIN_INTERVAL: '1m',
-          RECURRENCE_LEAD: `${RECURRENCE_LEAD_MS / 60_000}m`,
         },
       });
       proxy = await ApiProxy.start(port, activity);
       const api = createApi(server, ADMIN_TOKEN, { baseUrl: proxy.url, activity });
 
-      const connectionIds = [sim.connectionId, SECOND_CONNECTION];
-      // Series from their own rng: a seed's one-shot plan is what it was before series existed.
-      const plans = [
-        ...planCampaigns(createRng(seed), { seed, count: profile.campaigns, connectionIds, now: Date.now() }),
-        ...planSeries(createRng(seed ^ 0x9e3779b9), { seed, count: profile.series, firstIndex: profile.campaigns, connectionIds, deferResumes: profile.deferResumes }),
-      ];
-      const models: CampaignModel[] = plans.map(newModel);
+      const plans = planCampaigns(createRng(seed), { seed, count: profile.campaigns, connectionIds: [sim.connectionId, SECOND_CONNECTION], now: Date.now() });
+      const models: CampaignModel[] = plans.map((plan) => ({ plan, id: null, confirmedRevision: 0, isCanceled: false, nextOperation: 0, isBusy: false }));
       const totalOperations = plans.reduce((n, p) => n + p.operations.length, 0);
       progress = () => `${models.reduce((n, m) => n + m.nextOperation, 0)}/${totalOperations} API operations done`;
       // Operations are spread over the server lives (runWorkload gates them) and, by think time,
@@ -140,7 +127,7 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
         throw error;
       };
       const [work, killsAt] = await Promise.all([
-        runWorkload({ api, server, rng: createRng(seed ^ 0x5bd1e995), campaigns: models, concurrency: CONCURRENCY, thinkMaxMs, lives: profile.minKills, signal: teardown.signal, seriesLeadMs: RECURRENCE_LEAD_MS })
+        runWorkload({ api, server, rng: createRng(seed ^ 0x5bd1e995), campaigns: models, concurrency: CONCURRENCY, thinkMaxMs, lives: profile.minKills, signal: teardown.signal })
           .finally(() => {
             isWorkDone = true;
           })
@@ -160,11 +147,9 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
       // Phase 2: OFAuth healthy again, one last start, and wait for the sync loop to settle.
       sim.setFaults({});
       await server.start();
-      const snapshot = await takeConsistentSnapshot(api, () => sim!.messages(), profile.convergeMs);
-      const { campaigns, waitedMs } = snapshot;
-      const verdict = checkInvariants(models, snapshot, { leadMs: RECURRENCE_LEAD_MS });
+      const { campaigns, waitedMs } = await waitForConvergence(api, profile.convergeMs);
+      const verdict = checkInvariants(models, campaigns, sim.messages());
       const figures = await collectEventFigures(api, campaigns.map((c) => c.id));
-      const sf = verdict.series;
       const requests = sim.requestCounts();
       const exitCode = await server.stop();
 
@@ -175,21 +160,17 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
           `simFaults={5xx:${sum(requests, ' 500')}, dropped:${sum(requests, ' dropped')}} ` +
           `ambiguousCreates=${figures.ambiguousCreates} createsInterruptedByKill=${figures.interruptedCreates} ` +
           `adoptions=${figures.adopted} provenAbsent=${figures.createAbsent} remoteCreated=${figures.remoteCreated} ` +
-          `syncErrors=${figures.syncErrors} ${JSON.stringify(figures.syncErrorsBy)} remoteMessages=${snapshot.remote.length} ` +
-          `series=${sf.series} (paused ${sf.paused}, canceled ${sf.canceled}, completed ${sf.completed}) occurrenceSends=${sf.occurrenceSends} ` +
-          `(live ${sf.liveSends}, wentOut ${sf.wentOut}, sentNow ${sf.sentNow}, canceledByPause ${sf.canceledByPause}, canceledByCancel ${sf.canceledByCancel}, ` +
-          `cancelTooLate ${sf.cancelTooLate}, missed ${sf.missed}) pauses=${sf.pauses} resumes=${sf.resumes} skippedCompleted=${sf.skippedCompleted} ` +
+          `syncErrors=${figures.syncErrors} ${JSON.stringify(figures.syncErrorsBy)} remoteMessages=${sim.messages().length} ` +
           `duplicates=${verdict.duplicates} unclaimed=${verdict.unclaimed} ` +
           `killPhase=${killPhaseMs}ms converge=${waitedMs}ms total=${Date.now() - startedAt}ms finalExit=${exitCode}`,
       );
 
-      if (process.env.CRASH_VERBOSE === '1') console.log(`[crash] server timeline: ${server.timeline.join(', ')}`);
       const context = `seed ${seed}; reproduce: ${reproduce}`;
       expect(server.unexpectedExits, `server exits nobody asked for (${context})`).toEqual([]);
       expect(kills, `SIGKILLs (${context})`).toBeGreaterThanOrEqual(profile.minKills);
       expect(models.filter((m) => m.nextOperation < m.plan.operations.length).map((m) => `c${m.plan.index}`), `unfinished scripts (${context})`).toEqual([]);
       expect(verdict.violations, `invariant violations (${context})`).toEqual([]);
-      expect(verdict.duplicates, `live remote messages no send owns (${context})`).toBe(0);
+      expect(verdict.duplicates, `live remote messages no campaign owns (${context})`).toBe(0);
     },
     profile.testMs,
   );

@@ -16,16 +16,6 @@ const REQUEST_TIMEOUT_MS = 20_000;
 /** Failures while the same server generation still looks up: a real problem after this many. */
 const MAX_TRANSIENT_FAILURES = 5;
 
-export interface SyncView {
-  state: string;
-  remoteId: string | null;
-  revision: number;
-  syncedRevision: number;
-  attempts: number;
-  lastError: string | null;
-  nextAttemptAt: string | null;
-}
-
 export interface CampaignView {
   id: string;
   name: string;
@@ -33,29 +23,15 @@ export interface CampaignView {
   status: string;
   scheduledAt: string | null;
   message: { text: string; price: number };
-  /** A one-shot's send's sync state; null for a series (each send has its own). */
-  sync: SyncView | null;
-  /** Series only. */
-  recurrence?: { cron: string; timezone: string; endsAt: string | null; maxOccurrences: number | null };
-  nextOccurrenceAt?: string | null;
-  sendCounts?: Record<string, number>;
-  createdAt: string;
-}
-
-/** One OFAuth mass message made from a campaign (GET /v1/campaigns/:id/sends). */
-export interface SendView {
-  id: string;
-  campaignId: string;
-  connectionId: string;
-  kind: 'scheduled' | 'occurrence';
-  occurrenceAt: string | null;
-  dueAt: string | null;
-  status: string;
-  reason: string | null;
-  sentAt: string | null;
-  sync: SyncView;
-  createdAt: string;
-  updatedAt: string;
+  sync: {
+    state: string;
+    remoteId: string | null;
+    revision: number;
+    syncedRevision: number;
+    attempts: number;
+    lastError: string | null;
+    nextAttemptAt: string | null;
+  };
 }
 
 /**
