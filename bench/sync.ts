@@ -1,11 +1,11 @@
 /**
  * bench:sync — how close a backlog sync comes to the least time OFAuth's rate limits allow.
  *
- * 20 connections and 2,000 scheduled campaigns (one send each, one create each) against the
- * simulator over loopback HTTP, with both buckets (simulator and client) set to the same small
- * shape, as an operator sets OFAUTH_RATE_CAPACITY / OFAUTH_RATE_PER_MINUTE to their plan. The
- * service (createFanout) runs with the default sync settings, on the real clock and a temp-file
- * database, driven like the cron drives it: syncOnce() again and again until nothing is owed. The simulator
+ * 20 connections and 2,000 scheduled campaigns (one create each) against the simulator over
+ * loopback HTTP, with both buckets (simulator and client) set to the same small shape, as an
+ * operator sets OFAUTH_RATE_CAPACITY / OFAUTH_RATE_PER_MINUTE to their plan. The service runs
+ * (createFanout) with its default sync settings, on the real clock and a temp-file database, driven
+ * like the cron drives it: syncOnce() again and again until nothing is owed. The simulator
  * runs in a worker thread, as OFAuth runs elsewhere: its work does not count against the event
  * loop being measured, and requests reach its bucket when sent, not when that loop is free.
  *
@@ -146,7 +146,7 @@ async function runRound(config: Config): Promise<RoundResult> {
     ticks++;
     for (const key of Object.keys(totals) as Array<keyof Totals>) totals[key] += summary[key];
     if ((owed.get() as number) === 0) break;
-    if (performance.now() - runStarted > TIMEOUT_MS) throw new Error(`sync not done after ${seconds(TIMEOUT_MS, 0)}: ${String(owed.get())} sends still owed`);
+    if (performance.now() - runStarted > TIMEOUT_MS) throw new Error(`sync not done after ${seconds(TIMEOUT_MS, 0)}: ${String(owed.get())} campaigns still owed`);
     if (summary.claimed === 0) await delay(IDLE_TICK_MS);
   }
   const actualMs = performance.now() - runStarted;
@@ -157,10 +157,7 @@ async function runRound(config: Config): Promise<RoundResult> {
   loopDelay.disable();
 
   // Correctness first: a fast sync that lost or duplicated campaigns is an error, not a result.
-  const queued = db.$client
-    .prepare("SELECT count(*) FROM sends s JOIN campaigns c ON c.id = s.campaign_id WHERE s.status = 'queued' AND s.remote_id IS NOT NULL AND s.sync_state = 'synced' AND c.status = 'queued'")
-    .pluck()
-    .get() as number;
+  const queued = db.$client.prepare("SELECT count(*) FROM sends s JOIN campaigns c ON c.id = s.campaign_id WHERE s.status = 'queued' AND s.remote_id IS NOT NULL AND s.sync_state = 'synced' AND c.status = 'queued'").pluck().get() as number;
   const remote = await sim.messageCount();
   if (queued !== CAMPAIGNS || remote !== CAMPAIGNS) {
     throw new Error(`expected ${CAMPAIGNS} campaigns queued and ${CAMPAIGNS} remote messages, got ${queued} queued and ${remote} remote`);
@@ -170,7 +167,6 @@ async function runRound(config: Config): Promise<RoundResult> {
   const leastMs = (Math.max(0, maxPerConnection - bucket.capacity) / bucket.refillPerSecond) * 1000;
   const tally = tallyRequests(await sim.requestCounts());
   const finishes = [...lastRequestAt.values()].sort((a, b) => a - b);
-  // Closes the client and the database too.
   await fanout.stop();
   await sim.close();
   temp.dispose();

@@ -196,7 +196,7 @@ async function main(): Promise<void> {
     ...subjects.map(
       (s): [string, string] => [
         `seed ${s.label}`,
-        `${seconds(s.seedMs)} (${thousands(Math.round((s.size + s.series) / (s.seedMs / 1000)))} campaigns/s, one transaction each), checkpoint ${seconds(s.checkpointMs)}, file ${mib(s.temp.sizeBytes())}`,
+        `${seconds(s.seedMs)} (${thousands(Math.round((s.size + s.series) / (s.seedMs / 1000)))} campaigns/s with their sends; one transaction for one-shots, one for series), checkpoint ${seconds(s.checkpointMs)}, file ${mib(s.temp.sizeBytes())}`,
       ],
     ),
     ...subjects.map(

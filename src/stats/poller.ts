@@ -83,6 +83,15 @@ export function createStatsPoller(deps: StatsPollerDeps) {
   const budget = createStatsBudget(settings, clock);
   const trackMs = settings.trackDays * DAY_MS;
   const carries = new Map<string, Carry>();
+  // Loading is synchronous SQLite work on the one thread, so loading connections side by side
+  // gains nothing; one at a time, only one page of row objects is alive rather than one per
+  // connection in flight (which lives long enough to be promoted to the old generation).
+  let loading: Promise<unknown> = Promise.resolve();
+  function loadSerially(connectionId: string, seenBefore: readonly string[] | undefined): Promise<TrackedIndex> {
+    const load = loading.then(() => loadTracked(store.stats, connectionId, clock.now() - trackMs, { seenBefore }));
+    loading = load.catch(() => undefined);
+    return load;
+  }
 
   /** Reports tracked sends that every list they could be in was read past without meeting. */
   async function flagMissing(tracked: TrackedIndex, coverage: Partial<Record<StatsType, Coverage>>, summary: StatsPollSummary): Promise<void> {
@@ -103,7 +112,7 @@ export function createStatsPoller(deps: StatsPollerDeps) {
   async function pollConnection(connectionId: string, summary: StatsPollSummary, signal?: AbortSignal): Promise<void> {
     const carry = carries.get(connectionId);
     carries.delete(connectionId);
-    const tracked = await loadTracked(store.stats, connectionId, clock.now() - trackMs, { seenBefore: carry?.seenIds });
+    const tracked = await loadSerially(connectionId, carry?.seenIds);
     if (tracked.size === 0) return;
     summary.connections++;
     const coverage: Partial<Record<StatsType, Coverage>> = { ...carry?.coverage };

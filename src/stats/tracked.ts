@@ -1,38 +1,51 @@
 import { sendStatuses } from '../campaigns/model.ts';
 import type { StatsType } from '../ofauth/schemas.ts';
 import type { StatsStore, TrackedSend } from '../store/types.ts';
-import { PackedStrings, encode } from './packed-strings.ts';
+import { Column, PackedStrings, encode } from './columns.ts';
 import { LIST_ORDER, floorOf, listsFor, mustFindFrom, type TrackedFacts, type UnseenSummary } from './plan.ts';
 
 /*
  * The sends one poll of one connection follows, held as columns rather than objects: a tracked
  * send costs ~90 bytes, nearly all outside the JS heap (its ids as packed UTF-8, its facts in
- * typed arrays), where a TrackedSend object costs ~300. The columns are filled a store page at a
- * time (createTrackedBuilder), so the objects of a million tracked sends never exist together,
- * and the strings of a page die young. Per list it keeps what the stop rule needs (how many
- * candidates are unseen, the lowest floor and the earliest must-find time among them) so a page
- * costs the same however many sends are tracked: `seen` only grows during a poll, so each list's
- * cursors over the sends sorted by floor and by must-find time only move forward.
+ * typed chunks), where a TrackedSend object costs ~300. The columns are filled a store page at a
+ * time (loadTracked), so the objects of a million tracked sends never exist together and the
+ * strings of a page die young. Per list it keeps what the stop rule needs (how many candidates
+ * are unseen, the lowest floor and the earliest must-find time among them) so a page costs the
+ * same however many sends are tracked: `seen` only grows during a poll, so each list's cursors
+ * over the sends sorted by floor and by must-find time only move forward.
  */
+
+/**
+ * Tracked sends read per store call. Small, because a page's row objects are garbage once added
+ * and the fewer there are the sooner they die (5,000 cost ~30 MB more peak RSS at a million
+ * tracked); a keyset page is a seek, so a million tracked sends in 1,000 queries cost no more CPU.
+ */
+export const TRACKED_PAGE_SIZE = 1_000;
 
 const NULL_TIME = Number.NaN;
 const time = (ms: number | null): number => (ms === null ? NULL_TIME : ms);
 const orNull = (ms: number): number | null => (Number.isNaN(ms) ? null : ms);
 
-/** Indices 0..n-1 ordered by a column, ascending. */
-function orderBy(column: Float64Array): Uint32Array {
-  const order = new Uint32Array(column.length);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  return order.sort((a, b) => (column[a]! < column[b]! ? -1 : column[a]! > column[b]! ? 1 : a - b));
+/** Indices 0..n-1 ordered by a key, ascending. */
+function orderBy(key: (i: number) => number, n: number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  return order.sort((a, b) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : a - b;
+  });
 }
 
-type Typed = Uint8Array | Int8Array | Float64Array;
-
-/** Doubles a typed column's capacity (copying), or cuts it to `length` when that is smaller. */
-function resized<T extends Typed>(column: T, length: number): T {
-  const next = new (column.constructor as new (length: number) => T)(length);
-  next.set(column.length <= length ? column : (column.subarray(0, length) as T));
-  return next;
+/**
+ * Indices ordered by must-find time. The times live only for the sort, in this function's own
+ * scope (a closure of the index would keep them): 8 bytes a send less to hold during the poll;
+ * unseen() recomputes the one it reports.
+ */
+function orderByMustFind(facts: (i: number) => TrackedFacts, n: number): Uint32Array {
+  const times = new Float64Array(n);
+  for (let i = 0; i < n; i++) times[i] = mustFindFrom(facts(i));
+  return orderBy((i) => times[i]!, n);
 }
 
 export interface TrackedIndex {
@@ -60,69 +73,63 @@ export interface TrackedBuilder {
   build(seenBefore?: readonly string[]): TrackedIndex;
 }
 
+interface Columns {
+  n: number;
+  ids: PackedStrings;
+  remoteIds: PackedStrings;
+  /** Index in sendStatuses. */
+  status: Column;
+  /** Index in LIST_ORDER, -1 for none. */
+  remoteList: Column;
+  createdAt: Column;
+  /** NaN for null. */
+  remoteSeenAt: Column;
+  remoteMissingAt: Column;
+  /** Index of the first list the send can be in (LIST_ORDER). */
+  firstList: Column;
+  /** Whether ids came in ascending order (the store pages by id). */
+  sorted: boolean;
+}
+
 /** Collects tracked sends into columns, page by page, then indexes them (see TrackedIndex). */
 export function createTrackedBuilder(): TrackedBuilder {
-  let n = 0;
-  const ids = new PackedStrings();
-  const remoteIds = new PackedStrings();
-  let status = new Uint8Array(0);
-  let remoteList = new Int8Array(0);
-  let createdAt = new Float64Array(0);
-  let remoteSeenAt = new Float64Array(0);
-  let remoteMissingAt = new Float64Array(0);
-  let mustFrom = new Float64Array(0);
-  /** Index of the first list the send can be in (LIST_ORDER). */
-  let firstList = new Uint8Array(0);
-  let sorted = true;
+  const bytes = (n: number) => new Uint8Array(n);
+  const times = (n: number) => new Float64Array(n);
+  const c: Columns = {
+    n: 0,
+    ids: new PackedStrings(),
+    remoteIds: new PackedStrings(),
+    status: new Column(bytes),
+    remoteList: new Column((n) => new Int8Array(n)),
+    createdAt: new Column(times),
+    remoteSeenAt: new Column(times),
+    remoteMissingAt: new Column(times),
+    firstList: new Column(bytes),
+    sorted: true,
+  };
   let built = false;
-
-  function reserve(length: number): void {
-    if (length <= status.length) return;
-    const capacity = Math.max(length, status.length * 2);
-    status = resized(status, capacity);
-    remoteList = resized(remoteList, capacity);
-    createdAt = resized(createdAt, capacity);
-    remoteSeenAt = resized(remoteSeenAt, capacity);
-    remoteMissingAt = resized(remoteMissingAt, capacity);
-    mustFrom = resized(mustFrom, capacity);
-    firstList = resized(firstList, capacity);
-  }
 
   return {
     add(page) {
       if (built) throw new Error('tracked builder already built');
-      reserve(n + page.length);
       for (const s of page) {
-        ids.push(s.id);
-        if (n > 0 && ids.compare(n - 1, n) >= 0) sorted = false;
-        remoteIds.push(s.remoteId);
-        status[n] = sendStatuses.indexOf(s.status);
-        remoteList[n] = s.remoteList === null ? -1 : LIST_ORDER.indexOf(s.remoteList);
-        createdAt[n] = s.createdAt;
-        remoteSeenAt[n] = time(s.remoteSeenAt);
-        remoteMissingAt[n] = time(s.remoteMissingAt);
-        mustFrom[n] = mustFindFrom(s);
-        firstList[n] = LIST_ORDER.length - listsFor(s).length;
-        n++;
+        const i = c.n++;
+        c.ids.push(s.id);
+        if (i > 0 && c.ids.compare(i - 1, i) >= 0) c.sorted = false;
+        c.remoteIds.push(s.remoteId);
+        c.status.set(i, sendStatuses.indexOf(s.status));
+        c.remoteList.set(i, s.remoteList === null ? -1 : LIST_ORDER.indexOf(s.remoteList));
+        c.createdAt.set(i, s.createdAt);
+        c.remoteSeenAt.set(i, time(s.remoteSeenAt));
+        c.remoteMissingAt.set(i, time(s.remoteMissingAt));
+        c.firstList.set(i, LIST_ORDER.length - listsFor(s).length);
       }
     },
 
     build(seenBefore = []) {
       if (built) throw new Error('tracked builder already built');
       built = true;
-      ids.trim();
-      remoteIds.trim();
-      // Doubling leaves up to half of each column unused: give it back before the poll starts.
-      if (status.length > n) {
-        status = resized(status, n);
-        remoteList = resized(remoteList, n);
-        createdAt = resized(createdAt, n);
-        remoteSeenAt = resized(remoteSeenAt, n);
-        remoteMissingAt = resized(remoteMissingAt, n);
-        mustFrom = resized(mustFrom, n);
-        firstList = resized(firstList, n);
-      }
-      return indexColumns({ n, ids, remoteIds, status, remoteList, createdAt, remoteSeenAt, remoteMissingAt, mustFrom, firstList, sorted }, seenBefore);
+      return indexColumns(c, seenBefore);
     },
   };
 }
@@ -135,14 +142,9 @@ export function indexTracked(sends: readonly TrackedSend[], seenBefore: readonly
 }
 
 /**
- * Tracked sends read per store call: small enough that a page of row objects is a few MB and one
- * query holds the event loop briefly, large enough that a million tracked sends are 200 queries.
- */
-export const TRACKED_PAGE_SIZE = 5_000;
-
-/**
  * Reads a connection's tracked sends page by page (keyset on id) into an index: only one page of
- * row objects exists at a time, however many sends are tracked.
+ * row objects exists at a time, however many sends are tracked. The pages are not one snapshot:
+ * no send is read twice, and one that becomes tracked behind the cursor waits for the next poll.
  */
 export async function loadTracked(
   stats: Pick<StatsStore, 'tracked'>,
@@ -162,23 +164,8 @@ export async function loadTracked(
   return builder.build(options.seenBefore);
 }
 
-interface Columns {
-  n: number;
-  ids: PackedStrings;
-  remoteIds: PackedStrings;
-  status: Uint8Array;
-  remoteList: Int8Array;
-  createdAt: Float64Array;
-  remoteSeenAt: Float64Array;
-  remoteMissingAt: Float64Array;
-  mustFrom: Float64Array;
-  firstList: Uint8Array;
-  /** Whether ids came in ascending order (the store pages by id). */
-  sorted: boolean;
-}
-
 function indexColumns(c: Columns, seenBefore: readonly string[]): TrackedIndex {
-  const { n, ids, remoteIds, status, remoteList, createdAt, remoteSeenAt, remoteMissingAt, mustFrom, firstList } = c;
+  const { n, ids, remoteIds, firstList } = c;
   const seen = new Uint8Array(n);
 
   // Lookups binary-search the ids; the store hands them over sorted already.
@@ -205,27 +192,37 @@ function indexColumns(c: Columns, seenBefore: readonly string[]): TrackedIndex {
   }
 
   const unseenCount = LIST_ORDER.map(() => 0);
-  for (let i = 0; i < n; i++) for (let t = firstList[i]!; t < LIST_ORDER.length; t++) unseenCount[t]!++;
+  for (let i = 0; i < n; i++) for (let t = firstList.get(i); t < LIST_ORDER.length; t++) unseenCount[t]!++;
   function markSeen(i: number): void {
     if (seen[i]) return;
     seen[i] = 1;
-    for (let t = firstList[i]!; t < LIST_ORDER.length; t++) unseenCount[t]!--;
+    for (let t = firstList.get(i); t < LIST_ORDER.length; t++) unseenCount[t]!--;
   }
   for (const id of seenBefore) {
     const i = indexOf(id);
     if (i >= 0) markSeen(i);
   }
 
+  function facts(i: number): TrackedFacts {
+    const list = c.remoteList.get(i);
+    return {
+      status: sendStatuses[c.status.get(i)]!,
+      remoteList: list < 0 ? null : LIST_ORDER[list]!,
+      remoteSeenAt: orNull(c.remoteSeenAt.get(i)),
+      remoteMissingAt: orNull(c.remoteMissingAt.get(i)),
+      createdAt: c.createdAt.get(i),
+    };
+  }
+
   // The floor is createdAt less a constant, so ordering by createdAt orders by floor.
-  const floor = (i: number) => floorOf({ createdAt: createdAt[i]! });
-  const byFloor = orderBy(createdAt);
-  const byMustFrom = orderBy(mustFrom);
+  const byFloor = orderBy((i) => c.createdAt.get(i), n);
+  const byMustFrom = orderByMustFind(facts, n);
   const floorCursor = LIST_ORDER.map(() => 0);
   const mustCursor = LIST_ORDER.map(() => 0);
   /** Moves a list's cursor past sends seen or not candidates of it; returns the first left. */
   function advance(order: Uint32Array, cursors: number[], t: number): number {
     let k = cursors[t]!;
-    while (k < n && (seen[order[k]!] || firstList[order[k]!]! > t)) k++;
+    while (k < n && (seen[order[k]!] || firstList.get(order[k]!) > t)) k++;
     cursors[t] = k;
     return k < n ? order[k]! : -1;
   }
@@ -235,13 +232,7 @@ function indexColumns(c: Columns, seenBefore: readonly string[]): TrackedIndex {
     indexOf,
     id: (i) => ids.get(i)!,
     remoteId: (i) => remoteIds.get(i),
-    facts: (i) => ({
-      status: sendStatuses[status[i]!]!,
-      remoteList: remoteList[i]! < 0 ? null : LIST_ORDER[remoteList[i]!]!,
-      remoteSeenAt: orNull(remoteSeenAt[i]!),
-      remoteMissingAt: orNull(remoteMissingAt[i]!),
-      createdAt: createdAt[i]!,
-    }),
+    facts,
     isSeen: (i) => seen[i] === 1,
     markSeen,
     unseen(type) {
@@ -250,8 +241,8 @@ function indexColumns(c: Columns, seenBefore: readonly string[]): TrackedIndex {
       const earliest = advance(byMustFrom, mustCursor, t);
       return {
         count: unseenCount[t]!,
-        lowestFloor: lowest < 0 ? Number.POSITIVE_INFINITY : floor(lowest),
-        earliestMustFind: earliest < 0 ? Number.POSITIVE_INFINITY : mustFrom[earliest]!,
+        lowestFloor: lowest < 0 ? Number.POSITIVE_INFINITY : floorOf({ createdAt: c.createdAt.get(lowest) }),
+        earliestMustFind: earliest < 0 ? Number.POSITIVE_INFINITY : mustFindFrom(facts(earliest)),
       };
     },
     seenIds() {
