@@ -1,3 +1,4 @@
+import { oneShotSend } from '../../src/campaigns/decide.ts';
 import type { Audience, Campaign, Message, Recurrence } from '../../src/campaigns/model.ts';
 import type { EventSpec } from '../../src/events/types.ts';
 import { newCampaignId, newSendId } from '../../src/ids.ts';
@@ -63,21 +64,8 @@ export function campaignAt(at: number, overrides: Partial<Campaign> = {}): Campa
   };
 }
 
-/** The one-shot campaign's send, as decide.ts oneShotSend makes it. */
-export function oneShotSendOf(campaign: Campaign, at: number): NewSend {
-  return {
-    id: newSendId(at),
-    campaignId: campaign.id,
-    connectionId: campaign.connectionId,
-    kind: 'scheduled',
-    occurrenceAt: null,
-    dueAt: campaign.scheduledAt,
-    revision: campaign.revision,
-    status: 'pending',
-    createdAt: at,
-    updatedAt: at,
-  };
-}
+/** The one-shot campaign's send, exactly as scheduling it makes it. */
+export const oneShotSendOf = (campaign: Campaign, at: number): NewSend => oneShotSend(campaign, at);
 
 /** One occurrence of a series, as the materialiser makes it. */
 export function occurrenceSendOf(campaign: Campaign, occurrenceAt: number, at: number): NewSend {
