@@ -31,6 +31,12 @@ export interface EditedPlan {
 
 const sendsOfKind = (state: CampaignState, kind: Send['kind']) => state.sends.filter((s) => s.kind === kind);
 const isEditableSend = (s: Send) => s.status === 'pending' || s.status === 'queued';
+/**
+ * Whether a series' send can still be withdrawn: a queued send whose time has come is in
+ * OnlyFans' hands (OFAuth sends it at its scheduledDate, and a DELETE then would unsend a
+ * delivered message), so it is treated as sending and left to the poller.
+ */
+const isWithdrawable = (s: Send, now: number) => s.status === 'pending' || (s.status === 'queued' && s.dueAt !== null && s.dueAt > now);
 
 /** A new revision is new work: forget the old one's failures and back-off. */
 const freshRevision = (revision: number): SendChanges => ({ revision, attempts: 0, lastError: null, nextAttemptAt: null });
@@ -72,16 +78,22 @@ export function decideSchedule(state: CampaignState, ctx: DecideContext): Campai
   return { campaign: { status: 'scheduled', updatedAt: ctx.now }, insertSends: [oneShotSend(campaign, ctx.now)], events };
 }
 
+/** The sends a cancel or pause withdraws: a one-shot's while it is editable, a series' while not yet due. */
+function openSends(state: CampaignState, now: number): Send[] {
+  const isOpen = state.campaign.recurrence === null ? isEditableSend : (s: Send) => isWithdrawable(s, now);
+  return state.sends.filter(isOpen);
+}
+
 /** Cancels every send that has not started sending; queued ones are then deleted in OFAuth by the sync. */
-function cancelOpenSends(state: CampaignState, reason: string): Array<{ id: string; changes: SendChanges }> {
-  return state.sends.filter(isEditableSend).map((s) => ({ id: s.id, changes: { status: 'canceled', reason, nextAttemptAt: null, attempts: 0 } }));
+function cancelOpenSends(state: CampaignState, reason: string, now: number): Array<{ id: string; changes: SendChanges }> {
+  return openSends(state, now).map((s) => ({ id: s.id, changes: { status: 'canceled', reason, nextAttemptAt: null, attempts: 0 } }));
 }
 
 export function decideCancel(state: CampaignState, ctx: DecideContext): CampaignMutation {
   const { campaign } = state;
   assertActionAllowed('cancel', campaign);
-  const sends = cancelOpenSends(state, 'campaign_canceled');
-  const remoteDeletePending = state.sends.some((s) => isEditableSend(s) && s.remoteId !== null && s.remoteDeletedAt === null);
+  const sends = cancelOpenSends(state, 'campaign_canceled', ctx.now);
+  const remoteDeletePending = openSends(state, ctx.now).some((s) => s.remoteId !== null && s.remoteDeletedAt === null);
   return {
     campaign: { status: 'canceled', updatedAt: ctx.now },
     sends,
@@ -92,14 +104,14 @@ export function decideCancel(state: CampaignState, ctx: DecideContext): Campaign
 export function decidePause(state: CampaignState, ctx: DecideContext): CampaignMutation {
   const { campaign } = state;
   assertActionAllowed('pause', campaign);
-  const sends = cancelOpenSends(state, 'paused');
+  const sends = cancelOpenSends(state, 'paused', ctx.now);
   // Occurrences canceled before their time are made again if the series resumes in time.
-  const future = state.sends.filter((s) => isEditableSend(s) && (s.occurrenceAt ?? 0) > ctx.now).map((s) => s.occurrenceAt!);
+  const future = openSends(state, ctx.now).filter((s) => (s.occurrenceAt ?? 0) > ctx.now).map((s) => s.occurrenceAt!);
   const rewindTo = future.length > 0 ? Math.min(...future, campaign.nextOccurrenceAt ?? Number.POSITIVE_INFINITY) : campaign.nextOccurrenceAt;
   return {
     campaign: { status: 'paused', updatedAt: ctx.now, nextOccurrenceAt: rewindTo, occurrenceCount: Math.max(0, campaign.occurrenceCount - future.length) },
     sends,
-    events: [{ type: 'paused', actor: ctx.actor, data: { sendsCanceled: sends.length, stillSending: state.sends.filter((s) => s.status === 'sending').length } }],
+    events: [{ type: 'paused', actor: ctx.actor, data: { sendsCanceled: sends.length, stillSending: state.sends.filter((s) => s.status === 'sending' || (s.status === 'queued' && !isWithdrawable(s, ctx.now))).length } }],
   };
 }
 
@@ -144,7 +156,7 @@ function editSeries(state: CampaignState, plan: EditedPlan, revision: number, ct
   const isScheduleChange = plan.changed.includes('recurrence') || plan.changed.includes('scheduledAt');
   const sends: Array<{ id: string; changes: SendChanges }> = [];
   let dropped = 0;
-  for (const send of sendsOfKind(state, 'occurrence').filter(isEditableSend)) {
+  for (const send of sendsOfKind(state, 'occurrence').filter((s) => isWithdrawable(s, ctx.now))) {
     if (isScheduleChange && !isOccurrenceOf(plan.recurrence!, plan.scheduledAt, send.occurrenceAt!)) {
       sends.push({ id: send.id, changes: { status: 'canceled', reason: 'schedule_changed', nextAttemptAt: null, attempts: 0 } });
       dropped++;

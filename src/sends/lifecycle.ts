@@ -32,7 +32,8 @@ export const campaignTransitions: Record<CampaignStatus, readonly CampaignStatus
   sent: [],
   canceled: ['sent'],
   failed: [],
-  paused: ['scheduled', 'canceled'],
+  // A resume after the series' end completes it at once.
+  paused: ['scheduled', 'canceled', 'completed'],
   completed: [],
 };
 
