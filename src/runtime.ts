@@ -13,6 +13,7 @@ import { cronIntervalMs } from './stats/budget.ts';
 import { createStatsPoller, type StatsPoller, type StatsPollerSettings } from './stats/poller.ts';
 import { createStatsService, type StatsService } from './stats/service.ts';
 import type { Store } from './store/types.ts';
+import { occurrenceLateMaxMs } from './sync/fingerprint.ts';
 import { createReconciler, type ReconcileSummary, type Reconciler, type SyncSettings } from './sync/reconciler.ts';
 import { createSyncService, type SyncService } from './sync/service.ts';
 import { createTokenService, type TokenService } from './tokens/service.ts';
@@ -100,7 +101,9 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
 
   const campaigns = createCampaignService({ campaigns: store.campaigns, clock, settings: { minIntervalMs: config.recurrence.minIntervalMs } });
   const tokens = createTokenService({ tokens: store.tokens, clock, adminToken: config.adminToken });
-  const syncSettings: SyncSettings = { ...config.sync, ...options.syncSettings };
+  const lateOccurrence = (lateSendMaxMs: number) => occurrenceLateMaxMs(lateSendMaxMs, config.recurrence.minIntervalMs);
+  const baseSync: SyncSettings = { ...config.sync, ...options.syncSettings };
+  const syncSettings: SyncSettings = { ...baseSync, occurrenceLateMaxMs: baseSync.occurrenceLateMaxMs ?? lateOccurrence(baseSync.lateSendMaxMs) };
   const reconciler = createReconciler({
     store,
     client,
@@ -111,7 +114,7 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
     metrics,
     logger: logger.child({ component: 'sync' }),
   });
-  const seriesSettings = { leadMs: config.recurrence.leadMs, lateSendMaxMs: syncSettings.lateSendMaxMs };
+  const seriesSettings = { leadMs: config.recurrence.leadMs, lateSendMaxMs: syncSettings.occurrenceLateMaxMs! };
   async function syncOnce(runOptions: { signal?: AbortSignal; campaignId?: string } = {}) {
     const materialized = await materializeDueSeries({ campaigns: store.campaigns, now: () => clock.now(), settings: seriesSettings });
     const summary = await reconciler.reconcileOnce(runOptions);

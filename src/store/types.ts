@@ -140,6 +140,11 @@ export interface SendStore {
   ownersOfRemoteIds(connectionId: string, remoteIds: string[]): Promise<Map<string, string>>;
   /** Sends leased by a live owner right now. */
   inFlight(now: number): Promise<number>;
+  /**
+   * The due times, within [from, to], of the other sends of this send's campaign: a remote
+   * message dated at one of them belongs to that sibling, never to this send.
+   */
+  siblingDueTimes(sendId: string, from: number, to: number): Promise<number[]>;
 }
 
 /** What the stats poller matches and plans with of a tracked send (kept small: it may hold a million). */

@@ -1,6 +1,6 @@
 import type { OfauthClient } from '../ofauth/client.ts';
 import type { StatsItem, StatsType } from '../ofauth/schemas.ts';
-import { matchesFingerprint, type Fingerprint } from './fingerprint.ts';
+import { isDatedAtAny, matchesFingerprint, type Fingerprint } from './fingerprint.ts';
 
 /** OFAuth's clock and ours may disagree; items created this long before the attempt still count. */
 export const CLOCK_SKEW_MS = 5 * 60_000;
@@ -15,6 +15,12 @@ export interface RemoteSearch {
   startedAt: number;
   /** Remote ids already owned by a send (other than the one searching). */
   ownedElsewhere: (remoteIds: string[]) => Promise<Set<string>>;
+  /**
+   * Times another send of the same campaign is due at: an item dated at one is that send's
+   * message. A "send now" fingerprint has no date of its own, so without this a late occurrence
+   * could adopt a sibling occurrence's message while the sibling's own create is unresolved.
+   */
+  reservedDates?: readonly number[];
   signal?: AbortSignal;
 }
 
@@ -38,6 +44,7 @@ const createdAt = (item: StatsItem): number | null => {
 export async function findRemoteCopy(client: OfauthClient, search: RemoteSearch): Promise<SearchResult & { duplicates?: number }> {
   const oldestRelevant = search.startedAt - CLOCK_SKEW_MS;
   const matches: Array<{ item: StatsItem; listType: StatsType }> = [];
+  const reserved = search.reservedDates ?? [];
 
   for (const listType of SEARCH_ORDER) {
     let offset = 0;
@@ -47,7 +54,8 @@ export async function findRemoteCopy(client: OfauthClient, search: RemoteSearch)
       const recent = list.filter((item) => (createdAt(item) ?? Infinity) >= oldestRelevant);
       const owned = await search.ownedElsewhere(recent.map((item) => String(item.id)));
       for (const item of recent) {
-        if (!owned.has(String(item.id)) && matchesFingerprint(item, search.fingerprint)) matches.push({ item, listType });
+        const isCandidate = !owned.has(String(item.id)) && matchesFingerprint(item, search.fingerprint);
+        if (isCandidate && !isDatedAtAny(item, reserved)) matches.push({ item, listType });
       }
       const reachedOlder = recent.length < list.length;
       if (!hasMore || reachedOlder || list.length === 0) break;

@@ -28,7 +28,7 @@ export function textKey(text: string): string {
   return createHash('sha256').update(key).digest('hex').slice(0, 32);
 }
 
-export function fingerprintOf(message: Message, scheduledAt: number | null): Fingerprint {
+export function fingerprintOf(message: Pick<Message, 'text' | 'price' | 'mediaItems'>, scheduledAt: number | null): Fingerprint {
   return {
     textKey: textKey(message.text),
     scheduledAt,
@@ -44,6 +44,22 @@ export function fingerprintOf(message: Message, scheduledAt: number | null): Fin
  * crash test caught a 60 s tolerance adopting the next occurrence's message).
  */
 const DATE_TOLERANCE_MS = 30_000;
+
+/**
+ * How late a series occurrence may still be sent now. A message sent without a scheduledDate is
+ * dated by OFAuth when it goes; sent within the date tolerance of the next occurrence's time it
+ * could not be told from that occurrence's message in a search, so a late occurrence is missed
+ * rather than sent that close to the next one (occurrences are at least `minIntervalMs` apart).
+ */
+export function occurrenceLateMaxMs(lateSendMaxMs: number, minIntervalMs: number): number {
+  return Math.max(0, Math.min(lateSendMaxMs, minIntervalMs - 2 * DATE_TOLERANCE_MS));
+}
+
+/** Whether a remote date falls on one of these times (within the tolerance). */
+export function isDatedAtAny(item: StatsItem, times: readonly number[]): boolean {
+  const remote = item.date === null ? NaN : Date.parse(item.date);
+  return Number.isFinite(remote) && times.some((t) => Math.abs(remote - t) <= DATE_TOLERANCE_MS);
+}
 
 /** Whether a remote stats item could be the message this fingerprint describes. */
 export function matchesFingerprint(item: StatsItem, fp: Fingerprint): boolean {

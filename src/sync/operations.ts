@@ -5,7 +5,7 @@ import { canSendMove } from '../sends/lifecycle.ts';
 import type { Send, SendChanges } from '../sends/model.ts';
 import type { ConnectionStore, SendWork } from '../store/types.ts';
 import { retryDelayMs } from './backoff.ts';
-import { findRemoteCopy } from './find-remote.ts';
+import { CLOCK_SKEW_MS, findRemoteCopy } from './find-remote.ts';
 import { fingerprintOf, type Fingerprint } from './fingerprint.ts';
 import { describeFailure, recordOutcome, syncEvent, type OutcomeDeps } from './outcomes.ts';
 import type { SyncAction } from './plan.ts';
@@ -196,10 +196,12 @@ async function resolve(deps: OperationDeps, work: SendWork, signal: AbortSignal)
   const startedAt = send.createStartedAt ?? deps.clock.now();
   const revision = send.createRevision ?? send.revision;
   try {
+    const searched = fingerprint ?? fingerprintOf(campaign.message, send.dueAt);
     const result = await findRemoteCopy(deps.client, {
       connectionId: send.connectionId,
-      fingerprint: fingerprint ?? fingerprintOf(campaign.message, send.dueAt),
+      fingerprint: searched,
       startedAt,
+      reservedDates: searched.scheduledAt === null ? await deps.sends.siblingDueTimes(send.id, startedAt - CLOCK_SKEW_MS, startedAt + CLOCK_SKEW_MS) : [],
       ownedElsewhere: async (ids) => {
         const owners = await deps.sends.ownersOfRemoteIds(send.connectionId, ids);
         return new Set([...owners].filter(([, sendId]) => sendId !== send.id).map(([remoteId]) => remoteId));

@@ -3,6 +3,8 @@ import type { Send, SendChanges } from '../sends/model.ts';
 
 /** The columns that decide what a send needs from the reconciler. */
 export interface SyncFacts {
+  /** An occurrence of a series is held to the tighter late limit (occurrenceLateMaxMs). */
+  kind?: Send['kind'];
   status: SendStatus;
   dueAt: number | null;
   revision: number;
@@ -26,6 +28,12 @@ export type SyncAction =
 export interface PlanSettings {
   lateSendMaxMs: number;
   lateSendPolicy: 'fail' | 'send';
+  /**
+   * How late a series occurrence may still be sent (see occurrenceLateMaxMs in fingerprint.ts);
+   * later it fails as missed whatever the policy: a series never sends late in a burst.
+   * Defaults to lateSendMaxMs.
+   */
+  occurrenceLateMaxMs?: number;
   /** How long after a create started before its absence remotely can be trusted. */
   settleMs: number;
 }
@@ -66,8 +74,10 @@ export function planSync(f: SyncFacts, now: number, settings: PlanSettings): Syn
   if (!needsSync(f)) return { kind: 'none' };
   if (f.status === 'pending') {
     const sendNow = f.dueAt === null || f.dueAt <= now + SEND_NOW_MARGIN_MS;
-    const isLate = f.dueAt !== null && now - f.dueAt > settings.lateSendMaxMs;
-    if (isLate && settings.lateSendPolicy === 'fail') return { kind: 'fail_late' };
+    const isOccurrence = f.kind === 'occurrence';
+    const lateMaxMs = isOccurrence ? (settings.occurrenceLateMaxMs ?? settings.lateSendMaxMs) : settings.lateSendMaxMs;
+    const isLate = f.dueAt !== null && now - f.dueAt > lateMaxMs;
+    if (isLate && (isOccurrence || settings.lateSendPolicy === 'fail')) return { kind: 'fail_late' };
     return { kind: 'create', sendNow };
   }
   if (f.status === 'canceled') return { kind: 'delete' };

@@ -153,6 +153,44 @@ describe('recurring campaigns', () => {
     expect(h.liveRemote()).toHaveLength(1);
   });
 
+  it('pause and cancel leave a queued occurrence whose time has come to go out: a delivered message is never unsent', async () => {
+    const start = Date.UTC(2030, 0, 1, 12, 10);
+    h = await buildSeriesHarness({ start, sim: { sendDurationMs: MINUTE } });
+    const series = await createSeries({ recurrence: { cron: '0 * * * *', timezone: 'UTC' } });
+    await h.fanout.syncOnce();
+    // 13:00 is queued in OFAuth; its time passes before the poller has seen it go.
+    h.clock.set(Date.UTC(2030, 0, 1, 13, 0, 30));
+    const paused = await h.post(`/v1/campaigns/${series.id}/pause`);
+    expect(paused.json).toMatchObject({ status: 'paused', sendCounts: { queued: 1 } });
+    expect(paused.json.sendCounts.canceled ?? 0).toBe(0);
+    await h.fanout.syncOnce();
+    expect(h.liveRemote().map((m) => m.body.scheduledDate)).toEqual(['2030-01-01T13:00:00Z']);
+
+    const canceled = await h.post(`/v1/campaigns/${series.id}/cancel`);
+    expect(canceled.json).toMatchObject({ status: 'canceled', sendCounts: { queued: 1 } });
+    await h.fanout.syncOnce();
+    expect(h.liveRemote()).toHaveLength(1);
+    h.clock.set(Date.UTC(2030, 0, 1, 13, 5));
+    await h.fanout.statsPoller.pollOnce();
+    expect((await h.sendsOf(series.id)).map((s) => s.status)).toEqual(['sent']);
+  });
+
+  it('a resume after the series has ended completes it', async () => {
+    const start = Date.UTC(2030, 0, 1, 12, 10);
+    h = await buildSeriesHarness({ start, sim: { sendDurationMs: MINUTE } });
+    const series = await createSeries({ recurrence: { cron: '0 * * * *', timezone: 'UTC', maxOccurrences: 1 } });
+    await h.fanout.syncOnce();
+    h.clock.set(Date.UTC(2030, 0, 1, 13, 0, 30));
+    expect((await h.post(`/v1/campaigns/${series.id}/pause`)).json.status).toBe('paused');
+    h.clock.set(Date.UTC(2030, 0, 1, 13, 5));
+    await h.fanout.statsPoller.pollOnce();
+    expect(await h.get(`/v1/campaigns/${series.id}`)).toMatchObject({ status: 'paused', nextOccurrenceAt: null, sendCounts: { sent: 1 } });
+
+    const resumed = await h.post(`/v1/campaigns/${series.id}/resume`);
+    expect(resumed.statusCode).toBe(200);
+    expect(resumed.json).toMatchObject({ status: 'completed', sendCounts: { sent: 1 } });
+  });
+
   it('a resume before the paused occurrence goes out makes it again', async () => {
     h = await buildSeriesHarness({ start: FRIDAY_1 - HOUR });
     const series = await createSeries();

@@ -616,6 +616,15 @@ export function defineStoreContract(backend: StoreBackend): void {
       expect(await store.sends.ownersOfRemoteIds('conn_a', [])).toEqual(new Map());
     });
 
+    it("gives the due times of a send's siblings within a window, never its own or another campaign's", async () => {
+      const { sends } = await createSeries(store, T0, { nextOccurrenceAt: T0 + 4 * DAY, occurrences: [T0 + DAY, T0 + 2 * DAY, T0 + 3 * DAY] });
+      await createSeries(store, T0, { nextOccurrenceAt: T0 + 3 * DAY, occurrences: [T0 + 2 * DAY] });
+      const [first, second] = sends;
+      expect((await store.sends.siblingDueTimes(second!.id, T0, T0 + 5 * DAY)).sort()).toEqual([T0 + DAY, T0 + 3 * DAY]);
+      expect(await store.sends.siblingDueTimes(first!.id, T0 + 2 * DAY - HOUR, T0 + 2 * DAY + HOUR)).toEqual([T0 + 2 * DAY]);
+      expect(await store.sends.siblingDueTimes(first!.id, T0 + 4 * DAY, T0 + 5 * DAY)).toEqual([]);
+    });
+
     it('counts sends leased by a live owner', async () => {
       await dueSends();
       expect(await store.sends.inFlight(T0 + 30)).toBe(0);

@@ -40,6 +40,13 @@ describe('planSync', () => {
   it('sends late sends anyway under the send policy', () => {
     expect(planSync(facts({ dueAt: NOW - 60 * 60_000 }), NOW, { ...settings, lateSendPolicy: 'send' })).toEqual({ kind: 'create', sendNow: true });
   });
+
+  it('holds a series occurrence to its own late limit, whatever the policy', () => {
+    const series = { ...settings, lateSendPolicy: 'send' as const, occurrenceLateMaxMs: 2 * 60_000 };
+    expect(planSync(facts({ kind: 'occurrence', dueAt: NOW - 60_000 }), NOW, series)).toEqual({ kind: 'create', sendNow: true });
+    expect(planSync(facts({ kind: 'occurrence', dueAt: NOW - 3 * 60_000 }), NOW, series)).toEqual({ kind: 'fail_late' });
+    expect(planSync(facts({ kind: 'scheduled', dueAt: NOW - 3 * 60_000 }), NOW, series)).toEqual({ kind: 'create', sendNow: true });
+  });
 });
 
 describe('sync bookkeeping', () => {

@@ -26,6 +26,12 @@ export function createSqliteSendStore(db: Db, settings: LifecycleSettings): Send
      ORDER BY sync_due_at LIMIT ?`,
   );
 
+  const siblingDueTimes = db.$client.prepare<[string, string, number, number], { dueAt: number }>(
+    `SELECT due_at AS dueAt FROM sends
+     WHERE campaign_id = (SELECT campaign_id FROM sends WHERE id = ?) AND id <> ?
+       AND due_at BETWEEN ? AND ?`,
+  );
+
   /** The campaigns of these sends, by id (one query however many sends share one). */
   function campaignsOf(rows: Send[]): Map<string, Campaign> {
     const ids = [...new Set(rows.map((s) => s.campaignId))];
@@ -90,6 +96,10 @@ export function createSqliteSendStore(db: Db, settings: LifecycleSettings): Send
         .set({ leaseOwner: null, leaseExpiresAt: null })
         .where(and(eq(sends.id, sendId), eq(sends.leaseOwner, owner)))
         .run();
+    },
+
+    async siblingDueTimes(sendId, from, to) {
+      return siblingDueTimes.all(sendId, sendId, from, to).map((r) => r.dueAt);
     },
 
     async ownersOfRemoteIds(connectionId, remoteIds) {
