@@ -58,6 +58,12 @@ export interface Simulator {
   messages(connectionId?: string): SimMessage[];
   /** "METHOD route status" → count; a dropped answer counts as status "dropped". /__sim is not counted. */
   requestCounts(): Record<string, number>;
+  /**
+   * Most /v2/access requests of one connection (or of all, without an id) that were being
+   * handled at the same moment, from arrival to the end of the answer (429s and drops included).
+   * Counted by events, not time, so tests can assert on overlap without timing anything.
+   */
+  maxInFlight(connectionId?: string): number;
 }
 
 const ACCESS_PREFIX = '/v2/access/';
@@ -82,6 +88,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
   const faults = new FaultInjector(options.faults ?? {});
   let errorFormat: ErrorFormat = options.errorFormat ?? 'A';
   const counts = new Map<string, number>();
+  const inFlight = { all: 0, maxAll: 0, byConnection: new Map<string, { now: number; max: number }>() };
   const contexts = new WeakMap<FastifyRequest, SimContext>();
   let requestSeq = 0;
 
@@ -101,6 +108,18 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
     ctx.counted = true;
     const key = `${request.method} ${request.routeOptions.url ?? '(unmatched)'} ${status}`;
     counts.set(key, (counts.get(key) ?? 0) + 1);
+  };
+  /** Counts the request in flight until its response closes (answered, or its socket destroyed). */
+  const trackInFlight = (connectionId: string, reply: FastifyReply): void => {
+    let entry = inFlight.byConnection.get(connectionId);
+    if (entry === undefined) inFlight.byConnection.set(connectionId, (entry = { now: 0, max: 0 }));
+    const counted = entry;
+    counted.max = Math.max(counted.max, ++counted.now);
+    inFlight.maxAll = Math.max(inFlight.maxAll, ++inFlight.all);
+    reply.raw.once('close', () => {
+      counted.now--;
+      inFlight.all--;
+    });
   };
   const fail: SimDeps['fail'] = (request, reply, type, message, extras) =>
     sendError(reply, errorFormat, context(request).requestId, type, message, extras);
@@ -144,6 +163,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
       return fail(request, reply, 'SESSION_EXPIRED', 'OnlyFans session expired', { actionRequired: 'refresh_session' });
     }
     ctx.connection = connection;
+    trackInFlight(connection.id, reply);
     if (limiter !== null) {
       const taken = limiter.take(connection.id);
       reply.headers(taken.headers);
@@ -188,6 +208,8 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
       store.reset();
       limiter?.reset();
       counts.clear();
+      inFlight.maxAll = inFlight.all;
+      for (const entry of inFlight.byConnection.values()) entry.max = entry.now;
       faults.set(options.faults ?? {});
     },
     messages: (connectionId) =>
@@ -196,6 +218,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
         .sort((a, b) => a.id - b.id)
         .map((message) => describeMessage(message, clock.now(), lifecycle)),
     requestCounts: () => Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b))),
+    maxInFlight: (connectionId) => (connectionId === undefined ? inFlight.maxAll : (inFlight.byConnection.get(connectionId)?.max ?? 0)),
   };
   registerInspectRoutes(app, { ...simulator, faults: () => faults.options });
   await app.ready();
