@@ -51,6 +51,14 @@ export const PROBE_INTERVAL_MS = 60_000;
 const MAX_PARALLEL_CONNECTIONS = 64;
 /** A send is handled at most this often in one tick, so a bug can never spin a tick forever. */
 const MAX_STEPS_PER_SEND = 4;
+/**
+ * Most steps one connection has in flight. The bucket bounds it first (see mayStartAnother);
+ * this caps a bucket with a large burst (OFAuth's is 90), keeping sockets and the shutdown
+ * drain modest.
+ */
+export const MAX_IN_FLIGHT_PER_CONNECTION = 16;
+/** Outcomes that prove OFAuth accepts calls on the connection: its lane may widen. */
+const ACCEPTED: ReadonlySet<Outcome> = new Set(['created', 'updated', 'deleted', 'adopted', 'absent']);
 
 const emptySummary = (): ReconcileSummary => ({
   connections: 0, claimed: 0, created: 0, updated: 0, deleted: 0, adopted: 0, failed: 0, retried: 0, ambiguous: 0, paused: 0, takeovers: 0, durationMs: 0,
@@ -111,39 +119,145 @@ export function createReconciler(deps: ReconcilerDeps) {
     return probe(connectionId, signal);
   }
 
-  /** Works one connection's due sends one at a time (its client call rate-limits them). */
+  /**
+   * Works one connection's due sends with several steps in flight, as many as its rate-limit
+   * bucket can pay for now (see mayStartAnother), so a lane's throughput is the bucket's and not
+   * 1 / latency. Each send still has one step at a time: a claimed send stays leased to us until
+   * its step records the outcome, so a later claim cannot return it, and `running` guards the
+   * moment between a step releasing its lease and finishing.
+   *
+   * The lane starts narrow, one step at a time, and widens once OFAuth has accepted a call on
+   * it (see ACCEPTED): an expired session or an OFAuth answering errors then costs one call per
+   * step, not a window's worth of refused calls. It costs a backlog almost nothing: the client's
+   * limiter counts a burst's refill from its first answer anyway (anchoring).
+   *
+   * Sends are claimed a batch at a time into `queue` (one write transaction per batch, not per
+   * send) and claimed again whenever a slot is free and the queue is empty: a finished step may
+   * have made its send due again (an edit during a create), so an empty claim only ends the lane
+   * once nothing is running. "paused" (auth) and an aborted signal stop new steps and hand the
+   * queue back; steps already in flight finish and are counted.
+   */
   async function runLane(connectionId: string, summary: ReconcileSummary, signal?: AbortSignal, only: Pick<ReconcileOptions, 'campaignId' | 'sendId'> = {}): Promise<void> {
     if (!(await isRunnable(connectionId, signal))) return;
     const steps = new Map<string, number>();
-    while (!signal?.aborted) {
-      const now = deps.clock.now();
+    let queue: SendWork[] = [];
+    const running = new Set<string>();
+    /** Claimed again while its step was finishing: released when that step is done. */
+    const reclaimed = new Map<string, SendWork>();
+    let isWide = false;
+    let isStopped = false;
+    // A claim found nothing new after this many steps had finished; another finishing since may
+    // have made its send due again. Counted, not flagged, so a step finishing during a claim
+    // (a store that answers after I/O) is never taken for one the claim already saw.
+    let finished = 0;
+    let drainedAt = -1;
+    // Wakes the loop when a step finishes (one waiter, not a race over every step in flight).
+    let wake = () => {};
+
+    const claimMore = async () => {
+      const finishedBefore = finished;
       const { work, takeovers } = await sends.claim({
         connectionId,
         owner,
-        now,
+        now: deps.clock.now(),
         leaseMs: deps.settings.leaseMs,
         limit: deps.settings.batch,
         onlySendId: only.sendId,
         onlyCampaignId: only.campaignId,
       });
-      const fresh = work.filter((w) => (steps.get(w.send.id) ?? 0) < MAX_STEPS_PER_SEND);
-      await releaseAll(work.filter((w) => !fresh.includes(w)));
-      if (fresh.length === 0) return;
       summary.takeovers += takeovers;
       if (takeovers > 0) deps.metrics?.leaseTakeovers.inc(takeovers);
-      for (const [index, item] of fresh.entries()) {
-        steps.set(item.send.id, (steps.get(item.send.id) ?? 0) + 1);
-        summary.claimed++;
-        const outcome = await step(item);
-        const field = OUTCOME_FIELD[outcome];
-        if (field) summary[field]++;
-        if (outcome === 'paused' || signal?.aborted) {
-          // The connection stopped (auth) or we are shutting down: hand the rest back now.
-          await releaseAll(fresh.slice(index + 1));
-          return;
+      const spent: SendWork[] = [];
+      let queued = 0;
+      for (const item of work) {
+        const { id } = item.send;
+        if (running.has(id)) {
+          reclaimed.set(id, item);
+        } else if ((steps.get(id) ?? 0) >= MAX_STEPS_PER_SEND) {
+          spent.push(item);
+        } else {
+          // Our own lease ran out while it waited in the queue: the claim's row is the fresher one.
+          queue = [...queue.filter((q) => q.send.id !== id), item];
+          queued++;
         }
       }
+      await releaseAll(spent);
+      if (queued === 0) drainedAt = finishedBefore;
+    };
+
+    const finish = async (work: SendWork, outcome: Outcome) => {
+      const { id } = work.send;
+      try {
+        const field = OUTCOME_FIELD[outcome];
+        if (field) summary[field]++;
+        if (ACCEPTED.has(outcome)) isWide = true;
+        // The connection stopped (auth): no new steps; the ones in flight fail or finish alone.
+        if (outcome === 'paused') isStopped = true;
+        // Due again before its step was done: hand it back so the next claim reads it afresh.
+        const again = reclaimed.get(id);
+        reclaimed.delete(id);
+        if (again) await releaseAll([again]);
+      } finally {
+        running.delete(id);
+        finished++;
+        wake();
+      }
+    };
+
+    const start = (work: SendWork) => {
+      const { id } = work.send;
+      steps.set(id, (steps.get(id) ?? 0) + 1);
+      summary.claimed++;
+      running.add(id);
+      // Nobody awaits this promise, so nothing may escape it: finish() must run whatever step()
+      // did, or the lane would wait for it forever. A failed release only leaves a lease to
+      // expire; it is logged.
+      void step(work)
+        .catch((error: unknown): Outcome => {
+          deps.logger?.error({ err: error, sendId: id, connectionId }, 'sync step failed unexpectedly');
+          return 'retry';
+        })
+        .then((outcome) => finish(work, outcome))
+        .catch((error: unknown) => deps.logger?.error({ err: error, sendId: id, connectionId }, 'sync lane could not release a lease'));
+    };
+
+    for (;;) {
+      while (!isStopped && !signal?.aborted && mayStartAnother(connectionId, running.size, isWide)) {
+        if (queue.length === 0 && drainedAt !== finished) await claimMore();
+        const work = queue.shift();
+        if (work === undefined) break;
+        // Queued behind an empty bucket for most of its lease: give it back rather than risk a
+        // call outliving the lease (another process could then take the send over mid-call).
+        if ((work.send.leaseExpiresAt ?? 0) - deps.clock.now() < deps.settings.leaseMs / 2) {
+          await releaseAll([work]);
+          continue;
+        }
+        start(work);
+        // Let I/O run between starts: each start commits its intent synchronously on SQLite, and
+        // twenty lanes starting sixteen steps each in one go would hold every request (and every
+        // answer, which the rate limiter waits for to anchor its refill clock) for a second.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      if (running.size === 0) break;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
+    // Shutting down or paused: what was claimed but not started is claimable again at once.
+    await releaseAll(queue.splice(0));
+  }
+
+  /**
+   * Whether the lane may put one more step in flight: always when none is (a step waits for its
+   * own token in the client), otherwise once the lane is wide and while the bucket holds a whole
+   * unreserved token, up to a fixed cap. A step reserves its token when its call starts (the
+   * limiter debits before it sleeps), which on SQLite is before the next start (see the
+   * setImmediate above), so this reads what is left. Tokens that arrive while steps are in
+   * flight are spent as each one finishes: the bucket banks them, so the lane keeps pace with
+   * the refill whatever the latency, and never queues more steps behind an empty bucket than
+   * one (a shutdown waits for at most those).
+   */
+  function mayStartAnother(connectionId: string, inFlight: number, isWide: boolean): boolean {
+    if (inFlight === 0) return true;
+    return isWide && inFlight < MAX_IN_FLIGHT_PER_CONNECTION && deps.client.availableTokens(connectionId) >= 1;
   }
 
   async function releaseAll(work: SendWork[]): Promise<void> {
