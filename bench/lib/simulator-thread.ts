@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { buildSimulator, type Simulator, type SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
 import type { StoredMessage } from '../../src/ofauth/simulator/store.ts';
 
-export type ThreadRequest = { id: number; kind: 'requestCounts' | 'messageCount' | 'close' };
+export type ThreadRequest = { id: number; kind: 'requestCounts' | 'messageCount' | 'maxInFlight' | 'close' };
 export type ThreadReply = { id: number; value: unknown };
 
 /**
@@ -103,6 +103,7 @@ port.on('message', (request: ThreadRequest) => {
     let value: unknown = null;
     if (request.kind === 'requestCounts') value = simulator.requestCounts();
     if (request.kind === 'messageCount') value = simulator.messages().length;
+    if (request.kind === 'maxInFlight') value = Object.fromEntries([...simulator.store.connections.keys()].map((id) => [id, simulator.maxInFlight(id)]));
     if (request.kind === 'close') await simulator.app.close();
     port.postMessage({ id: request.id, value } satisfies ThreadReply);
     // Answered first: once the port closes the thread ends and nothing more can be sent.

@@ -20,6 +20,8 @@ export interface SimulatorThread {
   firstId: number | null;
   requestCounts(): Promise<Record<string, number>>;
   messageCount(): Promise<number>;
+  /** Connection id → most requests the simulator was handling at once on it. */
+  maxInFlight(): Promise<Record<string, number>>;
   close(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startSimulatorThread(options: Omit<SimulatorOptions, 'cloc
     ...started,
     requestCounts: async () => (await ask('requestCounts')) as Record<string, number>,
     messageCount: async () => (await ask('messageCount')) as number,
+    maxInFlight: async () => (await ask('maxInFlight')) as Record<string, number>,
     async close() {
       await ask('close');
       await worker.terminate();
