@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
 import type { SendStore } from '../../src/store/types.ts';
 import { MAX_IN_FLIGHT_PER_CONNECTION } from '../../src/sync/reconciler.ts';
+import { buildSeriesHarness, HOUR, seriesBody } from '../campaigns/series-support.ts';
 import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
 import { createSimCampaign, getCampaign } from './support.ts';
 
@@ -163,5 +164,30 @@ describe('reconciler: steps in flight per connection', () => {
     expect(leasesHeld(h)).toBe(0);
     h.client.createMassMessage = realCreate;
     expect(await h.reconciler.reconcileOnce()).toMatchObject({ claimed: 11, created: 11 });
+  });
+});
+
+describe('reconciler: the sends of one series', () => {
+  it('are worked side by side, each created once', async () => {
+    // Hourly occurrences, six hours ahead: six sends of one campaign due at once.
+    const h = await buildSeriesHarness({ start: Date.UTC(2030, 0, 1, 12, 30), env: { RECURRENCE_LEAD: '6h' }, sim: LATENCY });
+    try {
+      const res = await h.post('/v1/campaigns', seriesBody({ recurrence: { cron: '0 * * * *', timezone: 'UTC' } }));
+      expect(res.statusCode, JSON.stringify(res.json)).toBe(201);
+
+      const tick = await h.fanout.syncOnce();
+
+      expect(tick).toMatchObject({ seriesSends: 6, created: 6, failed: 0, ambiguous: 0 });
+      expect(h.sim.maxInFlight('conn_sandbox')).toBeGreaterThan(1);
+      const sends = await h.sendsOf(res.json.id as string);
+      expect(sends.map((s) => s.status)).toEqual(Array(6).fill('queued'));
+      const remote = h.liveRemote();
+      expect(new Set(sends.map((s) => s.sync.remoteId))).toEqual(new Set(remote.map((m) => String(m.id))));
+      // One message per occurrence, each dated at its own hour.
+      expect(remote.map((m) => Date.parse(m.body.scheduledDate as string)).sort()).toEqual(sends.map((s) => Date.parse(s.dueAt as string)).sort());
+      expect(new Set(sends.map((s) => Date.parse(s.dueAt as string) % HOUR))).toEqual(new Set([0]));
+    } finally {
+      await h.close();
+    }
   });
 });
