@@ -197,11 +197,16 @@ async function resolve(deps: OperationDeps, work: SendWork, signal: AbortSignal)
   const revision = send.createRevision ?? send.revision;
   try {
     const searched = fingerprint ?? fingerprintOf(campaign.message, send.dueAt);
+    // A sibling due when this send is due is an earlier copy of this very occurrence (canceled
+    // by a pause, made again by the resume): its date is this send's own, and its message is
+    // told apart by ownership. Reserving that date would hide this send's own message.
+    const reservedDates =
+      searched.scheduledAt === null ? (await deps.sends.siblingDueTimes(send.id, startedAt - CLOCK_SKEW_MS, startedAt + CLOCK_SKEW_MS)).filter((t) => t !== send.dueAt) : [];
     const result = await findRemoteCopy(deps.client, {
       connectionId: send.connectionId,
       fingerprint: searched,
       startedAt,
-      reservedDates: searched.scheduledAt === null ? await deps.sends.siblingDueTimes(send.id, startedAt - CLOCK_SKEW_MS, startedAt + CLOCK_SKEW_MS) : [],
+      reservedDates,
       ownedElsewhere: async (ids) => {
         const owners = await deps.sends.ownersOfRemoteIds(send.connectionId, ids);
         return new Set([...owners].filter(([, sendId]) => sendId !== send.id).map(([remoteId]) => remoteId));

@@ -208,6 +208,34 @@ describe('recurring campaigns', () => {
     expect(h.liveRemote()).toHaveLength(1);
   });
 
+  it('a resumed occurrence sent now finds its own message after an ambiguous create, not its canceled copy\'s date', async () => {
+    const start = Date.UTC(2030, 0, 1, 12, 10);
+    h = await buildSeriesHarness({ start });
+    const series = await createSeries({ recurrence: { cron: '0 * * * *', timezone: 'UTC' } });
+    await h.fanout.syncOnce();
+    // Seconds before 13:00: the pause deletes the queued copy, the resume makes the occurrence
+    // again, and its "send now" create is saved by OFAuth but answered 500.
+    h.clock.set(Date.UTC(2030, 0, 1, 12, 59, 55));
+    await h.post(`/v1/campaigns/${series.id}/pause`);
+    await h.fanout.syncOnce();
+    await h.post(`/v1/campaigns/${series.id}/resume`);
+    h.sim.setFaults({ serverErrorAfterCommit: 1 });
+    await h.fanout.syncOnce();
+    h.sim.setFaults({});
+    expect(h.liveRemote()).toHaveLength(1);
+
+    // The search must not skip that message as "dated at a sibling's due time": the sibling is
+    // the canceled copy of this very occurrence.
+    h.clock.advance(31_000);
+    await h.fanout.syncOnce();
+    await h.fanout.syncOnce();
+    const sends = (await h.sendsOf(series.id)).filter((s) => s.occurrenceAt === '2030-01-01T13:00:00.000Z');
+    expect(sends.map((s) => s.status)).toEqual(['canceled', 'queued']);
+    const live = h.liveRemote().filter((m) => m.body.scheduledDate !== '2030-01-01T14:00:00Z');
+    expect(live).toHaveLength(1);
+    expect(sends[1]!.sync.remoteId).toBe(String(live[0]!.id));
+  });
+
   it('an edit reaches the queued send in OFAuth and the occurrences after', async () => {
     h = await buildSeriesHarness({ start: FRIDAY_1 - HOUR });
     const series = await createSeries();
