@@ -102,7 +102,19 @@ export async function performAction(deps: OperationDeps, work: SendWork, action:
       return update(deps, work, signal);
     case 'delete':
       return remove(deps, send, signal);
+    case 'keep_going_out':
+      return keepGoingOut(deps, send, now);
   }
+}
+
+/** Holds a canceled occurrence's delete for good ("error", as a refused delete would): see planSync. */
+async function keepGoingOut(deps: OperationDeps, send: Send, now: number): Promise<Outcome> {
+  const message = 'Not deleted: its time came before the delete could be sent, so OFAuth is sending it; a delete now would unsend a delivered message.';
+  const recorded = await recordOutcome(deps, send.id, now, () => ({
+    changes: { syncState: 'error', lastError: message },
+    events: [syncEvent(send.id, 'sync_error', { operation: 'delete', kind: 'too_late', message })],
+  }));
+  return recorded ? 'failed' : 'lost_lease';
 }
 
 async function release(deps: OperationDeps, send: Send, outcome: Outcome): Promise<Outcome> {

@@ -175,6 +175,25 @@ describe('recurring campaigns', () => {
     expect((await h.sendsOf(series.id)).map((s) => s.status)).toEqual(['sent']);
   });
 
+  it('a pause before an occurrence whose delete only comes after its time leaves the message to go out, never unsends it', async () => {
+    const start = Date.UTC(2030, 0, 1, 12, 10);
+    h = await buildSeriesHarness({ start, sim: { sendDurationMs: 5_000 } });
+    const series = await createSeries({ recurrence: { cron: '0 * * * *', timezone: 'UTC', maxOccurrences: 1 } });
+    await h.fanout.syncOnce();
+    // Ten seconds before 13:00 the queued copy can still be withdrawn; the delete is held up
+    // (a crash, a backlog) until the message has been delivered, inside OFAuth's unsend window.
+    h.clock.set(Date.UTC(2030, 0, 1, 12, 59, 50));
+    expect((await h.post(`/v1/campaigns/${series.id}/pause`)).json).toMatchObject({ status: 'paused', sendCounts: { canceled: 1 } });
+    h.clock.set(Date.UTC(2030, 0, 1, 13, 0, 10));
+    await h.fanout.syncOnce();
+
+    expect(h.sim.messages().map((m) => [m.state, m.unsentAt])).toEqual([['sent', null]]);
+    const [send] = await h.sendsOf(series.id);
+    expect(send).toMatchObject({ status: 'canceled', sync: { state: 'error' } });
+    await h.fanout.statsPoller.pollOnce();
+    expect((await h.sendsOf(series.id)).map((s) => s.status)).toEqual(['sent']);
+  });
+
   it('a resume after the series has ended completes it', async () => {
     const start = Date.UTC(2030, 0, 1, 12, 10);
     h = await buildSeriesHarness({ start, sim: { sendDurationMs: MINUTE } });
