@@ -9,7 +9,7 @@ import type { EventType } from './types.ts';
 
 const isoOrMs = z.union([z.string(), z.number()]).nullable();
 const failure = {
-  kind: z.string().describe('retryable, ambiguous, auth, invalid or unexpected'),
+  kind: z.string().describe('retryable, ambiguous, auth, invalid or unexpected; too_late for a delete held because the message was already going out'),
   status: z.number().nullable().optional(),
   code: z.string().nullable().optional(),
   requestId: z.string().nullable().optional(),

@@ -102,7 +102,19 @@ export async function performAction(deps: OperationDeps, work: SendWork, action:
       return update(deps, work, signal);
     case 'delete':
       return remove(deps, send, signal);
+    case 'keep_going_out':
+      return keepGoingOut(deps, send, now);
   }
+}
+
+/** Holds a canceled occurrence's delete for good ("error", as a refused delete would): see planSync. */
+async function keepGoingOut(deps: OperationDeps, send: Send, now: number): Promise<Outcome> {
+  const message = 'Not deleted: its time came before the delete could be sent, so OFAuth is sending it; a delete now would unsend a delivered message.';
+  const recorded = await recordOutcome(deps, send.id, now, () => ({
+    changes: { syncState: 'error', lastError: message },
+    events: [syncEvent(send.id, 'sync_error', { operation: 'delete', kind: 'too_late', message })],
+  }));
+  return recorded ? 'failed' : 'lost_lease';
 }
 
 async function release(deps: OperationDeps, send: Send, outcome: Outcome): Promise<Outcome> {
@@ -197,11 +209,16 @@ async function resolve(deps: OperationDeps, work: SendWork, signal: AbortSignal)
   const revision = send.createRevision ?? send.revision;
   try {
     const searched = fingerprint ?? fingerprintOf(campaign.message, send.dueAt);
+    // A sibling due when this send is due is an earlier copy of this very occurrence (canceled
+    // by a pause, made again by the resume): its date is this send's own, and its message is
+    // told apart by ownership. Reserving that date would hide this send's own message.
+    const reservedDates =
+      searched.scheduledAt === null ? (await deps.sends.siblingDueTimes(send.id, startedAt - CLOCK_SKEW_MS, startedAt + CLOCK_SKEW_MS)).filter((t) => t !== send.dueAt) : [];
     const result = await findRemoteCopy(deps.client, {
       connectionId: send.connectionId,
       fingerprint: searched,
       startedAt,
-      reservedDates: searched.scheduledAt === null ? await deps.sends.siblingDueTimes(send.id, startedAt - CLOCK_SKEW_MS, startedAt + CLOCK_SKEW_MS) : [],
+      reservedDates,
       ownedElsewhere: async (ids) => {
         const owners = await deps.sends.ownersOfRemoteIds(send.connectionId, ids);
         return new Set([...owners].filter(([, sendId]) => sendId !== send.id).map(([remoteId]) => remoteId));

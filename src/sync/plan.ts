@@ -23,6 +23,8 @@ export type SyncAction =
   | { kind: 'create'; sendNow: boolean }
   | { kind: 'update' }
   | { kind: 'delete' }
+  /** A canceled occurrence whose time came before its delete could go: it is going out, leave it. */
+  | { kind: 'keep_going_out' }
   | { kind: 'fail_late' };
 
 export interface PlanSettings {
@@ -80,7 +82,13 @@ export function planSync(f: SyncFacts, now: number, settings: PlanSettings): Syn
     if (isLate && (isOccurrence || settings.lateSendPolicy === 'fail')) return { kind: 'fail_late' };
     return { kind: 'create', sendNow };
   }
-  if (f.status === 'canceled') return { kind: 'delete' };
+  if (f.status === 'canceled') {
+    // The pause, cancel or schedule change withdrew it in time, but the delete was held up (a
+    // crash, a backlog) until OFAuth had started sending it: a delete now would unsend a
+    // delivered message. The poller records it sent.
+    const isGoingOut = f.kind === 'occurrence' && f.dueAt !== null && f.dueAt <= now;
+    return isGoingOut ? { kind: 'keep_going_out' } : { kind: 'delete' };
+  }
   return { kind: 'update' };
 }
 

@@ -175,6 +175,25 @@ describe('recurring campaigns', () => {
     expect((await h.sendsOf(series.id)).map((s) => s.status)).toEqual(['sent']);
   });
 
+  it('a pause before an occurrence whose delete only comes after its time leaves the message to go out, never unsends it', async () => {
+    const start = Date.UTC(2030, 0, 1, 12, 10);
+    h = await buildSeriesHarness({ start, sim: { sendDurationMs: 5_000 } });
+    const series = await createSeries({ recurrence: { cron: '0 * * * *', timezone: 'UTC', maxOccurrences: 1 } });
+    await h.fanout.syncOnce();
+    // Ten seconds before 13:00 the queued copy can still be withdrawn; the delete is held up
+    // (a crash, a backlog) until the message has been delivered, inside OFAuth's unsend window.
+    h.clock.set(Date.UTC(2030, 0, 1, 12, 59, 50));
+    expect((await h.post(`/v1/campaigns/${series.id}/pause`)).json).toMatchObject({ status: 'paused', sendCounts: { canceled: 1 } });
+    h.clock.set(Date.UTC(2030, 0, 1, 13, 0, 10));
+    await h.fanout.syncOnce();
+
+    expect(h.sim.messages().map((m) => [m.state, m.unsentAt])).toEqual([['sent', null]]);
+    const [send] = await h.sendsOf(series.id);
+    expect(send).toMatchObject({ status: 'canceled', sync: { state: 'error' } });
+    await h.fanout.statsPoller.pollOnce();
+    expect((await h.sendsOf(series.id)).map((s) => s.status)).toEqual(['sent']);
+  });
+
   it('a resume after the series has ended completes it', async () => {
     const start = Date.UTC(2030, 0, 1, 12, 10);
     h = await buildSeriesHarness({ start, sim: { sendDurationMs: MINUTE } });
@@ -206,6 +225,34 @@ describe('recurring campaigns', () => {
       [new Date(FRIDAY_1).toISOString(), 'queued'],
     ]);
     expect(h.liveRemote()).toHaveLength(1);
+  });
+
+  it('a resumed occurrence sent now finds its own message after an ambiguous create, not its canceled copy\'s date', async () => {
+    const start = Date.UTC(2030, 0, 1, 12, 10);
+    h = await buildSeriesHarness({ start });
+    const series = await createSeries({ recurrence: { cron: '0 * * * *', timezone: 'UTC' } });
+    await h.fanout.syncOnce();
+    // Seconds before 13:00: the pause deletes the queued copy, the resume makes the occurrence
+    // again, and its "send now" create is saved by OFAuth but answered 500.
+    h.clock.set(Date.UTC(2030, 0, 1, 12, 59, 55));
+    await h.post(`/v1/campaigns/${series.id}/pause`);
+    await h.fanout.syncOnce();
+    await h.post(`/v1/campaigns/${series.id}/resume`);
+    h.sim.setFaults({ serverErrorAfterCommit: 1 });
+    await h.fanout.syncOnce();
+    h.sim.setFaults({});
+    expect(h.liveRemote()).toHaveLength(1);
+
+    // The search must not skip that message as "dated at a sibling's due time": the sibling is
+    // the canceled copy of this very occurrence.
+    h.clock.advance(31_000);
+    await h.fanout.syncOnce();
+    await h.fanout.syncOnce();
+    const sends = (await h.sendsOf(series.id)).filter((s) => s.occurrenceAt === '2030-01-01T13:00:00.000Z');
+    expect(sends.map((s) => s.status)).toEqual(['canceled', 'queued']);
+    const live = h.liveRemote().filter((m) => m.body.scheduledDate !== '2030-01-01T14:00:00Z');
+    expect(live).toHaveLength(1);
+    expect(sends[1]!.sync.remoteId).toBe(String(live[0]!.id));
   });
 
   it('an edit reaches the queued send in OFAuth and the occurrences after', async () => {

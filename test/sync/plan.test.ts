@@ -47,6 +47,13 @@ describe('planSync', () => {
     expect(planSync(facts({ kind: 'occurrence', dueAt: NOW - 3 * 60_000 }), NOW, series)).toEqual({ kind: 'fail_late' });
     expect(planSync(facts({ kind: 'scheduled', dueAt: NOW - 3 * 60_000 }), NOW, series)).toEqual({ kind: 'create', sendNow: true });
   });
+
+  it('never deletes a canceled occurrence once its time has come: it is going out', () => {
+    const canceled = { status: 'canceled' as const, remoteId: '9', syncedRevision: 1 };
+    expect(planSync(facts({ ...canceled, kind: 'occurrence', dueAt: NOW + 1 }), NOW, settings)).toEqual({ kind: 'delete' });
+    expect(planSync(facts({ ...canceled, kind: 'occurrence', dueAt: NOW }), NOW, settings)).toEqual({ kind: 'keep_going_out' });
+    expect(planSync(facts({ ...canceled, kind: 'scheduled', dueAt: NOW - 60_000 }), NOW, settings)).toEqual({ kind: 'delete' });
+  });
 });
 
 describe('sync bookkeeping', () => {
