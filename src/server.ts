@@ -2,8 +2,8 @@ import Fastify from 'fastify';
 import { buildApp, loggerOptions } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { openDatabase } from './db/client.ts';
-import { runMigrations } from './db/migrate.ts';
+import { openDatabase } from './db/sqlite/client.ts';
+import { runMigrations } from './db/sqlite/migrate.ts';
 import { createFanout } from './runtime.ts';
 import { createSqliteStore } from './store/sqlite/index.ts';
 

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.ts';
-import { closeDatabase, openDatabase } from './client.ts';
-import { runMigrations } from './migrate.ts';
+import { closeDatabase, openDatabase } from './sqlite/client.ts';
+import { runMigrations } from './sqlite/migrate.ts';
 
 // `npm run db:migrate`: apply migrations to DATABASE_PATH without starting the service.
 const config = loadConfig(process.env);

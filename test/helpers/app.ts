@@ -2,8 +2,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { buildApp, type AppDeps } from '../../src/app.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { openDatabase, type Db } from '../../src/db/client.ts';
-import { runMigrations } from '../../src/db/migrate.ts';
+import { openDatabase, type Db } from '../../src/db/sqlite/client.ts';
+import { runMigrations } from '../../src/db/sqlite/migrate.ts';
 import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
 import { createFanout, type Fanout, type FanoutOptions, type Services } from '../../src/runtime.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';

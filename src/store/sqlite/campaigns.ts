@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { sendStatuses, type Campaign, type SendStatus } from '../../campaigns/model.ts';
-import type { Db } from '../../db/client.ts';
-import { campaignEvents, campaigns, sends } from '../../db/schema.ts';
+import type { Db } from '../../db/sqlite/client.ts';
+import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import { recomputeSend } from '../../sends/lifecycle.ts';
 import { sendDefaults, type NewSend, type Send } from '../../sends/model.ts';

@@ -1,6 +1,6 @@
 import { and, asc, eq, gte, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
-import { campaigns, connections, sends, statsSnapshots, statsUntracked } from '../../db/schema.ts';
+import type { Db } from '../../db/sqlite/client.ts';
+import { campaigns, connections, sends, statsSnapshots, statsUntracked } from '../../db/sqlite/schema.ts';
 import type { StatsItem, StatsType } from '../../ofauth/schemas.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
