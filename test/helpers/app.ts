@@ -41,6 +41,8 @@ export interface TestAppOptions extends Pick<FanoutOptions, 'client' | 'syncSett
   env?: Record<string, string>;
   clock?: ManualClock;
   db?: Db;
+  /** A store to run on instead of one on `db` (a PostgreSQL store, say); `db` is then unused. */
+  store?: Store;
   logger?: FastifyServerOptions['logger'];
   v1Plugins?: AppDeps['v1Plugins'];
   rootPlugins?: AppDeps['rootPlugins'];
@@ -54,7 +56,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const clock = options.clock ?? new ManualClock(T0);
   const config = loadConfig({ ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'silent', ...options.env });
   const db = options.db ?? createTestDb();
-  const store = createSqliteStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
+  const store = options.store ?? createSqliteStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
   const fanout = await createFanout({
     config,
     store,
