@@ -13,7 +13,7 @@ export default tseslint.config(
   },
   {
     // Entry points hand process.env to loadConfig; nothing else reads it.
-    files: ['src/server.ts', 'src/db/migrate-cli.ts', 'src/ofauth/simulator/main.ts', 'drizzle.config.ts', 'bench/**', 'test/**'],
+    files: ['src/server.ts', 'src/db/migrate-cli.ts', 'src/ofauth/simulator/main.ts', 'drizzle.*.config.ts', 'bench/**', 'test/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -15,7 +15,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: wallClockTests } },
+      // One PostgreSQL server for the run (test/setup/postgres.ts); the wall-clock project needs none.
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: wallClockTests, globalSetup: ['test/setup/postgres.ts'] } },
       { extends: true, test: { name: 'wall-clock', include: wallClockTests, fileParallelism: false } },
     ],
   },

@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import autocannon, { type Options, type RawResult } from 'autocannon';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
-import type { Db } from '../src/db/client.ts';
+import type { Db } from '../src/db/sqlite/client.ts';
 import { createOfauthClient } from '../src/ofauth/client.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
 import { BENCH_CONNECTION_IDS, prng, seedApiCampaigns } from './lib/api-seed.ts';

@@ -34,7 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { systemClock } from '../src/clock.ts';
-import { closeDatabase } from '../src/db/client.ts';
+import { closeDatabase } from '../src/db/sqlite/client.ts';
 import { atRest, audienceOf, seedCampaigns } from './lib/campaigns.ts';
 import { openTempDb, type TempDb } from './lib/db.ts';
 import { mib, printAim, printTable, seconds, thousands } from './lib/report.ts';

@@ -22,6 +22,15 @@ const envSchema = z.object({
   PORT: intSchema(0, 65_535).default(3000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_PATH: z.string().min(1).default('./data/fanout.db'),
+  // Messages name the problem, never the value: the URL carries the password.
+  DATABASE_URL: z
+    .string()
+    .refine((text) => URL.canParse(text) && /^postgres(ql)?:$/.test(new URL(text).protocol), 'expected a postgres:// (or postgresql://) URL')
+    .refine((text) => !URL.canParse(text) || !new URL(text).searchParams.has('sslmode'), 'set TLS with DATABASE_SSL, not sslmode in the URL')
+    .optional(),
+  DATABASE_POOL_SIZE: intSchema(1, 1_000).default(10),
+  DATABASE_STATEMENT_TIMEOUT: durationSchema.default(30_000),
+  DATABASE_SSL: z.enum(['disable', 'require', 'verify-full']).default('disable'),
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   OFAUTH_API_KEY: z.string().min(1).optional(),
   OFAUTH_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.ofauth.com'),
@@ -46,11 +55,18 @@ const envSchema = z.object({
 
 export type Env = z.input<typeof envSchema>;
 
+/** The embedded SQLite file, or a PostgreSQL server (DATABASE_URL set). */
+export type DatabaseConfig =
+  | { backend: 'sqlite'; path: string }
+  | { backend: 'postgres'; url: string; poolSize: number; statementTimeoutMs: number; ssl: 'disable' | 'require' | 'verify-full' };
+
 /** The service's settings, parsed once at start and never read from process.env again. */
 export interface Config {
   port: number;
   host: string;
+  /** DATABASE_PATH, whichever backend is chosen. */
   databasePath: string;
+  database: DatabaseConfig;
   adminToken: string | null;
   logLevel: string;
   /** Sandbox mode: no OFAuth key, so the built-in simulator stands in for OFAuth. */
@@ -102,6 +118,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     port: e.PORT,
     host: e.HOST,
     databasePath: e.DATABASE_PATH,
+    database: e.DATABASE_URL
+      ? { backend: 'postgres', url: e.DATABASE_URL, poolSize: e.DATABASE_POOL_SIZE, statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT, ssl: e.DATABASE_SSL }
+      : { backend: 'sqlite', path: e.DATABASE_PATH },
     adminToken: e.ADMIN_TOKEN ?? null,
     logLevel: e.LOG_LEVEL,
     mode: e.OFAUTH_API_KEY ? 'live' : 'sandbox',

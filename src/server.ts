@@ -2,10 +2,9 @@ import Fastify from 'fastify';
 import { buildApp, loggerOptions } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { openDatabase } from './db/client.ts';
-import { runMigrations } from './db/migrate.ts';
 import { createFanout } from './runtime.ts';
-import { createSqliteStore } from './store/sqlite/index.ts';
+import { describeDatabase, openStore } from './store/open.ts';
+import type { Store } from './store/types.ts';
 
 function readConfig(): Config {
   try {
@@ -30,9 +29,17 @@ async function main(): Promise<void> {
     logger.info({ baseUrl: config.ofauth.baseUrl, endpoints: config.ofauth.endpoints }, 'live mode: syncing with OFAuth');
   }
 
-  const db = openDatabase(config.databasePath);
-  runMigrations(db);
-  const store = createSqliteStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
+  const database = describeDatabase(config.database);
+  let store: Store;
+  try {
+    store = await openStore(config.database, { recurrenceLeadMs: config.recurrence.leadMs }, {
+      onIdleError: (error) => logger.warn({ err: error }, 'database connection lost; the pool opens another'),
+    });
+  } catch (error) {
+    logger.fatal({ err: error, backend: config.database.backend, database }, 'cannot open the database or apply its migrations');
+    process.exit(1);
+  }
+  logger.info({ backend: store.backend, database }, 'database ready, migrations applied');
   const fanout = await createFanout({ config, store, clock: systemClock, logger, defaultMetrics: true });
   if (fanout.simulator) logger.info({ simulator: fanout.simulator.url, connectionId: fanout.simulator.connectionId }, 'OFAuth simulator started');
 

@@ -89,6 +89,46 @@ describe('loadConfig', () => {
     expect(JSON.stringify(error.problems)).not.toContain(apiKey);
   });
 
+  describe('database', () => {
+    it('uses the SQLite file at DATABASE_PATH unless DATABASE_URL is set', () => {
+      expect(loadConfig({}).database).toEqual({ backend: 'sqlite', path: './data/fanout.db' });
+      expect(loadConfig({ DATABASE_PATH: '/tmp/x.db' }).database).toEqual({ backend: 'sqlite', path: '/tmp/x.db' });
+    });
+
+    it('selects PostgreSQL with DATABASE_URL, with pool, statement timeout and TLS defaults', () => {
+      const url = 'postgres://fanout:pw@db.internal:5432/fanout';
+      expect(loadConfig({ DATABASE_URL: url, DATABASE_PATH: '/tmp/ignored.db' }).database).toEqual({ backend: 'postgres', url, poolSize: 10, statementTimeoutMs: 30_000, ssl: 'disable' });
+      expect(loadConfig({ DATABASE_URL: 'postgresql://db/fanout', DATABASE_POOL_SIZE: '25', DATABASE_STATEMENT_TIMEOUT: '2m', DATABASE_SSL: 'verify-full' }).database).toEqual({
+        backend: 'postgres',
+        url: 'postgresql://db/fanout',
+        poolSize: 25,
+        statementTimeoutMs: 120_000,
+        ssl: 'verify-full',
+      });
+      expect(loadConfig({ DATABASE_URL: url, DATABASE_STATEMENT_TIMEOUT: '0' }).database).toMatchObject({ statementTimeoutMs: 0 });
+    });
+
+    it.each([
+      ['DATABASE_URL', 'mysql://u:pw@db/fanout'],
+      ['DATABASE_URL', 'not a url'],
+      ['DATABASE_URL', 'postgres://u:pw@db/fanout?sslmode=require'],
+      ['DATABASE_POOL_SIZE', '0'],
+      ['DATABASE_POOL_SIZE', 'many'],
+      ['DATABASE_STATEMENT_TIMEOUT', 'forever'],
+      ['DATABASE_SSL', 'yes'],
+    ])('rejects %s=%s', (name, value) => {
+      expect(configError({ DATABASE_URL: 'postgres://db/fanout', [name]: value }).message).toContain(name);
+    });
+
+    it("never echoes the URL's password in the error", () => {
+      const password = 'S3cret-db-password';
+      const error = configError({ DATABASE_URL: `mysql://fanout:${password}@db/fanout` });
+      expect(error.message).toContain('DATABASE_URL');
+      expect(error.message).not.toContain(password);
+      expect(configError({ DATABASE_URL: `postgres://fanout:${password}@db/fanout?sslmode=require` }).message).not.toContain(password);
+    });
+  });
+
   it('ignores variables it does not know', () => {
     expect(() => loadConfig({ PATH: '/usr/bin', UNRELATED: 'x' })).not.toThrow();
   });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createTestPgDatabase, type TestPgDatabase } from './helpers/postgres.ts';
 
 interface Started {
   child: ChildProcess;
@@ -65,6 +66,54 @@ describe('server process', () => {
     expect(/fo_[A-Za-z0-9_-]{43}/.test(running.output())).toBe(false);
     running.child.kill('SIGTERM');
     expect(await running.exited).toBe(0);
+  });
+
+  describe('on PostgreSQL', () => {
+    let database: TestPgDatabase | undefined;
+    afterEach(async () => {
+      running?.child.kill('SIGKILL');
+      await running?.exited;
+      running = null;
+      await database?.drop();
+      database = undefined;
+    });
+
+    it('migrates an empty database, reports the backend on /health, never logs the password, and restarts onto it', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'fanout-server-'));
+      database = await createTestPgDatabase({ migrated: false });
+      const password = new URL(database.url).password;
+      const env = { DATABASE_URL: database.url, DATABASE_POOL_SIZE: '3', DATABASE_PATH: join(dir, 'unused.db') };
+
+      running = await startServer(env);
+      expect(await (await fetch(`${running.baseUrl}/health`)).json()).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok', backend: 'postgres' });
+      expect(running.output()).toContain('database ready');
+      expect(running.output()).not.toContain(password);
+      const token = /(fo_[A-Za-z0-9_-]{43})/.exec(running.output())?.[1];
+      const created = await fetch(`${running.baseUrl}/v1/tokens`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'marketing', role: 'marketer', connectionIds: null }),
+      });
+      expect(created.status, await created.clone().text()).toBe(201);
+      running.child.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+
+      // The sandbox admin and the token are in the database: a second start finds them.
+      running = await startServer(env);
+      expect(/fo_[A-Za-z0-9_-]{43}/.test(running.output())).toBe(false);
+      const tokens = await fetch(`${running.baseUrl}/v1/tokens`, { headers: { authorization: `Bearer ${token}` } });
+      expect(tokens.status).toBe(200);
+    });
+
+    it('exits naming the database (password masked) when it cannot be reached', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'fanout-server-'));
+      const url = 'postgres://fanout:S3cret-pw@127.0.0.1:9/fanout';
+      const failure = startServer({ DATABASE_URL: url, DATABASE_PATH: join(dir, 'unused.db') });
+      const error = (await failure.catch((e: unknown) => e)) as Error;
+      expect(error.message).toMatch(/cannot open the database/);
+      expect(error.message).toContain('postgres://fanout:***@127.0.0.1:9/fanout');
+      expect(error.message).not.toContain('S3cret-pw');
+    });
   });
 
   it('refuses to start on bad configuration, naming every bad variable', async () => {

@@ -1,6 +1,6 @@
 import type { Audience, CampaignStatus, Message, SendStatus } from '../../src/campaigns/model.ts';
 import { systemClock } from '../../src/clock.ts';
-import type { Db } from '../../src/db/client.ts';
+import type { Db } from '../../src/db/sqlite/client.ts';
 import { newCampaignId } from '../../src/ids.ts';
 import { mulberry32 } from '../../src/ofauth/simulator/faults.ts';
 import { oneShotSendId } from './campaigns.ts';

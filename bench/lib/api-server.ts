@@ -12,7 +12,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
-import { closeDatabase, openDatabase } from '../../src/db/client.ts';
+import { closeDatabase, openDatabase } from '../../src/db/sqlite/client.ts';
 import type { Fanout } from '../../src/runtime.ts';
 import { benchFanout } from './fanout.ts';
 

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Audience, Message, Recurrence, SendStatus, SyncState } from '../../src/campaigns/model.ts';
-import type { Db } from '../../src/db/client.ts';
+import type { Db } from '../../src/db/sqlite/client.ts';
 import { newCampaignId } from '../../src/ids.ts';
 import { oneShotStatus } from '../../src/sends/lifecycle.ts';
 import { syncDueAt } from '../../src/sync/plan.ts';

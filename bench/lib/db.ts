@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeDatabase, openDatabase, type Db } from '../../src/db/client.ts';
-import { runMigrations } from '../../src/db/migrate.ts';
+import { closeDatabase, openDatabase, type Db } from '../../src/db/sqlite/client.ts';
+import { runMigrations } from '../../src/db/sqlite/migrate.ts';
 
 export interface TempDb {
   db: Db;

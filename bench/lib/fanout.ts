@@ -1,7 +1,7 @@
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../../src/clock.ts';
 import type { Config } from '../../src/config.ts';
-import type { Db } from '../../src/db/client.ts';
+import type { Db } from '../../src/db/sqlite/client.ts';
 import { createFanout, type Fanout, type FanoutOptions } from '../../src/runtime.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
 

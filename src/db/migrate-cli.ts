@@ -1,10 +1,9 @@
 import { loadConfig } from '../config.ts';
-import { closeDatabase, openDatabase } from './client.ts';
-import { runMigrations } from './migrate.ts';
+import { describeDatabase, openStore } from '../store/open.ts';
 
-// `npm run db:migrate`: apply migrations to DATABASE_PATH without starting the service.
+// `npm run db:migrate`: apply migrations to the configured database (PostgreSQL when DATABASE_URL
+// is set, else the SQLite file at DATABASE_PATH) without starting the service.
 const config = loadConfig(process.env);
-const db = openDatabase(config.databasePath);
-runMigrations(db);
-closeDatabase(db);
-console.log(`migrations applied to ${config.databasePath}`);
+const store = await openStore(config.database, { recurrenceLeadMs: config.recurrence.leadMs });
+await store.close();
+console.log(`migrations applied to ${store.backend} ${describeDatabase(config.database)}`);

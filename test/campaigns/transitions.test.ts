@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CampaignStatus } from '../../src/campaigns/model.ts';
 import { eq } from 'drizzle-orm';
-import { campaigns } from '../../src/db/schema.ts';
+import { campaigns } from '../../src/db/sqlite/schema.ts';
 import type { SendChanges } from '../../src/sends/model.ts';
 import { forceOneShot, sendOf, updateSend } from '../helpers/rows.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';

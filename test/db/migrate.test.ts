@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeDatabase, openDatabase, type Db } from '../../src/db/client.ts';
-import { migrationsFolder, runMigrations } from '../../src/db/migrate.ts';
+import { closeDatabase, openDatabase, type Db } from '../../src/db/sqlite/client.ts';
+import { migrationsFolder, runMigrations } from '../../src/db/sqlite/migrate.ts';
 import { tableNames } from '../helpers/db-snapshot.ts';
 
 const schemaOf = (db: Db) => db.$client.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name').all();

@@ -3,9 +3,9 @@ import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Audience, Message } from '../../src/campaigns/model.ts';
 import { ManualClock } from '../../src/clock.ts';
-import { closeDatabase, openDatabase } from '../../src/db/client.ts';
-import { runMigrations } from '../../src/db/migrate.ts';
-import * as schema from '../../src/db/schema.ts';
+import { closeDatabase, openDatabase } from '../../src/db/sqlite/client.ts';
+import { runMigrations } from '../../src/db/sqlite/migrate.ts';
+import * as schema from '../../src/db/sqlite/schema.ts';
 import { newCampaignId, newTokenId } from '../../src/ids.ts';
 import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
 import { defaultConnections } from '../../src/ofauth/simulator/store.ts';
@@ -18,7 +18,7 @@ import { columnNames, createLegacyDatabase, indexNames, insertRows, legacyCampai
 import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
 
 /*
- * "Upgrade without loss": a database as production has it today (only migrations/0000_init.sql,
+ * "Upgrade without loss": a database as production has it today (only migrations/sqlite/0000_init.sql,
  * one campaigns row holding plan, sync state, lease and stats) is filled with rows in every
  * status and sync state, then the real migrations run. Every campaign must keep its plan, every
  * campaign that ever had work for OFAuth must get exactly one send carrying that work, and a
@@ -453,7 +453,7 @@ describe('upgrading a 0000 database to sends', () => {
     for (const snapshot of snapshots) expect(snapshot.send_id).toBe(sendIdOf(String(snapshot.campaign_id)));
   });
 
-  it('leaves the tables as src/db/schema.ts declares them, campaigns without sync columns, and a second run changes nothing', () => {
+  it('leaves the tables as src/db/sqlite/schema.ts declares them, campaigns without sync columns, and a second run changes nothing', () => {
     const { db } = upgraded();
 
     for (const column of MOVED_COLUMNS) expect(columnNames(db, 'campaigns')).not.toContain(column);

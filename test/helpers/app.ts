@@ -2,8 +2,8 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { buildApp, type AppDeps } from '../../src/app.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { openDatabase, type Db } from '../../src/db/client.ts';
-import { runMigrations } from '../../src/db/migrate.ts';
+import { openDatabase, type Db } from '../../src/db/sqlite/client.ts';
+import { runMigrations } from '../../src/db/sqlite/migrate.ts';
 import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
 import { createFanout, type Fanout, type FanoutOptions, type Services } from '../../src/runtime.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -41,6 +41,8 @@ export interface TestAppOptions extends Pick<FanoutOptions, 'client' | 'syncSett
   env?: Record<string, string>;
   clock?: ManualClock;
   db?: Db;
+  /** A store to run on instead of one on `db` (a PostgreSQL store, say); `db` is then unused. */
+  store?: Store;
   logger?: FastifyServerOptions['logger'];
   v1Plugins?: AppDeps['v1Plugins'];
   rootPlugins?: AppDeps['rootPlugins'];
@@ -54,7 +56,7 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
   const clock = options.clock ?? new ManualClock(T0);
   const config = loadConfig({ ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'silent', ...options.env });
   const db = options.db ?? createTestDb();
-  const store = createSqliteStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
+  const store = options.store ?? createSqliteStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
   const fanout = await createFanout({
     config,
     store,

@@ -1,4 +1,4 @@
-import type { Db } from '../../src/db/client.ts';
+import type { Db } from '../../src/db/sqlite/client.ts';
 
 /** Every table's name, including drizzle's and SQLite's own bookkeeping (sqlite_sequence). */
 export function tableNames(db: Db): string[] {

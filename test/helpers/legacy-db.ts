@@ -2,8 +2,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
-import { closeDatabase, openDatabase, type Db } from '../../src/db/client.ts';
-import { migrationsFolder } from '../../src/db/migrate.ts';
+import { closeDatabase, openDatabase, type Db } from '../../src/db/sqlite/client.ts';
+import { migrationsFolder } from '../../src/db/sqlite/migrate.ts';
 
 /**
  * The migration that built the production schema before sends existed. Upgrade tests start
@@ -49,7 +49,7 @@ export function createLegacyDatabase(): LegacyDatabase {
   };
 }
 
-/** A `campaigns` row as migrations/0000_init.sql stores it: plan, sync state and stats in one. */
+/** A `campaigns` row as migrations/sqlite/0000_init.sql stores it: plan, sync state and stats in one. */
 export interface LegacyCampaignRow {
   id: string;
   name: string;

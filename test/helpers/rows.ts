@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { CampaignStatus } from '../../src/campaigns/model.ts';
-import type { Db } from '../../src/db/client.ts';
-import { campaigns, sends } from '../../src/db/schema.ts';
+import type { Db } from '../../src/db/sqlite/client.ts';
+import { campaigns, sends } from '../../src/db/sqlite/schema.ts';
 import { newSendId } from '../../src/ids.ts';
 import { sendDefaults, type Send, type SendChanges } from '../../src/sends/model.ts';
 import { withSyncRecomputed } from '../../src/sync/plan.ts';

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { createTestPgDatabase, type TestPgDatabase } from '../helpers/postgres.ts';
 
 describe('GET /health', () => {
   let t: TestApp | undefined;
@@ -25,5 +27,26 @@ describe('GET /health', () => {
     const res = await t.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({ status: 'degraded', mode: 'sandbox', db: 'error', backend: 'sqlite' });
+  });
+
+  describe('on PostgreSQL', () => {
+    let database: TestPgDatabase;
+    afterEach(async () => {
+      await database.drop();
+    });
+
+    it('reports the postgres backend, and 503 degraded once the database no longer answers', async () => {
+      database = await createTestPgDatabase();
+      const db = database.open();
+      t = await buildTestApp({ store: createPostgresStore(db, { recurrenceLeadMs: 0 }) });
+      const res = await t.app.inject({ method: 'GET', url: '/health' });
+      expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok', backend: 'postgres' });
+
+      await db.$client.end();
+      const down = await t.app.inject({ method: 'GET', url: '/health' });
+      expect(down.statusCode).toBe(503);
+      expect(down.json()).toEqual({ status: 'degraded', mode: 'sandbox', db: 'error', backend: 'postgres' });
+    });
   });
 });

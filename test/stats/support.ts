@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { ManualClock } from '../../src/clock.ts';
-import { campaigns, sends } from '../../src/db/schema.ts';
+import { campaigns, sends } from '../../src/db/sqlite/schema.ts';
 import { newCampaignId, newSendId } from '../../src/ids.ts';
 import { createOfauthClient, type OfauthClient, type OfauthClientOptions } from '../../src/ofauth/client.ts';
 import type { SimulatorOptions } from '../../src/ofauth/simulator/app.ts';

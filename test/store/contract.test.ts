@@ -2,8 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe } from 'vitest';
+import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
+import type { Store } from '../../src/store/types.ts';
 import { createTestDb } from '../helpers/app.ts';
+import { createTestPgDatabase } from '../helpers/postgres.ts';
+import { defineRaceContract } from './contract-races.ts';
 import { defineStoreContract, type StoreBackend } from './contract-suite.ts';
 import { LEAD_MS } from './fixtures.ts';
 
@@ -13,6 +17,11 @@ import { LEAD_MS } from './fixtures.ts';
  */
 
 const settings = { recurrenceLeadMs: LEAD_MS };
+
+/** A store whose close also drops its database (the suite closes every store it opens). */
+function droppingOnClose(store: Store, drop: () => Promise<void>): Store {
+  return { ...store, close: async () => { await store.close(); await drop(); } };
+}
 
 const backends: StoreBackend[] = [
   {
@@ -32,8 +41,25 @@ const backends: StoreBackend[] = [
       };
     },
   },
+  {
+    name: 'postgres',
+    // A fresh database per test, copied from the run's migrated template (test/setup/postgres.ts).
+    open: async () => {
+      const database = await createTestPgDatabase();
+      return droppingOnClose(createPostgresStore(database.open(), settings), database.drop);
+    },
+    // Two pools on one database, as two instances hold it.
+    openPeers: async () => {
+      const database = await createTestPgDatabase();
+      return {
+        stores: [createPostgresStore(database.open(), settings), createPostgresStore(database.open(), settings)],
+        dispose: database.drop,
+      };
+    },
+  },
 ];
 
 describe.each(backends)('$name store contract', (backend) => {
   defineStoreContract(backend);
+  defineRaceContract(backend);
 });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeDatabase, openDatabase, type Db } from '../../src/db/client.ts';
-import { runMigrations } from '../../src/db/migrate.ts';
+import { closeDatabase, openDatabase, type Db } from '../../src/db/sqlite/client.ts';
+import { runMigrations } from '../../src/db/sqlite/migrate.ts';
 import { connectionsToPollSql, trackedPageSql } from '../../src/store/sqlite/stats.ts';
 
 /*

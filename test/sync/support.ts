@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { sends } from '../../src/db/schema.ts';
+import { sends } from '../../src/db/sqlite/schema.ts';
 import type { Send } from '../../src/sends/model.ts';
 import { writeSendAndCampaign } from '../../src/store/sqlite/write.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';

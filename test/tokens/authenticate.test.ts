@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeDatabase, openDatabase, type Db } from '../../src/db/client.ts';
+import { closeDatabase, openDatabase, type Db } from '../../src/db/sqlite/client.ts';
 import { buildTestApp, createTestDb, type TestApp } from '../helpers/app.ts';
 import { issueToken } from '../helpers/tokens.ts';
 

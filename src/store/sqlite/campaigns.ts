@@ -1,10 +1,11 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import { sendStatuses, type Campaign, type SendStatus } from '../../campaigns/model.ts';
-import type { Db } from '../../db/client.ts';
-import { campaignEvents, campaigns, sends } from '../../db/schema.ts';
+import type { Db } from '../../db/sqlite/client.ts';
+import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import { recomputeSend } from '../../sends/lifecycle.ts';
 import { sendDefaults, type NewSend, type Send } from '../../sends/model.ts';
+import { sqliteDialect } from '../dialect.ts';
 import type { CampaignFilter, CampaignRecord, CampaignStore, SeriesSummary, StoredEvent } from '../types.ts';
 import { lookupIdempotent, rememberIdempotent } from './idempotency.ts';
 import { appendEvents, campaignById, openSendsOf, writeCampaign, writeSend } from './write.ts';
@@ -54,7 +55,7 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
     if (filter.statuses?.length) where.push(inArray(campaigns.status, placeholders('status', filter.statuses.length)));
     if (filter.connectionIds) {
       // An empty list means no connection at all, never "any".
-      where.push(filter.connectionIds.length > 0 ? inArray(campaigns.connectionId, placeholders('connection', filter.connectionIds.length)) : sql`0`);
+      where.push(filter.connectionIds.length > 0 ? inArray(campaigns.connectionId, placeholders('connection', filter.connectionIds.length)) : sqliteDialect.none);
     }
     if (filter.scheduledFrom !== undefined) where.push(gte(campaigns.scheduledAt, sql.placeholder('scheduledFrom')));
     if (filter.scheduledTo !== undefined) where.push(lte(campaigns.scheduledAt, sql.placeholder('scheduledTo')));

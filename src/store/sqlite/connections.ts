@@ -1,6 +1,6 @@
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
-import { connections, runs, sends } from '../../db/schema.ts';
+import type { Db } from '../../db/sqlite/client.ts';
+import { connections, runs, sends } from '../../db/sqlite/schema.ts';
 import type { Connection, ConnectionStore, Run, RunStore } from '../types.ts';
 import { writeSend } from './write.ts';
 

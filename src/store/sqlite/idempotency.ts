@@ -1,7 +1,7 @@
 import { and, eq, lt } from 'drizzle-orm';
 import { IDEMPOTENCY_TTL_MS } from '../../campaigns/idempotency.ts';
-import type { Db } from '../../db/client.ts';
-import { idempotencyKeys } from '../../db/schema.ts';
+import type { Db } from '../../db/sqlite/client.ts';
+import { idempotencyKeys } from '../../db/sqlite/schema.ts';
 import { IdempotencyMismatchError } from '../../errors.ts';
 import type { IdempotencyInput, StoredResponse } from '../types.ts';
 

@@ -1,4 +1,4 @@
-import { closeDatabase, type Db } from '../../db/client.ts';
+import { closeDatabase, type Db } from '../../db/sqlite/client.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Store } from '../types.ts';
 import { createSqliteCampaignStore } from './campaigns.ts';

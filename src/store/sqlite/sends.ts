@@ -1,7 +1,7 @@
 import { and, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import type { Campaign } from '../../campaigns/model.ts';
-import type { Db } from '../../db/client.ts';
-import { campaigns, sends } from '../../db/schema.ts';
+import type { Db } from '../../db/sqlite/client.ts';
+import { campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
 import type { SendStore, SendWork } from '../types.ts';

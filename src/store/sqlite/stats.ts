@@ -1,9 +1,10 @@
 import { and, asc, eq, gte, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
-import { campaigns, connections, sends, statsSnapshots, statsUntracked } from '../../db/schema.ts';
+import type { Db } from '../../db/sqlite/client.ts';
+import { campaigns, connections, sends, statsSnapshots, statsUntracked } from '../../db/sqlite/schema.ts';
 import type { StatsItem, StatsType } from '../../ofauth/schemas.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
+import { sqliteDialect } from '../dialect.ts';
 import type { DayTotalsRow, PageResult, Snapshot, StatsStore, TrackedSend } from '../types.ts';
 import { sendById, writeSendAndCampaign } from './write.ts';
 
@@ -179,8 +180,8 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
       if (connectionIds !== null && connectionIds.length === 0) return [];
       const where: SQL[] = [isNotNull(sends.remoteId), gte(sends.sentAt, from), lte(sends.sentAt, to)];
       if (connectionIds !== null) where.push(inArray(sends.connectionId, connectionIds));
-      const day = sql<string>`strftime('%Y-%m-%d', ${sends.sentAt} / 1000, 'unixepoch')`;
-      const priceCents = sql`coalesce(${sends.remotePrice}, cast(round(coalesce(json_extract(${campaigns.message}, '$.price'), 0) * 100) as integer))`;
+      const day = sqliteDialect.utcDay(sends.sentAt);
+      const priceCents = sql`coalesce(${sends.remotePrice}, ${sqliteDialect.priceCents(campaigns.message)})`;
       return db
         .select({
           connectionId: sends.connectionId,

@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
-import { apiTokens } from '../../db/schema.ts';
+import type { Db } from '../../db/sqlite/client.ts';
+import { apiTokens } from '../../db/sqlite/schema.ts';
 import type { TokenStore } from '../types.ts';
 
 export function createSqliteTokenStore(db: Db): TokenStore {

@@ -1,7 +1,7 @@
 import { and, eq, notInArray, or } from 'drizzle-orm';
 import type { Campaign, CampaignChanges } from '../../campaigns/model.ts';
-import type { Db } from '../../db/client.ts';
-import { campaignEvents, campaigns, sends } from '../../db/schema.ts';
+import type { Db } from '../../db/sqlite/client.ts';
+import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { EventSpec } from '../../events/types.ts';
 import { recomputeCampaign, recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts';
 import { FINAL_SEND_STATUSES, type Send, type SendChanges } from '../../sends/model.ts';

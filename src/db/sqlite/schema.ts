@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type { Audience, CampaignStatus, Message, Recurrence, SendKind, SendStatus, SyncState } from '../campaigns/model.ts';
+import type { Audience, CampaignStatus, Message, Recurrence, SendKind, SendStatus, SyncState } from '../../campaigns/model.ts';
 
 // Times are integer milliseconds since the epoch (UTC): cheap to index and compare, and the
 // API layer is the one place that renders them as ISO-8601.

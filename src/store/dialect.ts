@@ -1,0 +1,66 @@
+import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
+
+/*
+ * The SQL that differs between SQLite and PostgreSQL, named once (the idea of pg-boss's
+ * src/dialect.ts), and the predicates both stores share. drizzle renders a column of either
+ * dialect's schema, so a predicate written over columns is one plan for both; only what the
+ * engines spell differently sits behind `Dialect`.
+ *
+ * What differs beyond single expressions lives in the stores themselves, each saying why:
+ * - transactions: SQLite takes the file's write lock up front (BEGIN IMMEDIATE) and runs
+ *   synchronously; PostgreSQL locks the rows it decides on (SELECT … FOR UPDATE), always the
+ *   campaign before its sends, so two writers never wait on each other in a cycle;
+ * - claims: SQLite's write lock makes the select-then-lease atomic; PostgreSQL skips rows another
+ *   claim holds (FOR UPDATE SKIP LOCKED);
+ * - the token version: PRAGMA data_version on SQLite, a fingerprint query on PostgreSQL;
+ * - index hints: SQLite needs INDEXED BY where its planner misreads a partial index.
+ */
+
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** A condition no row meets: what an empty IN list means ("none", never "any"). */
+  readonly none: SQL;
+  /** The UTC calendar day, YYYY-MM-DD, of an epoch-milliseconds column. */
+  utcDay(ms: AnyColumn): SQL<string>;
+  /** A JSON message's price (currency units, may be absent) in integer cents, rounded half away from zero. */
+  priceCents(message: AnyColumn): SQL<number>;
+}
+
+export const sqliteDialect: Dialect = {
+  name: 'sqlite',
+  none: sql`0`,
+  utcDay: (ms) => sql<string>`strftime('%Y-%m-%d', ${ms} / 1000, 'unixepoch')`,
+  priceCents: (message) => sql<number>`cast(round(coalesce(json_extract(${message}, '$.price'), 0) * 100) as integer)`,
+};
+
+export const postgresDialect: Dialect = {
+  name: 'postgres',
+  none: sql`false`,
+  // Literal format strings, not parameters: the same expression appears in GROUP BY.
+  utcDay: (ms) => sql<string>`to_char(to_timestamp(${ms} / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
+  // numeric, not float: 9.99 * 100 is exactly 999 before rounding.
+  priceCents: (message) => sql<number>`round(coalesce((${message} ->> 'price')::numeric, 0) * 100)::integer`,
+};
+
+/** The columns of `sends` the shared predicates read. */
+interface SendColumns {
+  remoteId: AnyColumn;
+  remoteDeletedAt: AnyColumn;
+  status: AnyColumn;
+  sentAt: AnyColumn;
+  updatedAt: AnyColumn;
+}
+
+/**
+ * A send with a live remote copy. Spelled exactly as the predicate of the partial index
+ * sends_tracked_id_idx, so the planner matches it to the index.
+ */
+export const hasLiveCopy = (s: SendColumns): SQL => sql`${s.remoteId} IS NOT NULL AND ${s.remoteDeletedAt} IS NULL`;
+
+/**
+ * What the stats poller follows: a live remote copy and either an open outcome (queued, sending,
+ * or canceled with the copy not yet deleted) or sent since `since`; sent rows without sentAt
+ * (sent before stats existed) fall back to updatedAt.
+ */
+export const isTrackedSince = (s: SendColumns, since: number): SQL =>
+  sql`${hasLiveCopy(s)} AND (${s.status} IN ('queued', 'sending', 'canceled') OR (${s.status} = 'sent' AND (${s.sentAt} >= ${since} OR (${s.sentAt} IS NULL AND ${s.updatedAt} >= ${since}))))`;

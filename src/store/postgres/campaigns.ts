@@ -1,0 +1,180 @@
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, sql, type SQL } from 'drizzle-orm';
+import { sendStatuses, type Campaign, type SendStatus } from '../../campaigns/model.ts';
+import type { PgDb, PgExecutor } from '../../db/postgres/client.ts';
+import { campaignEvents, campaigns, sends } from '../../db/postgres/schema.ts';
+import { recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts';
+import { sendDefaults, type NewSend } from '../../sends/model.ts';
+import { postgresDialect } from '../dialect.ts';
+import type { CampaignRecord, CampaignStore, SeriesSummary, StoredEvent } from '../types.ts';
+import { claimIdempotent, pruneIdempotent, rememberIdempotent } from './idempotency.ts';
+import { appendEvents, lockCampaign, openSendsOf, transaction, writeCampaign, writeSend } from './write.ts';
+
+const emptyCounts = (): Record<SendStatus, number> => Object.fromEntries(sendStatuses.map((s) => [s, 0])) as Record<SendStatus, number>;
+
+/** Inserts new sends with their derived columns; an occurrence that already has a live send is skipped (any unique index). */
+async function insertSends(db: PgExecutor, rows: NewSend[], now: number): Promise<void> {
+  if (rows.length === 0) return;
+  const full = rows.map((row) => {
+    const send = sendDefaults(row);
+    return { ...send, ...recomputeSend(send, {}, now) };
+  });
+  await db.insert(sends).values(full).onConflictDoNothing();
+}
+
+/** The one-shot send of a campaign: a literal, matching the partial index sends_one_shot_idx. */
+const isOneShotSend = sql`${sends.kind} = 'scheduled'`;
+
+/** Send counts by status and summed counts, for each series among `ids`. */
+async function seriesSummaries(db: PgExecutor, ids: string[]): Promise<Map<string, SeriesSummary>> {
+  const out = new Map<string, SeriesSummary>();
+  if (ids.length === 0) return out;
+  const rows = await db
+    .select({
+      campaignId: sends.campaignId,
+      status: sends.status,
+      n: count(),
+      observed: count(sends.statsObservedAt),
+      sentCount: sql<number>`coalesce(sum(${sends.sentCount}), 0)`.mapWith(Number),
+      viewedCount: sql<number>`coalesce(sum(${sends.viewedCount}), 0)`.mapWith(Number),
+      purchasedCount: sql<number>`coalesce(sum(${sends.purchasedCount}), 0)`.mapWith(Number),
+      observedAt: max(sends.statsObservedAt),
+    })
+    .from(sends)
+    .where(inArray(sends.campaignId, ids))
+    .groupBy(sends.campaignId, sends.status);
+  for (const id of ids) out.set(id, { sendCounts: emptyCounts(), totals: null });
+  for (const row of rows) {
+    const summary = out.get(row.campaignId)!;
+    summary.sendCounts[row.status] = row.n;
+    if (row.observed > 0) {
+      const t = summary.totals ?? { sentCount: 0, viewedCount: 0, purchasedCount: 0, observedAt: 0 };
+      summary.totals = {
+        sentCount: t.sentCount + row.sentCount,
+        viewedCount: t.viewedCount + row.viewedCount,
+        purchasedCount: t.purchasedCount + row.purchasedCount,
+        observedAt: Math.max(t.observedAt, row.observedAt ?? 0),
+      };
+    }
+  }
+  return out;
+}
+
+async function recordOf(db: PgExecutor, campaign: Campaign): Promise<CampaignRecord> {
+  if (campaign.recurrence !== null) return { campaign, send: null, series: (await seriesSummaries(db, [campaign.id])).get(campaign.id)! };
+  const [send] = await db
+    .select()
+    .from(sends)
+    .where(and(eq(sends.campaignId, campaign.id), isOneShotSend));
+  return { campaign, send: send ?? null, series: null };
+}
+
+export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSettings): CampaignStore {
+  // Named, so each pooled connection plans it once: the API's hottest read.
+  const withOneShot = db
+    .select({ campaign: campaigns, send: sends })
+    .from(campaigns)
+    .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend))
+    .where(eq(campaigns.id, sql.placeholder('id')))
+    .prepare('fanout_campaign_by_id');
+
+  /** Events matching `where` with ids after `afterId`, oldest first. */
+  const eventsAfter = async (where: SQL, afterId: number, limit: number): Promise<StoredEvent[]> =>
+    (await db.select().from(campaignEvents).where(and(where, gt(campaignEvents.id, afterId))).orderBy(asc(campaignEvents.id)).limit(limit)) as StoredEvent[];
+
+  return {
+    async create({ now, idempotency, build, respond }) {
+      if (idempotency) await pruneIdempotent(db, now);
+      return transaction(db, async (tx) => {
+        if (idempotency) {
+          const previous = await claimIdempotent(tx, idempotency, now);
+          if (previous) return previous;
+        }
+        const { campaign, sends: newSends, events } = build();
+        const [inserted] = await tx.insert(campaigns).values(campaign).returning();
+        await insertSends(tx, newSends, now);
+        const written = await writeCampaign(tx, inserted!, {}, settings);
+        await appendEvents(tx, campaign.id, now, events);
+        const response = respond(await recordOf(tx, written));
+        if (idempotency) await rememberIdempotent(tx, idempotency, response);
+        return response;
+      });
+    },
+
+    async find(id) {
+      const [row] = await withOneShot.execute({ id });
+      if (!row) return null;
+      if (row.campaign.recurrence === null) return { campaign: row.campaign, send: row.send, series: null };
+      return { campaign: row.campaign, send: null, series: (await seriesSummaries(db, [id])).get(id)! };
+    },
+
+    async list(filter) {
+      const where: SQL[] = [];
+      if (filter.statuses?.length) where.push(inArray(campaigns.status, filter.statuses));
+      if (filter.connectionIds) where.push(filter.connectionIds.length > 0 ? inArray(campaigns.connectionId, filter.connectionIds) : postgresDialect.none);
+      if (filter.scheduledFrom !== undefined) where.push(gte(campaigns.scheduledAt, filter.scheduledFrom));
+      if (filter.scheduledTo !== undefined) where.push(lte(campaigns.scheduledAt, filter.scheduledTo));
+      if (filter.beforeId) where.push(lt(campaigns.id, filter.beforeId));
+      const rows = await db
+        .select({ campaign: campaigns, send: sends })
+        .from(campaigns)
+        .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend))
+        .where(and(...where))
+        .orderBy(desc(campaigns.id))
+        .limit(filter.limit);
+      const summaries = await seriesSummaries(db, rows.filter((r) => r.campaign.recurrence !== null).map((r) => r.campaign.id));
+      return rows.map(({ campaign, send }) => ({ campaign, send: campaign.recurrence === null ? send : null, series: summaries.get(campaign.id) ?? null }));
+    },
+
+    /* The campaign row is locked first, then its open sends (the lock order of write.ts). */
+    async mutate(id, now, decide) {
+      return transaction(db, async (tx) => {
+        const campaign = await lockCampaign(tx, id);
+        if (!campaign) return null;
+        const open = await openSendsOf(tx, id, { lock: true });
+        const mutation = decide({ campaign, sends: open });
+        if (mutation.remove) {
+          const before = await recordOf(tx, campaign);
+          await tx.delete(sends).where(eq(sends.campaignId, id));
+          await tx.delete(campaigns).where(eq(campaigns.id, id));
+          await appendEvents(tx, id, now, mutation.events ?? []);
+          return before;
+        }
+        const openById = new Map(open.map((s) => [s.id, s]));
+        for (const { id: sendId, changes } of mutation.sends ?? []) {
+          const send = openById.get(sendId);
+          if (!send) throw new Error(`send ${sendId} is not an open send of campaign ${id}`);
+          await writeSend(tx, send, changes, now);
+        }
+        await insertSends(tx, mutation.insertSends ?? [], now);
+        const written = await writeCampaign(tx, campaign, mutation.campaign ?? {}, settings);
+        await appendEvents(tx, id, now, mutation.events ?? []);
+        return recordOf(tx, written);
+      });
+    },
+
+    async seriesDue(now, limit) {
+      const rows = await db.select({ id: campaigns.id }).from(campaigns).where(lte(campaigns.seriesDueAt, now)).orderBy(asc(campaigns.seriesDueAt)).limit(limit);
+      return rows.map((r) => r.id);
+    },
+
+    async events(campaignId, afterId, limit) {
+      return eventsAfter(eq(campaignEvents.campaignId, campaignId), afterId, limit);
+    },
+
+    async findSend(id) {
+      const [row] = await db.select().from(sends).where(eq(sends.id, id));
+      return row ?? null;
+    },
+
+    async listSends(campaignId, filter) {
+      const where: SQL[] = [eq(sends.campaignId, campaignId)];
+      if (filter.statuses?.length) where.push(inArray(sends.status, filter.statuses));
+      if (filter.beforeId) where.push(lt(sends.id, filter.beforeId));
+      return db.select().from(sends).where(and(...where)).orderBy(desc(sends.id)).limit(filter.limit);
+    },
+
+    async sendEvents(sendId, afterId, limit) {
+      return eventsAfter(eq(campaignEvents.sendId, sendId), afterId, limit);
+    },
+  };
+}
