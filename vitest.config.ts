@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
  * parallel would otherwise steal the CPU they are measuring.
  */
 const wallClockTests = ['test/ofauth/client-rate-limit.test.ts'];
+/** The dashboard in headless Chromium: its own run after the rest, one file at a time (a browser is heavy on 2 cores). */
+const browserTests = ['test/dashboard/browser.test.ts'];
 
 export default defineConfig({
   test: {
@@ -15,8 +17,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: wallClockTests } },
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...wallClockTests, ...browserTests] } },
       { extends: true, test: { name: 'wall-clock', include: wallClockTests, fileParallelism: false } },
+      { extends: true, test: { name: 'browser', include: browserTests, fileParallelism: false, testTimeout: 180_000 } },
     ],
   },
 });

@@ -13,6 +13,8 @@
       width: width(),
       height: 260,
       scales: { x: { time: true } },
+      // Axis times in the marketer's zone (the session's), not the browser's.
+      tzDate: data.zone ? (ts) => uPlot.tzDate(new Date(ts * 1e3), data.zone) : undefined,
       axes: [{}, { size: 60 }],
       series: [{}].concat(data.series.map((s, i) => ({
         label: s.label,
