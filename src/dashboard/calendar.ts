@@ -36,7 +36,7 @@ export interface Calendar {
 }
 
 /** Sends listed per day; the rest are counted ("+3 more"), so a busy month stays a light page. */
-const LISTED_PER_DAY: Record<CalendarView, number> = { week: 25, month: 4 };
+const LISTED_PER_DAY: Record<CalendarView, number> = { week: 12, month: 4 };
 const STATUS_ORDER: SendStatus[] = ['pending', 'queued', 'sending', 'sent', 'failed', 'canceled'];
 
 /** The days a view shows around `anchor`: Monday to Sunday, or the month's whole weeks. */

@@ -17,7 +17,7 @@ export function calendarRoutes(dashboard: Dashboard) {
       const anchor = typeof query.date === 'string' && isDay(query.date) ? query.date : localDay(clock.now(), timeZone);
       const connectionId = typeof query.connection === 'string' && query.connection !== '' ? query.connection : undefined;
       const calendar = await buildCalendar({ sends: services.sends, principal, view, anchor, zone: timeZone, now: clock.now(), connectionId });
-      const connections = await connectionChoices(dashboard, principal);
+      const connections = connectionChoices(dashboard, principal, calendar.weeks.flat().flatMap((d) => d.entries.map((e) => e.connectionId)));
       return dashboard.render(request, reply, 'calendar', { title: `Calendar: ${calendar.title}`, nav: 'calendar', calendar, connections, connectionId: connectionId ?? '', statusLabels: STATUS_LABELS });
     });
   };

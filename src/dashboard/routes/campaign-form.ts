@@ -35,7 +35,7 @@ export function campaignFormRoutes(dashboard: Dashboard) {
     status = 200,
   ) {
     const { principal } = request.dashboard!;
-    const connections = await connectionChoices(dashboard, principal);
+    const connections = connectionChoices(dashboard, principal);
     const campaign = input.campaign;
     const fieldErrors = Object.keys(input.errors.byField).length + input.errors.general.length;
     return dashboard.render(

@@ -118,7 +118,7 @@ export function campaignRoutes(dashboard: Dashboard) {
       if (search) filters.set('q', search);
       const nextUrl = page.nextCursor ? `/campaigns?${new URLSearchParams([...filters, ['cursor', page.nextCursor]])}` : null;
       const rows = page.items.map((c) => ({ campaign: c, nextSend: nextSendOf(c), revenue: listRevenue(c) }));
-      const connections = await connectionChoices(dashboard, principal);
+      const connections = connectionChoices(dashboard, principal, page.items.map((c) => c.connectionId));
       const notice = typeof query.notice === 'string' ? (NOTICES[query.notice] ?? null) : null;
       return dashboard.render(request, reply, 'campaigns', {
         title: 'Campaigns',

@@ -2,15 +2,13 @@ import type { Principal } from '../../tokens/service.ts';
 import type { Dashboard } from '../plugin.ts';
 
 /**
- * The connections a principal can pick from: its own, or (unrestricted) the ones the service
- * knows, plus the sandbox simulator's. A typed id outside these still goes to the service,
- * which decides.
+ * The connections offered as suggestions: a restricted principal's own, or (unrestricted) the
+ * sandbox simulator's and those the page already shows. Suggestions only: a typed id still
+ * goes to the services, which decide. Kept free of queries, as it is on every busy page.
  */
-export async function connectionChoices(dashboard: Dashboard, principal: Principal): Promise<string[]> {
+export function connectionChoices(dashboard: Dashboard, principal: Principal, seen: Iterable<string> = []): string[] {
   if (principal.connectionIds !== null) return [...principal.connectionIds].sort();
-  const { services, simulator } = dashboard.fanout;
-  const summary = await services.stats.summary(principal, { from: new Date(dashboard.fanout.clock.now()).toISOString() });
-  const ids = new Set(summary.connections.map((c) => c.connectionId));
-  if (simulator) ids.add(simulator.connectionId);
+  const ids = new Set(seen);
+  if (dashboard.fanout.simulator) ids.add(dashboard.fanout.simulator.connectionId);
   return [...ids].sort();
 }
