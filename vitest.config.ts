@@ -6,6 +6,8 @@ import { defineConfig } from 'vitest/config';
  * parallel would otherwise steal the CPU they are measuring.
  */
 const wallClockTests = ['test/ofauth/client-rate-limit.test.ts'];
+/** The dashboard in headless Chromium: its own run after the rest, one file at a time (a browser is heavy on 2 cores). */
+const browserTests = ['test/dashboard/browser.test.ts'];
 
 export default defineConfig({
   test: {
@@ -15,9 +17,10 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [
-      // One PostgreSQL server for the run (test/setup/postgres.ts); the wall-clock project needs none.
-      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: wallClockTests, globalSetup: ['test/setup/postgres.ts'] } },
+      // One PostgreSQL server for the run (test/setup/postgres.ts); the wall-clock and browser projects need none.
+      { extends: true, test: { name: 'main', include: ['test/**/*.test.ts'], exclude: [...wallClockTests, ...browserTests], globalSetup: ['test/setup/postgres.ts'] } },
       { extends: true, test: { name: 'wall-clock', include: wallClockTests, fileParallelism: false } },
+      { extends: true, test: { name: 'browser', include: browserTests, fileParallelism: false, testTimeout: 180_000 } },
     ],
   },
 });

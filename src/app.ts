@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { validatorCompiler, type FastifyPluginAsyncZod, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { campaignRoutes } from './campaigns/routes.ts';
+import { dashboardPlugin } from './dashboard/plugin.ts';
 import { registerBearerAuth } from './http/auth.ts';
 import { answerConnectionError, answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.ts';
@@ -28,7 +29,7 @@ export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   return {
     level,
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.apikey', 'headers.authorization', 'headers.apikey', '*.apiKey', '*.secret', '*.adminToken'],
+      paths: ['req.headers.authorization', 'req.headers.apikey', 'req.headers.cookie', 'headers.authorization', 'headers.apikey', 'headers.cookie', '*.apiKey', '*.secret', '*.adminToken', '*.token'],
       censor: '[redacted]',
     },
   };
@@ -73,5 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
     { prefix: '/v1' },
   );
+  // The dashboard at /, in its own encapsulated scope; without a session key (live mode and no
+  // SESSION_SECRET) it is not served at all.
+  if (config.session.secret !== null) await app.register(dashboardPlugin(fanout));
   return app;
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { parseDuration } from './duration.ts';
@@ -51,6 +52,8 @@ const envSchema = z.object({
   SANDBOX_SEND_DURATION: durationSchema.default(30_000),
   RECURRENCE_MIN_INTERVAL: durationSchema.default(3_600_000),
   RECURRENCE_LEAD: durationSchema.default(3_600_000),
+  SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  SESSION_TTL: durationSchema.default(12 * 3_600_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -91,6 +94,12 @@ export interface Config {
   sandbox: { sendDurationMs: number };
   /** Series: the closest two occurrences may come, and how long before its time an occurrence becomes a send. */
   recurrence: { minIntervalMs: number; leadMs: number };
+  /**
+   * The dashboard's session cookie: the key it is sealed with, and how long a sign-in lasts.
+   * `secret` is null in live mode without SESSION_SECRET (the dashboard is then not served);
+   * in sandbox mode without one it is random per start (`isEphemeral`), so sessions end on restart.
+   */
+  session: { secret: string | null; isEphemeral: boolean; ttlMs: number };
 }
 
 export class ConfigError extends Error {
@@ -98,6 +107,16 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * A sandbox start without SESSION_SECRET gets a random one, so `npm start` on a fresh clone
+ * serves the dashboard; live mode never guesses (several instances must share one key).
+ */
+function sessionSettings(secret: string | undefined, mode: Config['mode'], ttlMs: number): Config['session'] {
+  if (secret) return { secret, isEphemeral: false, ttlMs };
+  if (mode === 'sandbox') return { secret: randomBytes(32).toString('base64url'), isEphemeral: true, ttlMs };
+  return { secret: null, isEphemeral: false, ttlMs };
 }
 
 /**
@@ -143,5 +162,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     stats: { cron: e.STATS_CRON, budget: e.STATS_BUDGET, trackDays: e.STATS_TRACK_DAYS },
     sandbox: { sendDurationMs: e.SANDBOX_SEND_DURATION },
     recurrence: { minIntervalMs: e.RECURRENCE_MIN_INTERVAL, leadMs: e.RECURRENCE_LEAD },
+    session: Object.freeze(sessionSettings(e.SESSION_SECRET, e.OFAUTH_API_KEY ? 'live' : 'sandbox', e.SESSION_TTL)),
   } satisfies Config) as Config;
 }

@@ -29,6 +29,12 @@ async function main(): Promise<void> {
     logger.info({ baseUrl: config.ofauth.baseUrl, endpoints: config.ofauth.endpoints }, 'live mode: syncing with OFAuth');
   }
 
+  if (config.session.isEphemeral) {
+    logger.warn('no SESSION_SECRET: the dashboard seals its sessions with a random key made for this start, so signing in again is needed after a restart');
+  } else if (config.session.secret === null) {
+    logger.warn('no SESSION_SECRET: the dashboard is not served (set it to a random string of at least 32 characters)');
+  }
+
   const database = describeDatabase(config.database);
   let store: Store;
   try {
@@ -75,7 +81,7 @@ async function main(): Promise<void> {
     // logger, so it does not end up in log files. Only its hash is stored.
     process.stdout.write(`\n  Sandbox admin token (shown once; only its hash is stored):\n    ${sandboxSecret}\n\n`);
   }
-  logger.info({ docs: `${address}/docs` }, 'Fanout is listening; Swagger UI at /docs');
+  logger.info({ docs: `${address}/docs`, dashboard: config.session.secret === null ? null : `${address}/` }, 'Fanout is listening; Swagger UI at /docs');
   if (!isClosing) fanout.start();
 }
 

@@ -164,7 +164,8 @@ export function createCampaignService(deps: CampaignServiceDeps) {
       return toCampaignView(await findAccessible(principal, id));
     },
 
-    async list(principal: Principal, query: ListCampaignsQuery): Promise<{ items: CampaignView[]; nextCursor: string | null }> {
+    /** `nameContains` is the dashboard's search; the API's query schema does not offer it. */
+    async list(principal: Principal, query: ListCampaignsQuery & { nameContains?: string }): Promise<{ items: CampaignView[]; nextCursor: string | null }> {
       let connectionIds = principal.connectionIds;
       if (query.connectionId) connectionIds = canAccessConnection(principal, query.connectionId) ? [query.connectionId] : [];
       const rows = await store.list({
@@ -173,6 +174,7 @@ export function createCampaignService(deps: CampaignServiceDeps) {
         connectionIds,
         scheduledFrom: query.scheduledFrom ? Date.parse(query.scheduledFrom) : undefined,
         scheduledTo: query.scheduledTo ? Date.parse(query.scheduledTo) : undefined,
+        nameContains: query.nameContains || undefined,
         beforeId: query.cursor ? decodeCursor(query.cursor, CAMPAIGN_ID_PATTERN) : undefined,
         limit: query.limit + 1,
       });

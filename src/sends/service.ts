@@ -1,7 +1,7 @@
 import type { CampaignService } from '../campaigns/service.ts';
 import { decodeCursor, encodeCursor, iso, toEventView, toStatsView, toSyncView } from '../campaigns/view.ts';
 import { NotFoundError } from '../errors.ts';
-import type { CampaignStore } from '../store/types.ts';
+import type { CampaignStore, PlannedSends } from '../store/types.ts';
 import { canAccessConnection, type Principal } from '../tokens/service.ts';
 import type { Send } from './model.ts';
 import type { ListSendsQuery, SendView } from './schemas.ts';
@@ -40,6 +40,16 @@ export function createSendService(deps: { campaigns: CampaignService; store: Cam
       const hasMore = rows.length > query.limit;
       const page = hasMore ? rows.slice(0, query.limit) : rows;
       return { items: page.map(toSendView), nextCursor: hasMore ? encodeCursor(page.at(-1)!.id) : null };
+    },
+
+    /**
+     * The sends planned in [from, to) on the caller's connections (or the one asked for, if in
+     * scope): the earliest `limit` listed, all counted per connection and status. The calendar.
+     */
+    async planned(principal: Principal, window: { from: number; to: number; connectionId?: string; limit: number }): Promise<PlannedSends> {
+      let connectionIds = principal.connectionIds;
+      if (window.connectionId) connectionIds = canAccessConnection(principal, window.connectionId) ? [window.connectionId] : [];
+      return deps.store.plannedSends({ from: window.from, to: window.to, connectionIds, limit: window.limit });
     },
 
     async get(principal: Principal, id: string) {

@@ -1,4 +1,4 @@
-import type { Campaign, CampaignChanges, CampaignStatus, SendStatus } from '../campaigns/model.ts';
+import type { Campaign, CampaignChanges, CampaignStatus, SendKind, SendStatus } from '../campaigns/model.ts';
 import type { StatsItem, StatsType } from '../ofauth/schemas.ts';
 import type { NewSend, Send, SendChanges } from '../sends/model.ts';
 import type { EventSpec, EventType } from '../events/types.ts';
@@ -56,9 +56,44 @@ export interface CampaignFilter {
   connectionIds: string[] | null;
   scheduledFrom?: number;
   scheduledTo?: number;
+  /** Only campaigns whose name contains this text, ignoring ASCII case (the dashboard's search). */
+  nameContains?: string;
   /** Keyset cursor: only ids strictly older than this. */
   beforeId?: string;
   limit: number;
+}
+
+/**
+ * A window of the calendar: sends planned within [from, to), by their planned time (the send's
+ * dueAt, or its createdAt for one sent as soon as synced).
+ */
+export interface PlannedSendFilter {
+  from: number;
+  to: number;
+  /** Null: any connection. An empty list: none. */
+  connectionIds: string[] | null;
+  /** At most this many sends listed (counts cover the whole window). */
+  limit: number;
+}
+
+/** One send on the calendar, with the campaign it comes from. */
+export interface PlannedSend {
+  sendId: string;
+  campaignId: string;
+  campaignName: string;
+  connectionId: string;
+  kind: SendKind;
+  status: SendStatus;
+  /** dueAt, or createdAt for a send made to go as soon as synced. */
+  plannedAt: number;
+  sentAt: number | null;
+}
+
+export interface PlannedSends {
+  /** The first `limit` sends of the window, earliest first (ties by id). */
+  sends: PlannedSend[];
+  /** Every send of the window, counted per connection and status. */
+  counts: Array<{ connectionId: string; status: SendStatus; count: number }>;
 }
 
 export interface SendFilter {
@@ -107,6 +142,8 @@ export interface CampaignStore {
   /** A campaign's sends, newest first. */
   listSends(campaignId: string, filter: SendFilter): Promise<Send[]>;
   sendEvents(sendId: string, afterId: number, limit: number): Promise<StoredEvent[]>;
+  /** The sends planned in a window, for the calendar: the earliest listed, all counted. */
+  plannedSends(filter: PlannedSendFilter): Promise<PlannedSends>;
 }
 
 /** A claimed send and the campaign it is made from (its message and audience). */

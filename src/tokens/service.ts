@@ -47,6 +47,14 @@ export function createTokenService(deps: { tokens: TokenStore; clock: Clock; adm
   const MAX_CACHED_PRINCIPALS = 10_000;
   let principalsVersion = -1;
 
+  // Principals by token id, for dashboard sessions (which hold the id, never the secret):
+  // reloaded whole when the tokens change, which is rare; the table is small.
+  let principalsById: Map<string, Principal> | null = null;
+  let principalsByIdVersion = -1;
+  const envAdmin: Principal = Object.freeze({ tokenId: ENV_ADMIN_ID, name: 'admin', role: 'admin', connectionIds: null });
+  const toPrincipal = (row: TokenRecord): Principal =>
+    Object.freeze({ tokenId: row.id, name: row.name, role: row.role, connectionIds: row.connectionIds ? (Object.freeze([...row.connectionIds]) as string[]) : null });
+
   async function issue(input: { name: string; role: Role; connectionIds?: string[] | null }) {
     const secret = generateSecret();
     const row = await tokens.insert({
@@ -59,6 +67,7 @@ export function createTokenService(deps: { tokens: TokenStore; clock: Clock; adm
       createdAt: clock.now(),
       revokedAt: null,
     });
+    principalsById = null;
     return { token: toView(row), secret };
   }
 
@@ -68,7 +77,7 @@ export function createTokenService(deps: { tokens: TokenStore; clock: Clock; adm
     async authenticate(secret: string): Promise<Principal | null> {
       const secretHash = hashSecret(secret);
       if (adminTokenHash && hashesMatch(secretHash, adminTokenHash)) {
-        return { tokenId: ENV_ADMIN_ID, name: 'admin', role: 'admin', connectionIds: null };
+        return envAdmin;
       }
       const version = await tokens.version();
       if (version !== principalsVersion) {
@@ -80,15 +89,24 @@ export function createTokenService(deps: { tokens: TokenStore; clock: Clock; adm
       const row = await tokens.findActiveByHash(secretHash);
       if (!row) return null;
       // Frozen: one object is shared by every request that presents this token.
-      const principal: Principal = Object.freeze({
-        tokenId: row.id,
-        name: row.name,
-        role: row.role,
-        connectionIds: row.connectionIds ? Object.freeze([...row.connectionIds]) as string[] : null,
-      });
+      const principal = toPrincipal(row);
       if (principals.size >= MAX_CACHED_PRINCIPALS) principals.clear();
       principals.set(secretHash, principal);
       return principal;
+    },
+
+    /**
+     * The principal of an active token, by id: what a dashboard session resolves on every page,
+     * so a revoked token's sessions end at once and the session acts exactly as the token would.
+     */
+    async principalById(tokenId: string): Promise<Principal | null> {
+      if (tokenId === ENV_ADMIN_ID) return adminTokenHash ? envAdmin : null;
+      const version = await tokens.version();
+      if (principalsById === null || version !== principalsByIdVersion) {
+        principalsById = new Map((await tokens.listActive()).map((row) => [row.id, toPrincipal(row)]));
+        principalsByIdVersion = version;
+      }
+      return principalsById.get(tokenId) ?? null;
     },
 
     async list(): Promise<TokenView[]> {
@@ -99,6 +117,7 @@ export function createTokenService(deps: { tokens: TokenStore; clock: Clock; adm
       if (id === ENV_ADMIN_ID) throw new ForbiddenError('The ADMIN_TOKEN from the environment cannot be revoked through the API.');
       const isRevoked = await tokens.revoke(id, clock.now());
       principals.clear();
+      principalsById = null;
       if (!isRevoked) throw new NotFoundError('token', id);
     },
 

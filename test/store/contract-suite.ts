@@ -248,6 +248,58 @@ export function defineStoreContract(backend: StoreBackend): void {
       ]);
       expect(listed[1]!.series!.sendCounts.pending).toBe(1);
     });
+
+    it('searches names for a text, ignoring ASCII case, with % and _ taken literally', async () => {
+      const friday = await createOneShot(store, T0, { name: 'Friday PPV drop' });
+      const sale = await createOneShot(store, T0 + 1, { name: '50% off: friday_only' });
+      await createOneShot(store, T0 + 2, { name: 'Monday hello' });
+
+      expect(ids(await store.campaigns.list({ connectionIds: null, nameContains: 'FRIDAY', limit: 10 }))).toEqual([sale.campaign.id, friday.campaign.id]);
+      expect(ids(await store.campaigns.list({ connectionIds: null, nameContains: '50%', limit: 10 }))).toEqual([sale.campaign.id]);
+      expect(ids(await store.campaigns.list({ connectionIds: null, nameContains: 'y_o', limit: 10 }))).toEqual([sale.campaign.id]);
+      expect(await store.campaigns.list({ connectionIds: null, nameContains: '5_%', limit: 10 })).toEqual([]);
+      expect(ids(await store.campaigns.list({ connectionIds: null, nameContains: 'friday', beforeId: sale.campaign.id, limit: 10 }))).toEqual([friday.campaign.id]);
+    });
+  });
+
+  describe('campaigns.plannedSends', () => {
+    it('lists the window\'s sends by planned time (a send-now one at its creation) and counts them all', async () => {
+      const later = await createOneShot(store, T0, { name: 'Later', scheduledAt: T0 + 3 * HOUR, connectionId: 'conn_a' });
+      const sooner = await createOneShot(store, T0 + 1, { name: 'Sooner', scheduledAt: T0 + HOUR, connectionId: 'conn_b' });
+      const now = await createOneShot(store, T0 + 2 * HOUR, { name: 'Now', scheduledAt: null, connectionId: 'conn_a' });
+      await createOneShot(store, T0 + 3, { scheduledAt: T0 + DAY, connectionId: 'conn_a' });
+      const series = await createSeries(store, T0 + 4, { nextOccurrenceAt: T0 + 2 * DAY, occurrences: [T0 + 4 * HOUR] }, { name: 'Daily', connectionId: 'conn_b' });
+      await changeSend(store, sooner.send, T0 + HOUR, { status: 'canceled', reason: 'campaign_canceled' });
+      await createDraft(store, T0 + 5, { scheduledAt: T0 + 2 * HOUR });
+
+      const window = { from: T0 + HOUR, to: T0 + DAY, connectionIds: null, limit: 10 };
+      const planned = await store.campaigns.plannedSends(window);
+      expect(planned.sends).toEqual([
+        { sendId: sooner.send.id, campaignId: sooner.campaign.id, campaignName: 'Sooner', connectionId: 'conn_b', kind: 'scheduled', status: 'canceled', plannedAt: T0 + HOUR, sentAt: null },
+        { sendId: now.send.id, campaignId: now.campaign.id, campaignName: 'Now', connectionId: 'conn_a', kind: 'scheduled', status: 'pending', plannedAt: T0 + 2 * HOUR, sentAt: null },
+        { sendId: later.send.id, campaignId: later.campaign.id, campaignName: 'Later', connectionId: 'conn_a', kind: 'scheduled', status: 'pending', plannedAt: T0 + 3 * HOUR, sentAt: null },
+        { sendId: series.send.id, campaignId: series.campaign.id, campaignName: 'Daily', connectionId: 'conn_b', kind: 'occurrence', status: 'pending', plannedAt: T0 + 4 * HOUR, sentAt: null },
+      ]);
+      expect(byConnection(planned.counts).map((c) => `${c.connectionId} ${c.status} ${c.count}`).sort()).toEqual(['conn_a pending 2', 'conn_b canceled 1', 'conn_b pending 1']);
+
+      // The limit cuts the list, never the counts; the window's end is excluded.
+      const first = await store.campaigns.plannedSends({ ...window, limit: 1 });
+      expect(first.sends.map((s) => s.sendId)).toEqual([sooner.send.id]);
+      expect(first.counts.reduce((n, c) => n + c.count, 0)).toBe(4);
+      expect((await store.campaigns.plannedSends({ ...window, to: T0 + 3 * HOUR })).sends.map((s) => s.sendId)).toEqual([sooner.send.id, now.send.id]);
+    });
+
+    it('keeps to the connections asked for: null is any, an empty list is none', async () => {
+      const a = await createOneShot(store, T0, { scheduledAt: T0 + HOUR, connectionId: 'conn_a' });
+      await createOneShot(store, T0 + 1, { scheduledAt: T0 + HOUR, connectionId: 'conn_b' });
+      const window = { from: T0, to: T0 + DAY, limit: 10 };
+
+      expect((await store.campaigns.plannedSends({ ...window, connectionIds: null })).sends).toHaveLength(2);
+      expect(await store.campaigns.plannedSends({ ...window, connectionIds: [] })).toEqual({ sends: [], counts: [] });
+      const onlyA = await store.campaigns.plannedSends({ ...window, connectionIds: ['conn_a', 'conn_z'] });
+      expect(onlyA.sends.map((s) => s.sendId)).toEqual([a.send.id]);
+      expect(onlyA.counts).toEqual([{ connectionId: 'conn_a', status: 'pending', count: 1 }]);
+    });
   });
 
   describe('campaigns.mutate', () => {

@@ -113,6 +113,8 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
       if (filter.connectionIds) where.push(filter.connectionIds.length > 0 ? inArray(campaigns.connectionId, filter.connectionIds) : postgresDialect.none);
       if (filter.scheduledFrom !== undefined) where.push(gte(campaigns.scheduledAt, filter.scheduledFrom));
       if (filter.scheduledTo !== undefined) where.push(lte(campaigns.scheduledAt, filter.scheduledTo));
+      // ILIKE with an escape character, so a search for "50%" means the text, not a pattern.
+      if (filter.nameContains !== undefined) where.push(sql`${campaigns.name} ILIKE ${containsPattern(filter.nameContains)} ESCAPE '\\'`);
       if (filter.beforeId) where.push(lt(campaigns.id, filter.beforeId));
       const rows = await db
         .select({ campaign: campaigns, send: sends })
@@ -176,5 +178,43 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
     async sendEvents(sendId, afterId, limit) {
       return eventsAfter(eq(campaignEvents.sendId, sendId), afterId, limit);
     },
+
+    async plannedSends(filter) {
+      if (filter.connectionIds?.length === 0) return { sends: [], counts: [] };
+      // Written exactly as sends_planned_idx, so PostgreSQL reads that index.
+      const plannedAt = sql<number>`coalesce(${sends.dueAt}, ${sends.createdAt})`;
+      const where = and(
+        sql`${plannedAt} >= ${filter.from}`,
+        sql`${plannedAt} < ${filter.to}`,
+        filter.connectionIds ? inArray(sends.connectionId, filter.connectionIds) : undefined,
+      );
+      const counts = await db
+        .select({ connectionId: sends.connectionId, status: sends.status, count: sql<number>`count(*)::int` })
+        .from(sends)
+        .where(where)
+        .groupBy(sends.connectionId, sends.status);
+      const listed = await db
+        .select({
+          sendId: sends.id,
+          campaignId: sends.campaignId,
+          campaignName: campaigns.name,
+          connectionId: sends.connectionId,
+          kind: sends.kind,
+          status: sends.status,
+          plannedAt: sql<number>`${plannedAt}::float8`,
+          sentAt: sends.sentAt,
+        })
+        .from(sends)
+        .innerJoin(campaigns, eq(campaigns.id, sends.campaignId))
+        .where(where)
+        .orderBy(plannedAt, asc(sends.id))
+        .limit(filter.limit);
+      return { sends: listed, counts };
+    },
   };
+}
+
+/** A LIKE pattern matching `text` anywhere, with the pattern characters taken literally. */
+function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

@@ -6,7 +6,12 @@ import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import { recomputeSend } from '../../sends/lifecycle.ts';
 import { sendDefaults, type NewSend, type Send } from '../../sends/model.ts';
 import { sqliteDialect } from '../dialect.ts';
-import type { CampaignFilter, CampaignRecord, CampaignStore, SeriesSummary, StoredEvent } from '../types.ts';
+import type { CampaignFilter, CampaignRecord, CampaignStore, PlannedSend, SeriesSummary, StoredEvent } from '../types.ts';
+
+interface Statement<Row> {
+  all(...params: unknown[]): Row[];
+}
+type PlannedCountRow = { connectionId: string; status: SendStatus; count: number };
 import { lookupIdempotent, rememberIdempotent } from './idempotency.ts';
 import { appendEvents, campaignById, openSendsOf, writeCampaign, writeSend } from './write.ts';
 
@@ -17,6 +22,7 @@ function listShapeKey(filter: CampaignFilter): string {
     filter.connectionIds === null ? 'any' : filter.connectionIds.length,
     filter.scheduledFrom === undefined ? '' : 'from',
     filter.scheduledTo === undefined ? '' : 'to',
+    filter.nameContains === undefined ? '' : 'name',
     filter.beforeId ? 'before' : '',
   ].join('|');
 }
@@ -59,6 +65,8 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
     }
     if (filter.scheduledFrom !== undefined) where.push(gte(campaigns.scheduledAt, sql.placeholder('scheduledFrom')));
     if (filter.scheduledTo !== undefined) where.push(lte(campaigns.scheduledAt, sql.placeholder('scheduledTo')));
+    // LIKE with an escape character, so a search for "50%" means the text, not a pattern.
+    if (filter.nameContains !== undefined) where.push(sql`${campaigns.name} LIKE ${sql.placeholder('namePattern')} ESCAPE '\\'`);
     if (filter.beforeId) where.push(lt(campaigns.id, sql.placeholder('beforeId')));
     return db
       .select({ campaign: campaigns, send: sends })
@@ -70,6 +78,32 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
       .prepare();
   };
   const listQueries = new Map<string, ReturnType<typeof prepareList>>();
+
+  /*
+   * Raw SQL on purpose: the planned-time expression must be written exactly as in
+   * sends_planned_idx for SQLite to read that index, and the counts then never touch the rows.
+   * One statement pair per number of connections in scope (null: any).
+   */
+  const PLANNED_AT = 'coalesce(s.due_at, s.created_at)';
+  const plannedStatements = new Map<number | null, { counts: Statement<PlannedCountRow>; sends: Statement<PlannedSend> }>();
+  function plannedQueries(connectionCount: number | null) {
+    let prepared = plannedStatements.get(connectionCount);
+    if (prepared) return prepared;
+    const inScope = connectionCount === null ? '' : `AND s.connection_id IN (${Array.from({ length: connectionCount }, () => '?').join(', ')})`;
+    const window = `${PLANNED_AT} >= ? AND ${PLANNED_AT} < ? ${inScope}`;
+    prepared = {
+      counts: db.$client.prepare(`SELECT s.connection_id AS connectionId, s.status AS status, count(*) AS count FROM sends s WHERE ${window} GROUP BY s.connection_id, s.status`),
+      sends: db.$client.prepare(
+        `SELECT s.id AS sendId, s.campaign_id AS campaignId, c.name AS campaignName, s.connection_id AS connectionId, s.kind AS kind,
+                s.status AS status, ${PLANNED_AT} AS plannedAt, s.sent_at AS sentAt
+         FROM sends s JOIN campaigns c ON c.id = s.campaign_id
+         WHERE ${window} ORDER BY ${PLANNED_AT}, s.id LIMIT ?`,
+      ),
+    };
+    if (plannedStatements.size >= MAX_CACHED_LIST_QUERIES) plannedStatements.clear();
+    plannedStatements.set(connectionCount, prepared);
+    return prepared;
+  }
 
   /** Send counts by status and summed counts, for each series among `ids`. */
   function seriesSummaries(ids: string[]): Map<string, SeriesSummary> {
@@ -154,6 +188,7 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
       filter.connectionIds?.forEach((connectionId, i) => (params[`connection${i}`] = connectionId));
       if (filter.scheduledFrom !== undefined) params.scheduledFrom = filter.scheduledFrom;
       if (filter.scheduledTo !== undefined) params.scheduledTo = filter.scheduledTo;
+      if (filter.nameContains !== undefined) params.namePattern = `%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       if (filter.beforeId) params.beforeId = filter.beforeId;
       const rows = query.all(params);
       const summaries = seriesSummaries(rows.filter((r) => r.campaign.recurrence !== null).map((r) => r.campaign.id));
@@ -214,6 +249,15 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
 
     async sendEvents(sendId, afterId, limit) {
       return eventsAfter(eq(campaignEvents.sendId, sendId), afterId, limit);
+    },
+
+    async plannedSends(filter) {
+      if (filter.connectionIds?.length === 0) return { sends: [], counts: [] };
+      const query = plannedQueries(filter.connectionIds?.length ?? null);
+      const connections = filter.connectionIds ?? [];
+      const counts = query.counts.all(filter.from, filter.to, ...connections);
+      const listed = query.sends.all(filter.from, filter.to, ...connections, filter.limit);
+      return { sends: listed, counts };
     },
   };
 }

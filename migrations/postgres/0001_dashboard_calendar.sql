@@ -1,0 +1,1 @@
+CREATE INDEX "sends_planned_idx" ON "sends" USING btree (coalesce("due_at", "created_at"),"connection_id","status");
