@@ -101,9 +101,10 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
 
   const campaigns = createCampaignService({ campaigns: store.campaigns, clock, settings: { minIntervalMs: config.recurrence.minIntervalMs } });
   const tokens = createTokenService({ tokens: store.tokens, clock, adminToken: config.adminToken });
-  const lateOccurrence = (lateSendMaxMs: number) => occurrenceLateMaxMs(lateSendMaxMs, config.recurrence.minIntervalMs);
   const baseSync: SyncSettings = { ...config.sync, ...options.syncSettings };
-  const syncSettings: SyncSettings = { ...baseSync, occurrenceLateMaxMs: baseSync.occurrenceLateMaxMs ?? lateOccurrence(baseSync.lateSendMaxMs) };
+  // The sync and the materialiser hold a late occurrence to the same limit.
+  const lateOccurrenceMs = baseSync.occurrenceLateMaxMs ?? occurrenceLateMaxMs(baseSync.lateSendMaxMs, config.recurrence.minIntervalMs);
+  const syncSettings: SyncSettings = { ...baseSync, occurrenceLateMaxMs: lateOccurrenceMs };
   const reconciler = createReconciler({
     store,
     client,
@@ -114,7 +115,7 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
     metrics,
     logger: logger.child({ component: 'sync' }),
   });
-  const seriesSettings = { leadMs: config.recurrence.leadMs, lateSendMaxMs: syncSettings.occurrenceLateMaxMs! };
+  const seriesSettings = { leadMs: config.recurrence.leadMs, lateSendMaxMs: lateOccurrenceMs };
   async function syncOnce(runOptions: { signal?: AbortSignal; campaignId?: string } = {}) {
     const materialized = await materializeDueSeries({ campaigns: store.campaigns, now: () => clock.now(), settings: seriesSettings });
     const summary = await reconciler.reconcileOnce(runOptions);

@@ -84,16 +84,16 @@ function openSends(state: CampaignState, now: number): Send[] {
   return state.sends.filter(isOpen);
 }
 
-/** Cancels every send that has not started sending; queued ones are then deleted in OFAuth by the sync. */
-function cancelOpenSends(state: CampaignState, reason: string, now: number): Array<{ id: string; changes: SendChanges }> {
-  return openSends(state, now).map((s) => ({ id: s.id, changes: { status: 'canceled', reason, nextAttemptAt: null, attempts: 0 } }));
-}
+/** A send withdrawn for `reason`; a queued one is then deleted in OFAuth by the sync. */
+const canceledAs = (reason: string): SendChanges => ({ status: 'canceled', reason, nextAttemptAt: null, attempts: 0 });
+const withdraw = (open: Send[], reason: string) => open.map((s) => ({ id: s.id, changes: canceledAs(reason) }));
 
 export function decideCancel(state: CampaignState, ctx: DecideContext): CampaignMutation {
   const { campaign } = state;
   assertActionAllowed('cancel', campaign);
-  const sends = cancelOpenSends(state, 'campaign_canceled', ctx.now);
-  const remoteDeletePending = openSends(state, ctx.now).some((s) => s.remoteId !== null && s.remoteDeletedAt === null);
+  const open = openSends(state, ctx.now);
+  const sends = withdraw(open, 'campaign_canceled');
+  const remoteDeletePending = open.some((s) => s.remoteId !== null && s.remoteDeletedAt === null);
   return {
     campaign: { status: 'canceled', updatedAt: ctx.now },
     sends,
@@ -104,14 +104,15 @@ export function decideCancel(state: CampaignState, ctx: DecideContext): Campaign
 export function decidePause(state: CampaignState, ctx: DecideContext): CampaignMutation {
   const { campaign } = state;
   assertActionAllowed('pause', campaign);
-  const sends = cancelOpenSends(state, 'paused', ctx.now);
+  const open = openSends(state, ctx.now);
+  const sends = withdraw(open, 'paused');
   // Occurrences canceled before their time are made again if the series resumes in time.
-  const future = openSends(state, ctx.now).filter((s) => (s.occurrenceAt ?? 0) > ctx.now).map((s) => s.occurrenceAt!);
+  const future = open.filter((s) => (s.occurrenceAt ?? 0) > ctx.now).map((s) => s.occurrenceAt!);
   const rewindTo = future.length > 0 ? Math.min(...future, campaign.nextOccurrenceAt ?? Number.POSITIVE_INFINITY) : campaign.nextOccurrenceAt;
   return {
     campaign: { status: 'paused', updatedAt: ctx.now, nextOccurrenceAt: rewindTo, occurrenceCount: Math.max(0, campaign.occurrenceCount - future.length) },
     sends,
-    events: [{ type: 'paused', actor: ctx.actor, data: { sendsCanceled: sends.length, stillSending: state.sends.filter((s) => s.status === 'sending' || (s.status === 'queued' && !isWithdrawable(s, ctx.now))).length } }],
+    events: [{ type: 'paused', actor: ctx.actor, data: { sendsCanceled: sends.length, stillSending: state.sends.filter((s) => s.status === 'sending' || (s.status === 'queued' && !open.includes(s))).length } }],
   };
 }
 
@@ -158,7 +159,7 @@ function editSeries(state: CampaignState, plan: EditedPlan, revision: number, ct
   let dropped = 0;
   for (const send of sendsOfKind(state, 'occurrence').filter((s) => isWithdrawable(s, ctx.now))) {
     if (isScheduleChange && !isOccurrenceOf(plan.recurrence!, plan.scheduledAt, send.occurrenceAt!)) {
-      sends.push({ id: send.id, changes: { status: 'canceled', reason: 'schedule_changed', nextAttemptAt: null, attempts: 0 } });
+      sends.push({ id: send.id, changes: canceledAs('schedule_changed') });
       dropped++;
       continue;
     }

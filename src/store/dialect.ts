@@ -1,4 +1,4 @@
-import { sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { and, eq, gte, lte, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 
 /*
  * The SQL that differs between SQLite and PostgreSQL, named once (the idea of pg-boss's
@@ -64,3 +64,23 @@ export const hasLiveCopy = (s: SendColumns): SQL => sql`${s.remoteId} IS NOT NUL
  */
 export const isTrackedSince = (s: SendColumns, since: number): SQL =>
   sql`${hasLiveCopy(s)} AND (${s.status} IN ('queued', 'sending', 'canceled') OR (${s.status} = 'sent' AND (${s.sentAt} >= ${since} OR (${s.sentAt} IS NULL AND ${s.updatedAt} >= ${since}))))`;
+
+/** A LIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally (ESCAPE '\'). */
+export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The columns of `stats_snapshots` the shared filter reads. */
+interface SnapshotColumns {
+  campaignId: AnyColumn;
+  sendId: AnyColumn;
+  observedAt: AnyColumn;
+}
+
+/** The snapshots of a campaign or a send, observed within [from, to] where given. */
+export function snapshotsMatching(t: SnapshotColumns, f: { campaignId?: string; sendId?: string; from?: number; to?: number }): SQL | undefined {
+  const where: SQL[] = [];
+  if (f.campaignId !== undefined) where.push(eq(t.campaignId, f.campaignId));
+  if (f.sendId !== undefined) where.push(eq(t.sendId, f.sendId));
+  if (f.from !== undefined) where.push(gte(t.observedAt, f.from));
+  if (f.to !== undefined) where.push(lte(t.observedAt, f.to));
+  return and(...where);
+}

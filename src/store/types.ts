@@ -178,8 +178,9 @@ export interface SendStore {
   /** Sends leased by a live owner right now. */
   inFlight(now: number): Promise<number>;
   /**
-   * The due times, within [from, to], of the other sends of this send's campaign: a remote
-   * message dated at one of them belongs to that sibling, never to this send.
+   * The due times, within [from, to], of the other sends of this send's campaign. A remote
+   * message dated at one of them belongs to that sibling, unless the sibling is a canceled copy
+   * of this send's own occurrence (same due time): the caller drops its own due time.
    */
   siblingDueTimes(sendId: string, from: number, to: number): Promise<number[]>;
 }

@@ -1,8 +1,8 @@
 import { ManualClock } from '../../src/clock.ts';
-import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
+import type { OfauthClient } from '../../src/ofauth/client.ts';
 import type { SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
+import { fastClientFor, startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
 
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
@@ -28,13 +28,7 @@ export interface SeriesHarness extends TestApp {
 export async function buildSeriesHarness(options: { start: number; env?: Record<string, string>; sim?: SimulatorOptions }): Promise<SeriesHarness> {
   const clock = new ManualClock(options.start);
   const sim = await startSimulator({ clock, rateLimit: false, ...options.sim });
-  const client = createOfauthClient({
-    baseUrl: sim.url,
-    apiKey: sim.apiKey,
-    timeoutMs: 5_000,
-    rateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
-    retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
-  });
+  const client = fastClientFor(sim);
   const t = await buildTestApp({ clock, client, random: () => 0.5, owner: 'test-owner', env: { RECURRENCE_LEAD: '1h', RECURRENCE_MIN_INTERVAL: '1h', ...options.env } });
   const call = async (method: 'POST' | 'PATCH', url: string, payload?: unknown) => {
     const res = await t.app.inject({ method, url, headers: t.admin, ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) });

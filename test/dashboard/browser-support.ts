@@ -5,9 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ManualClock } from '../../src/clock.ts';
-import { createOfauthClient } from '../../src/ofauth/client.ts';
 import { buildTestApp, T0, type TestApp } from '../helpers/app.ts';
-import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
+import { fastClientFor, startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
 import { defaultSyncSettings } from '../helpers/sync.ts';
 
 /** Debian's chromium (a test tool's own browser download cannot work here); CHROMIUM_PATH overrides. */
@@ -69,13 +68,7 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
   mkdirSync(SCREENSHOTS_DIR, { recursive: true });
   const clock = new ManualClock(T0);
   const sim = await startSimulator({ clock, rateLimit: false, sendDurationMs: 60_000 });
-  const client = createOfauthClient({
-    baseUrl: sim.url,
-    apiKey: sim.apiKey,
-    timeoutMs: 5_000,
-    rateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
-    retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
-  });
+  const client = fastClientFor(sim);
   const t = await buildTestApp({
     clock,
     client,

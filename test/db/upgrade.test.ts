@@ -8,7 +8,7 @@ import { closeDatabase, openDatabase } from '../../src/db/sqlite/client.ts';
 import { runMigrations } from '../../src/db/sqlite/migrate.ts';
 import * as schema from '../../src/db/sqlite/schema.ts';
 import { newCampaignId, newTokenId } from '../../src/ids.ts';
-import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
+import type { OfauthClient } from '../../src/ofauth/client.ts';
 import { defaultConnections } from '../../src/ofauth/simulator/store.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
 import { fingerprintOf } from '../../src/sync/fingerprint.ts';
@@ -16,7 +16,7 @@ import { toMassMessageBody } from '../../src/sync/remote-body.ts';
 import { buildTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { columnNames, createLegacyDatabase, indexNames, insertRows, legacyCampaign, selectAll, type LegacyCampaignRow, type LegacyDatabase } from '../helpers/legacy-db.ts';
-import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
+import { fastClientFor, startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
 
 /*
  * "Upgrade without loss": a database as production has it today (only migrations/sqlite/0000_init.sql,
@@ -526,13 +526,7 @@ describe('upgrading a 0000 database to sends', () => {
     // One clock for the simulator and Fanout, so OFAuth's createdAt and the recorded attempt agree.
     const clock = new ManualClock(CREATED_AT + DAY);
     sim = await startSimulator({ clock, rateLimit: false, connections: [...defaultConnections, { id: 'conn_paused', status: 'expired' }] });
-    const client: OfauthClient = createOfauthClient({
-      baseUrl: sim.url,
-      apiKey: sim.apiKey,
-      timeoutMs: 5_000,
-      rateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
-      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
-    });
+    const client: OfauthClient = fastClientFor(sim);
     // Before the upgrade, the old service queued one campaign that was later canceled ...
     const canceledCopy = await client.createMassMessage('conn_sandbox', toMassMessageBody({ message: CANCELED_LIVE_MESSAGE, audience: AUDIENCE }, CANCELED_LIVE_SEND_AT));
     // ... and sent a create that OFAuth committed, 250 ms after the intent was recorded, whose

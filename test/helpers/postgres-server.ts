@@ -1,11 +1,11 @@
 import { execFileSync, spawn, spawnSync, type SpawnOptions } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import pg from 'pg';
 import { closePostgres, openPostgres, redactUrl } from '../../src/db/postgres/client.ts';
 import { runPostgresMigrations } from '../../src/db/postgres/migrate.ts';
+import { findFreePort } from './ports.ts';
 
 /*
  * The PostgreSQL server the tests run against: PostgreSQL's own binaries from the
@@ -23,17 +23,6 @@ export interface TestPostgresServer {
 }
 
 export const TEMPLATE_DATABASE = 'fanout_template';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A URL to another database on the same server. */
 export function databaseUrl(adminUrl: string, database: string): string {
@@ -107,7 +96,7 @@ async function startEmbedded(): Promise<{ adminUrl: string; stop(): Promise<void
   const dir = mkdtempSync(join(tmpdir(), 'fanout-pg-'));
   // Enterable by the server's user; the data folder inside is its own (PostgreSQL wants it 0700).
   chmodSync(dir, 0o755);
-  const port = await freePort();
+  const port = await findFreePort();
   const password = 'fanout-test';
   const log: string[] = [];
   const fail = (step: string, error: unknown): never => {

@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { buildSimulator, type Simulator, type SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
+import { createOfauthClient, type OfauthClient, type OfauthClientOptions } from '../../src/ofauth/client.ts';
 
 export type StartedSimulator = Simulator & { url: string; apiKey: string; connectionId: string; close(): Promise<void> };
 
@@ -16,4 +17,19 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<St
     url: `http://127.0.0.1:${port}`,
     close: () => simulator.app.close(),
   };
+}
+
+/**
+ * A client for this simulator that never waits on its own limits: a wide bucket and one quick
+ * attempt, so a test counts calls and outcomes, not time. Override any option.
+ */
+export function fastClientFor(sim: Pick<StartedSimulator, 'url' | 'apiKey'>, options: Partial<OfauthClientOptions> = {}): OfauthClient {
+  return createOfauthClient({
+    baseUrl: sim.url,
+    apiKey: sim.apiKey,
+    timeoutMs: 5_000,
+    rateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
+    retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
+    ...options,
+  });
 }

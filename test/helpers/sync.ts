@@ -1,11 +1,11 @@
 import { ManualClock } from '../../src/clock.ts';
 import type { Metrics } from '../../src/metrics.ts';
-import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
+import type { OfauthClient } from '../../src/ofauth/client.ts';
 import type { SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
 import type { Store } from '../../src/store/types.ts';
 import { createReconciler, type Reconciler, type SyncSettings } from '../../src/sync/reconciler.ts';
 import { buildTestApp, T0, type TestApp } from './app.ts';
-import { startSimulator, type StartedSimulator } from './simulator.ts';
+import { fastClientFor, startSimulator, type StartedSimulator } from './simulator.ts';
 
 export const defaultSyncSettings: SyncSettings = {
   batch: 10,
@@ -39,11 +39,7 @@ export async function buildSyncHarness(
   const settings = { ...defaultSyncSettings, ...options.settings };
   // The app owns the metrics; the client is built first, so it reports through a late binding.
   let metrics: Metrics | null = null;
-  const client = createOfauthClient({
-    baseUrl: sim.url,
-    apiKey: sim.apiKey,
-    timeoutMs: 5_000,
-    rateLimit: { capacity: 1_000, refillPerSecond: 1_000 },
+  const client = fastClientFor(sim, {
     retry: { maxAttempts: options.retryAttempts ?? 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
     onRequest: (info) => metrics?.ofauthRequests.inc({ route: info.route, status: String(info.status ?? 0) }),
   });

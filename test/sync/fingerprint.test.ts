@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/clock.ts';
-import { createOfauthClient } from '../../src/ofauth/client.ts';
 import { findRemoteCopy } from '../../src/sync/find-remote.ts';
 import { fingerprintOf, occurrenceLateMaxMs } from '../../src/sync/fingerprint.ts';
-import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
+import { fastClientFor, startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
 
 const MINUTE = 60_000;
 const NOW = Date.UTC(2030, 0, 1, 13, 0, 5);
@@ -23,7 +22,7 @@ describe('late occurrences and their siblings', () => {
     it("never adopts a message dated at another send's due time", async () => {
       const clock = new ManualClock(NOW);
       sim = await startSimulator({ clock, rateLimit: false });
-      const client = createOfauthClient({ baseUrl: sim.url, apiKey: sim.apiKey, timeoutMs: 5_000, rateLimit: { capacity: 100, refillPerSecond: 100 } });
+      const client = fastClientFor(sim);
       // The sibling due at 14:00 is queued with its date; the late 13:00 occurrence went without one.
       const sibling = await client.createMassMessage(sim.connectionId, { text: message.text, userLists: [1], scheduledDate: '2030-01-01T14:00:00Z' });
       const search = {

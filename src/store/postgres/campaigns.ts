@@ -1,15 +1,14 @@
 import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, sql, type SQL } from 'drizzle-orm';
-import { sendStatuses, type Campaign, type SendStatus } from '../../campaigns/model.ts';
+import type { Campaign } from '../../campaigns/model.ts';
 import type { PgDb, PgExecutor } from '../../db/postgres/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/postgres/schema.ts';
 import { recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts';
 import { sendDefaults, type NewSend } from '../../sends/model.ts';
-import { postgresDialect } from '../dialect.ts';
+import { containsPattern, postgresDialect } from '../dialect.ts';
+import { foldSeriesSummaries } from '../series-summary.ts';
 import type { CampaignRecord, CampaignStore, SeriesSummary, StoredEvent } from '../types.ts';
 import { claimIdempotent, pruneIdempotent, rememberIdempotent } from './idempotency.ts';
 import { appendEvents, lockCampaign, openSendsOf, transaction, writeCampaign, writeSend } from './write.ts';
-
-const emptyCounts = (): Record<SendStatus, number> => Object.fromEntries(sendStatuses.map((s) => [s, 0])) as Record<SendStatus, number>;
 
 /** Inserts new sends with their derived columns; an occurrence that already has a live send is skipped (any unique index). */
 async function insertSends(db: PgExecutor, rows: NewSend[], now: number): Promise<void> {
@@ -26,8 +25,7 @@ const isOneShotSend = sql`${sends.kind} = 'scheduled'`;
 
 /** Send counts by status and summed counts, for each series among `ids`. */
 async function seriesSummaries(db: PgExecutor, ids: string[]): Promise<Map<string, SeriesSummary>> {
-  const out = new Map<string, SeriesSummary>();
-  if (ids.length === 0) return out;
+  if (ids.length === 0) return new Map();
   const rows = await db
     .select({
       campaignId: sends.campaignId,
@@ -42,21 +40,7 @@ async function seriesSummaries(db: PgExecutor, ids: string[]): Promise<Map<strin
     .from(sends)
     .where(inArray(sends.campaignId, ids))
     .groupBy(sends.campaignId, sends.status);
-  for (const id of ids) out.set(id, { sendCounts: emptyCounts(), totals: null });
-  for (const row of rows) {
-    const summary = out.get(row.campaignId)!;
-    summary.sendCounts[row.status] = row.n;
-    if (row.observed > 0) {
-      const t = summary.totals ?? { sentCount: 0, viewedCount: 0, purchasedCount: 0, observedAt: 0 };
-      summary.totals = {
-        sentCount: t.sentCount + row.sentCount,
-        viewedCount: t.viewedCount + row.viewedCount,
-        purchasedCount: t.purchasedCount + row.purchasedCount,
-        observedAt: Math.max(t.observedAt, row.observedAt ?? 0),
-      };
-    }
-  }
-  return out;
+  return foldSeriesSummaries(ids, rows);
 }
 
 async function recordOf(db: PgExecutor, campaign: Campaign): Promise<CampaignRecord> {
@@ -212,9 +196,4 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
       return { sends: listed, counts };
     },
   };
-}
-
-/** A LIKE pattern matching `text` anywhere, with the pattern characters taken literally. */
-function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

@@ -1,25 +1,9 @@
 import { and, asc, desc, eq, isNotNull, lte } from 'drizzle-orm';
 import type { PgDb } from '../../db/postgres/client.ts';
 import { connections, runs, sends } from '../../db/postgres/schema.ts';
-import type { Connection, ConnectionStore, Run, RunStore } from '../types.ts';
+import { RUNS_KEPT, isSuccessAlreadyRecorded, toConnection } from '../connection-rules.ts';
+import type { ConnectionStore, Run, RunStore } from '../types.ts';
 import { transaction, writeSend } from './write.ts';
-
-/** How many runs of each kind are kept for /v1/sync/status; older ones are pruned. */
-const RUNS_KEPT = 500;
-/** connections.last_success_at is kept to this precision; it is not rewritten more often. */
-const SUCCESS_STAMP_MS = 10_000;
-
-type ConnectionRow = typeof connections.$inferSelect;
-
-const toConnection = (row: ConnectionRow): Connection => ({
-  id: row.id,
-  pausedAt: row.pausedAt,
-  pauseReason: row.pauseReason,
-  lastProbeAt: row.lastProbeAt,
-  lastSuccessAt: row.lastSuccessAt,
-  untrackedCount: row.untrackedCount,
-  statsPolledAt: row.statsPolledAt,
-});
 
 /**
  * Connection health (the twin of ../sqlite/connections.ts). The connection row is locked before
@@ -50,7 +34,7 @@ export function createPostgresConnectionStore(db: PgDb): ConnectionStore {
     /* The usual case (not paused, stamped within SUCCESS_STAMP_MS) is one read and no write. */
     async markHealthy(id, now) {
       const [known] = await db.select({ pausedAt: connections.pausedAt, lastSuccessAt: connections.lastSuccessAt }).from(connections).where(eq(connections.id, id));
-      if (known && known.pausedAt === null && known.lastSuccessAt !== null && now - known.lastSuccessAt < SUCCESS_STAMP_MS) return false;
+      if (isSuccessAlreadyRecorded(known, now)) return false;
       return transaction(db, async (tx) => {
         // Inserted if missing (another instance may insert it at the same moment: no conflict
         // error, whoever is second just locks the row), then locked to read its pause as it is.

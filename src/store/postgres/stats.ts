@@ -5,7 +5,7 @@ import { campaigns, connections, sends, statsSnapshots, statsUntracked } from '.
 import type { StatsItem, StatsType } from '../../ofauth/schemas.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
-import { hasLiveCopy, isTrackedSince, postgresDialect } from '../dialect.ts';
+import { hasLiveCopy, isTrackedSince, postgresDialect, snapshotsMatching } from '../dialect.ts';
 import type { DayTotalsRow, PageResult, Snapshot, StatsStore } from '../types.ts';
 import { lockCampaign, lockCampaigns, lockSend, transaction, writeSendAndCampaign } from './write.ts';
 
@@ -159,16 +159,11 @@ export function createPostgresStatsStore(db: PgDb, settings: LifecycleSettings):
       });
     },
 
-    async snapshots({ campaignId, sendId, from, to, limit }) {
-      const where: SQL[] = [];
-      if (campaignId !== undefined) where.push(eq(statsSnapshots.campaignId, campaignId));
-      if (sendId !== undefined) where.push(eq(statsSnapshots.sendId, sendId));
-      if (from !== undefined) where.push(gte(statsSnapshots.observedAt, from));
-      if (to !== undefined) where.push(lte(statsSnapshots.observedAt, to));
+    async snapshots({ limit, ...filter }) {
       return (await db
         .select()
         .from(statsSnapshots)
-        .where(and(...where))
+        .where(snapshotsMatching(statsSnapshots, filter))
         .orderBy(asc(statsSnapshots.observedAt), asc(statsSnapshots.id))
         .limit(limit)) as Snapshot[];
     },

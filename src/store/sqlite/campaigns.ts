@@ -1,11 +1,12 @@
 import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
-import { sendStatuses, type Campaign, type SendStatus } from '../../campaigns/model.ts';
+import type { Campaign, SendStatus } from '../../campaigns/model.ts';
 import type { Db } from '../../db/sqlite/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import { recomputeSend } from '../../sends/lifecycle.ts';
 import { sendDefaults, type NewSend, type Send } from '../../sends/model.ts';
-import { sqliteDialect } from '../dialect.ts';
+import { containsPattern, sqliteDialect } from '../dialect.ts';
+import { foldSeriesSummaries } from '../series-summary.ts';
 import type { CampaignFilter, CampaignRecord, CampaignStore, PlannedSend, SeriesSummary, StoredEvent } from '../types.ts';
 
 interface Statement<Row> {
@@ -29,8 +30,6 @@ function listShapeKey(filter: CampaignFilter): string {
 
 /** Enough for every shape real callers produce; a flood of odd shapes only empties the cache. */
 const MAX_CACHED_LIST_QUERIES = 64;
-
-const emptyCounts = (): Record<SendStatus, number> => Object.fromEntries(sendStatuses.map((s) => [s, 0])) as Record<SendStatus, number>;
 
 /** Inserts new sends with their derived columns; an occurrence that already has a live send is skipped. */
 function insertSends(db: Db, rows: NewSend[], now: number): void {
@@ -107,8 +106,7 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
 
   /** Send counts by status and summed counts, for each series among `ids`. */
   function seriesSummaries(ids: string[]): Map<string, SeriesSummary> {
-    const out = new Map<string, SeriesSummary>();
-    if (ids.length === 0) return out;
+    if (ids.length === 0) return new Map();
     const rows = db
       .select({
         campaignId: sends.campaignId,
@@ -124,21 +122,7 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
       .where(inArray(sends.campaignId, ids))
       .groupBy(sends.campaignId, sends.status)
       .all();
-    for (const id of ids) out.set(id, { sendCounts: emptyCounts(), totals: null });
-    for (const row of rows) {
-      const summary = out.get(row.campaignId)!;
-      summary.sendCounts[row.status] = row.n;
-      if (row.observed > 0) {
-        const t = summary.totals ?? { sentCount: 0, viewedCount: 0, purchasedCount: 0, observedAt: 0 };
-        summary.totals = {
-          sentCount: t.sentCount + row.sentCount,
-          viewedCount: t.viewedCount + row.viewedCount,
-          purchasedCount: t.purchasedCount + row.purchasedCount,
-          observedAt: Math.max(t.observedAt, row.observedAt ?? 0),
-        };
-      }
-    }
-    return out;
+    return foldSeriesSummaries(ids, rows);
   }
 
   function recordOf(campaign: Campaign): CampaignRecord {
@@ -188,7 +172,7 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
       filter.connectionIds?.forEach((connectionId, i) => (params[`connection${i}`] = connectionId));
       if (filter.scheduledFrom !== undefined) params.scheduledFrom = filter.scheduledFrom;
       if (filter.scheduledTo !== undefined) params.scheduledTo = filter.scheduledTo;
-      if (filter.nameContains !== undefined) params.namePattern = `%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      if (filter.nameContains !== undefined) params.namePattern = containsPattern(filter.nameContains);
       if (filter.beforeId) params.beforeId = filter.beforeId;
       const rows = query.all(params);
       const summaries = seriesSummaries(rows.filter((r) => r.campaign.recurrence !== null).map((r) => r.campaign.id));

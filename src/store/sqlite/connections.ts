@@ -1,25 +1,9 @@
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/sqlite/client.ts';
 import { connections, runs, sends } from '../../db/sqlite/schema.ts';
-import type { Connection, ConnectionStore, Run, RunStore } from '../types.ts';
+import { RUNS_KEPT, isSuccessAlreadyRecorded, toConnection } from '../connection-rules.ts';
+import type { ConnectionStore, Run, RunStore } from '../types.ts';
 import { writeSend } from './write.ts';
-
-/** How many runs of each kind are kept for /v1/sync/status; older ones are pruned. */
-const RUNS_KEPT = 500;
-/** connections.last_success_at is kept to this precision; it is not rewritten more often. */
-const SUCCESS_STAMP_MS = 10_000;
-
-type ConnectionRow = typeof connections.$inferSelect;
-
-const toConnection = (row: ConnectionRow): Connection => ({
-  id: row.id,
-  pausedAt: row.pausedAt,
-  pauseReason: row.pauseReason,
-  lastProbeAt: row.lastProbeAt,
-  lastSuccessAt: row.lastSuccessAt,
-  untrackedCount: row.untrackedCount,
-  statsPolledAt: row.statsPolledAt,
-});
 
 /** Connection health: an auth failure pauses a connection's sync work until a call succeeds. */
 export function createSqliteConnectionStore(db: Db): ConnectionStore {
@@ -59,7 +43,7 @@ export function createSqliteConnectionStore(db: Db): ConnectionStore {
      */
     async markHealthy(id, now) {
       const known = healthOf.get({ id });
-      if (known && known.pausedAt === null && known.lastSuccessAt !== null && now - known.lastSuccessAt < SUCCESS_STAMP_MS) return false;
+      if (isSuccessAlreadyRecorded(known, now)) return false;
       return immediate(() => {
         const existing = db.select().from(connections).where(eq(connections.id, id)).get();
         if (!existing) {

@@ -4,7 +4,7 @@ import { campaigns, connections, sends, statsSnapshots, statsUntracked } from '.
 import type { StatsItem, StatsType } from '../../ofauth/schemas.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
-import { sqliteDialect } from '../dialect.ts';
+import { snapshotsMatching, sqliteDialect } from '../dialect.ts';
 import type { DayTotalsRow, PageResult, Snapshot, StatsStore, TrackedSend } from '../types.ts';
 import { sendById, writeSendAndCampaign } from './write.ts';
 
@@ -160,16 +160,11 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
       });
     },
 
-    async snapshots({ campaignId, sendId, from, to, limit }) {
-      const where: SQL[] = [];
-      if (campaignId !== undefined) where.push(eq(statsSnapshots.campaignId, campaignId));
-      if (sendId !== undefined) where.push(eq(statsSnapshots.sendId, sendId));
-      if (from !== undefined) where.push(gte(statsSnapshots.observedAt, from));
-      if (to !== undefined) where.push(lte(statsSnapshots.observedAt, to));
+    async snapshots({ limit, ...filter }) {
       return db
         .select()
         .from(statsSnapshots)
-        .where(and(...where))
+        .where(snapshotsMatching(statsSnapshots, filter))
         .orderBy(asc(statsSnapshots.observedAt), asc(statsSnapshots.id))
         .limit(limit)
         .all() as Snapshot[];
