@@ -1,14 +1,20 @@
 import type { SendStatus } from '../campaigns/model.ts';
 import type { Principal } from '../tokens/service.ts';
+import type { ProjectedOccurrence } from '../campaigns/projection.ts';
 import type { SendService } from '../sends/service.ts';
 import type { PlannedSend } from '../store/types.ts';
 import { addDays, formatDay, formatMonth, localDay, localTime, weekdayIndex, zonedInstant } from './time.ts';
 
 export type CalendarView = 'week' | 'month';
 
-export interface CalendarEntry extends PlannedSend {
+/** A send, or an occurrence of a running series not yet made into one ("planned"). */
+export interface CalendarEntry extends Omit<PlannedSend, 'sendId' | 'status'> {
+  sendId: string | null;
+  status: CalendarStatus;
   time: string;
 }
+
+export type CalendarStatus = SendStatus | 'planned';
 
 export interface CalendarDay {
   date: string;
@@ -21,7 +27,7 @@ export interface CalendarDay {
   more: number;
   total: number;
   /** Per status, over every send of the day. */
-  byStatus: Array<{ status: SendStatus; count: number }>;
+  byStatus: Array<{ status: CalendarStatus; count: number }>;
 }
 
 export interface Calendar {
@@ -37,7 +43,7 @@ export interface Calendar {
 
 /** Sends listed per day; the rest are counted ("+3 more"), so a busy month stays a light page. */
 const LISTED_PER_DAY: Record<CalendarView, number> = { week: 12, month: 4 };
-const STATUS_ORDER: SendStatus[] = ['pending', 'queued', 'sending', 'sent', 'failed', 'canceled'];
+const STATUS_ORDER: CalendarStatus[] = ['planned', 'pending', 'queued', 'sending', 'sent', 'failed', 'canceled'];
 
 /** The days a view shows around `anchor`: Monday to Sunday, or the month's whole weeks. */
 function daysOf(view: CalendarView, anchor: string): { first: string; count: number; rangeStart: string; rangeEnd: string } {
@@ -73,19 +79,23 @@ export async function buildCalendar(input: {
   const dates = Array.from({ length: count }, (_, i) => addDays(first, i));
   const bounds = [...dates, addDays(first, count)].map((d) => zonedInstant(d, '00:00', zone)!);
   const limit = LISTED_PER_DAY[view];
+  const projected = await input.sends.projected(input.principal, { from: bounds[0]!, to: bounds.at(-1)!, connectionId: input.connectionId });
   const days = await Promise.all(
     dates.map(async (date, i): Promise<CalendarDay> => {
       const planned = await input.sends.planned(input.principal, { from: bounds[i]!, to: bounds[i + 1]!, connectionId: input.connectionId, limit });
-      const byStatus = new Map<SendStatus, number>();
+      const ahead = projected.filter((p) => p.plannedAt >= bounds[i]! && p.plannedAt < bounds[i + 1]!);
+      const byStatus = new Map<CalendarStatus, number>();
       for (const c of planned.counts) byStatus.set(c.status, (byStatus.get(c.status) ?? 0) + c.count);
+      if (ahead.length > 0) byStatus.set('planned', ahead.length);
       const total = [...byStatus.values()].reduce((a, b) => a + b, 0);
+      const entries = [...planned.sends, ...ahead.map(asPlannedEntry)].sort((a, b) => a.plannedAt - b.plannedAt).slice(0, limit);
       return {
         date,
         label: formatDay(date, view === 'week' ? 'long' : 'short'),
         isToday: date === today,
         isInRange: date >= rangeStart && date <= rangeEnd,
-        entries: planned.sends.map((s) => ({ ...s, time: localTime(s.plannedAt, zone) })),
-        more: total - planned.sends.length,
+        entries: entries.map((s) => ({ ...s, time: localTime(s.plannedAt, zone) })),
+        more: total - entries.length,
         total,
         byStatus: STATUS_ORDER.filter((s) => byStatus.has(s)).map((status) => ({ status, count: byStatus.get(status)! })),
       };
@@ -103,6 +113,11 @@ export async function buildCalendar(input: {
     today,
     weeks,
   };
+}
+
+/** A series occurrence not yet a send, on the calendar beside the sends. */
+function asPlannedEntry(p: ProjectedOccurrence): Omit<CalendarEntry, 'time'> {
+  return { ...p, sendId: null, kind: 'occurrence', status: 'planned', sentAt: null };
 }
 
 function shiftMonth(day: string, n: number): string {

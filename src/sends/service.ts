@@ -1,3 +1,4 @@
+import { projectSeries, type ProjectedOccurrence } from '../campaigns/projection.ts';
 import type { CampaignService } from '../campaigns/service.ts';
 import { decodeCursor, encodeCursor, iso, toEventView, toStatsView, toSyncView } from '../campaigns/view.ts';
 import { NotFoundError } from '../errors.ts';
@@ -8,6 +9,15 @@ import type { ListSendsQuery, SendView } from './schemas.ts';
 
 const SEND_ID_PATTERN = /^snd_[0-9A-Z]{26}$/;
 const EVENTS_SHOWN = 500;
+/** A month view of hourly series: 42 days of 24 occurrences fit; beyond that the calendar counts. */
+const PROJECTED_PER_SERIES = 1_100;
+const PROJECTED_SERIES_MAX = 200;
+
+/** The connections a calendar query reads: the caller's, or the one asked for if in scope. */
+function scopeOf(principal: Principal, connectionId: string | undefined): string[] | null {
+  if (!connectionId) return principal.connectionIds;
+  return canAccessConnection(principal, connectionId) ? [connectionId] : [];
+}
 
 export function toSendView(send: Send): SendView {
   return {
@@ -47,9 +57,18 @@ export function createSendService(deps: { campaigns: CampaignService; store: Cam
      * scope): the earliest `limit` listed, all counted per connection and status. The calendar.
      */
     async planned(principal: Principal, window: { from: number; to: number; connectionId?: string; limit: number }): Promise<PlannedSends> {
-      let connectionIds = principal.connectionIds;
-      if (window.connectionId) connectionIds = canAccessConnection(principal, window.connectionId) ? [window.connectionId] : [];
-      return deps.store.plannedSends({ from: window.from, to: window.to, connectionIds, limit: window.limit });
+      return deps.store.plannedSends({ from: window.from, to: window.to, connectionIds: scopeOf(principal, window.connectionId), limit: window.limit });
+    },
+
+    /**
+     * The occurrences of running series in [from, to) that are not sends yet (they become sends
+     * RECURRENCE_LEAD before their time), so the calendar shows a series ahead, not only its
+     * next hour. Bounded: the PROJECTED_SERIES_MAX series due soonest, each at most
+     * PROJECTED_PER_SERIES occurrences.
+     */
+    async projected(principal: Principal, window: { from: number; to: number; connectionId?: string }): Promise<ProjectedOccurrence[]> {
+      const series = await deps.store.runningSeries({ before: window.to, connectionIds: scopeOf(principal, window.connectionId), limit: PROJECTED_SERIES_MAX });
+      return projectSeries(series, window, PROJECTED_PER_SERIES);
     },
 
     async get(principal: Principal, id: string) {

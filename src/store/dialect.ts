@@ -1,4 +1,4 @@
-import { and, eq, gte, lte, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { and, eq, gte, inArray, isNotNull, lt, lte, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 
 /*
  * The SQL that differs between SQLite and PostgreSQL, named once (the idea of pg-boss's
@@ -67,6 +67,27 @@ export const isTrackedSince = (s: SendColumns, since: number): SQL =>
 
 /** A LIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally (ESCAPE '\'). */
 export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The columns of `campaigns` the running-series filter reads. */
+interface SeriesColumns {
+  seriesDueAt: AnyColumn;
+  nextOccurrenceAt: AnyColumn;
+  connectionId: AnyColumn;
+}
+
+/**
+ * Running series whose next occurrence is before `before`. series_due_at is set exactly while a
+ * series runs with an occurrence ahead (its partial index answers this), and is never after the
+ * next occurrence, so it bounds the scan before the exact test.
+ */
+export function runningSeriesMatching(t: SeriesColumns, f: { before: number; connectionIds: string[] | null }): SQL | undefined {
+  return and(
+    isNotNull(t.seriesDueAt),
+    lt(t.seriesDueAt, f.before),
+    lt(t.nextOccurrenceAt, f.before),
+    f.connectionIds === null ? undefined : inArray(t.connectionId, f.connectionIds),
+  );
+}
 
 /** The columns of `stats_snapshots` the shared filter reads. */
 interface SnapshotColumns {

@@ -144,6 +144,18 @@ export interface CampaignStore {
   sendEvents(sendId: string, afterId: number, limit: number): Promise<StoredEvent[]>;
   /** The sends planned in a window, for the calendar: the earliest listed, all counted. */
   plannedSends(filter: PlannedSendFilter): Promise<PlannedSends>;
+  /**
+   * Running series (status scheduled, a next occurrence ahead) whose next occurrence comes before
+   * `before`, soonest first: the calendar projects their occurrences not yet made into sends.
+   */
+  runningSeries(filter: RunningSeriesFilter): Promise<Campaign[]>;
+}
+
+export interface RunningSeriesFilter {
+  before: number;
+  /** Null: any connection. An empty list: none. */
+  connectionIds: string[] | null;
+  limit: number;
 }
 
 /** A claimed send and the campaign it is made from (its message and audience). */

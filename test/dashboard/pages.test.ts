@@ -171,6 +171,26 @@ describe('dashboard pages', () => {
       expect(day).toContain('<time datetime="2030-01-01T23:30:00.000Z">08:30</time>');
     });
 
+    it('shows a running series ahead of its sends as planned occurrences, within its ends and scope', async () => {
+      const recurrence = { cron: '0 9 * * *', timezone: 'UTC', maxOccurrences: 3 };
+      await createCampaign(t.app, t.admin, campaignBody(T0, { name: 'Morning tease', scheduledAt: null, recurrence, connectionId: 'conn_a' }));
+      await createCampaign(t.app, t.admin, campaignBody(T0, { name: 'Other series', scheduledAt: null, recurrence, connectionId: 'conn_b' }));
+      const marketer = await issueToken(t.app, t.admin, { name: 'alice', role: 'marketer', connectionIds: ['conn_a'] });
+      await browser.signIn(marketer.secret);
+
+      const page = await browser.get('/calendar?date=2030-01-01');
+      const day = (date: string) => new RegExp(`<section class="day[^"]*" aria-labelledby="d-${date}">([\\s\\S]*?)</section>`).exec(page.body)?.[1] ?? '';
+      // No occurrence is a send yet (each becomes one RECURRENCE_LEAD before its time): the three
+      // of maxOccurrences are planned on 2, 3 and 4 January at 09:00, and none after.
+      for (const date of ['2030-01-02', '2030-01-03', '2030-01-04']) {
+        expect(day(date)).toContain('Morning tease');
+        expect(day(date)).toMatch(/class="entry s-planned"[\s\S]*?<time datetime="\d{4}-\d\d-\d\dT09:00:00.000Z">09:00<\/time>/);
+      }
+      expect(day('2030-01-01')).not.toContain('Morning tease');
+      expect(day('2030-01-05')).not.toContain('Morning tease');
+      expect(page.body).not.toContain('Other series');
+    });
+
     it('lists campaigns with filters, a name search and keyset pages', async () => {
       for (let i = 0; i < 27; i++) {
         t.clock.advance(1);

@@ -302,6 +302,27 @@ export function defineStoreContract(backend: StoreBackend): void {
     });
   });
 
+  describe('campaigns.runningSeries', () => {
+    it('gives running series whose next occurrence comes before the bound, soonest first, on the connections asked for', async () => {
+      const later = await createSeries(store, T0, { nextOccurrenceAt: T0 + 3 * DAY }, { connectionId: 'conn_a' });
+      const sooner = await createSeries(store, T0 + 1, { nextOccurrenceAt: T0 + DAY }, { connectionId: 'conn_b' });
+      await createSeries(store, T0 + 2, { nextOccurrenceAt: T0 + 9 * DAY }, { connectionId: 'conn_a' });
+      const paused = await createSeries(store, T0 + 3, { nextOccurrenceAt: T0 + DAY }, { connectionId: 'conn_a' });
+      await store.campaigns.mutate(paused.campaign.id, T0 + 4, () => ({ campaign: { status: 'paused' } }));
+      await createOneShot(store, T0 + 5, { scheduledAt: T0 + DAY, connectionId: 'conn_a' });
+
+      const bound = { before: T0 + 4 * DAY, limit: 10 };
+      expect((await store.campaigns.runningSeries({ ...bound, connectionIds: null })).map((c) => c.id)).toEqual([sooner.campaign.id, later.campaign.id]);
+      expect((await store.campaigns.runningSeries({ ...bound, connectionIds: null, limit: 1 })).map((c) => c.id)).toEqual([sooner.campaign.id]);
+      expect((await store.campaigns.runningSeries({ ...bound, connectionIds: ['conn_a'] })).map((c) => c.id)).toEqual([later.campaign.id]);
+      expect(await store.campaigns.runningSeries({ ...bound, connectionIds: [] })).toEqual([]);
+      // The bound is exclusive, and the campaign comes whole (its recurrence and count).
+      const [first] = await store.campaigns.runningSeries({ before: T0 + DAY + 1, connectionIds: null, limit: 10 });
+      expect(first).toMatchObject({ id: sooner.campaign.id, recurrence: sooner.campaign.recurrence, nextOccurrenceAt: T0 + DAY, occurrenceCount: 0 });
+      expect(await store.campaigns.runningSeries({ before: T0 + DAY, connectionIds: null, limit: 10 })).toEqual([]);
+    });
+  });
+
   describe('campaigns.mutate', () => {
     it('decides on the campaign and every send that can still change', async () => {
       const { campaign, sends } = await createSeries(store, T0, { nextOccurrenceAt: T0 + 3 * DAY, occurrences: [T0 + DAY, T0 + 2 * DAY, T0 + 3 * DAY] });

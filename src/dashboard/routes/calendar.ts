@@ -4,7 +4,7 @@ import type { Dashboard } from '../plugin.ts';
 import { isDay, localDay } from '../time.ts';
 import { connectionChoices } from './connections.ts';
 
-const STATUS_LABELS: Record<string, string> = { pending: 'Scheduled', queued: 'Queued', sending: 'Sending', sent: 'Sent', failed: 'Failed', canceled: 'Canceled' };
+const STATUS_LABELS: Record<string, string> = { planned: 'Planned', pending: 'Scheduled', queued: 'Queued', sending: 'Sending', sent: 'Sent', failed: 'Failed', canceled: 'Canceled' };
 
 /** The calendar: a week or a month of sends, in the marketer's zone. */
 export function calendarRoutes(dashboard: Dashboard) {

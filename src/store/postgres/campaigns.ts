@@ -4,7 +4,7 @@ import type { PgDb, PgExecutor } from '../../db/postgres/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/postgres/schema.ts';
 import { recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts';
 import { sendDefaults, type NewSend } from '../../sends/model.ts';
-import { containsPattern, postgresDialect } from '../dialect.ts';
+import { containsPattern, postgresDialect, runningSeriesMatching } from '../dialect.ts';
 import { foldSeriesSummaries } from '../series-summary.ts';
 import type { CampaignRecord, CampaignStore, SeriesSummary, StoredEvent } from '../types.ts';
 import { claimIdempotent, pruneIdempotent, rememberIdempotent } from './idempotency.ts';
@@ -194,6 +194,11 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
         .orderBy(plannedAt, asc(sends.id))
         .limit(filter.limit);
       return { sends: listed, counts };
+    },
+
+    async runningSeries(filter) {
+      if (filter.connectionIds?.length === 0) return [];
+      return db.select().from(campaigns).where(runningSeriesMatching(campaigns, filter)).orderBy(asc(campaigns.seriesDueAt), asc(campaigns.id)).limit(filter.limit);
     },
   };
 }

@@ -5,7 +5,7 @@ import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import { recomputeSend } from '../../sends/lifecycle.ts';
 import { sendDefaults, type NewSend, type Send } from '../../sends/model.ts';
-import { containsPattern, sqliteDialect } from '../dialect.ts';
+import { containsPattern, runningSeriesMatching, sqliteDialect } from '../dialect.ts';
 import { foldSeriesSummaries } from '../series-summary.ts';
 import type { CampaignFilter, CampaignRecord, CampaignStore, PlannedSend, SeriesSummary, StoredEvent } from '../types.ts';
 
@@ -242,6 +242,11 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
       const counts = query.counts.all(filter.from, filter.to, ...connections);
       const listed = query.sends.all(filter.from, filter.to, ...connections, filter.limit);
       return { sends: listed, counts };
+    },
+
+    async runningSeries(filter) {
+      if (filter.connectionIds?.length === 0) return [];
+      return db.select().from(campaigns).where(runningSeriesMatching(campaigns, filter)).orderBy(asc(campaigns.seriesDueAt), asc(campaigns.id)).limit(filter.limit).all();
     },
   };
 }
