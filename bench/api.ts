@@ -18,7 +18,11 @@
  * scheduled-range list (as the store prepares it) shows whether it reads campaigns_scheduled_idx
  * or walks the id index until it has a page.
  *
- *   npm run bench:api [-- --rows 100000 --duration 10 --warmup 2 --connections 10 --rounds 5]
+ *   npm run bench:api [-- --rows 100000 --duration 10 --warmup 2 --connections 10 --rounds 5 --db sqlite|postgres]
+ *
+ * With --db postgres the seeded rows are copied into a PostgreSQL database (bench/lib/postgres.ts)
+ * and both servers read it: ours through the PostgreSQL store, bare through a pg pool of the
+ * same size with the SELECT as a prepared statement.
  *
  * Aims: GET by id ≥ 0.7 of bare; list p99 < 20 ms; scheduled-range list p99 < 5 ms. A missed aim
  * prints AIM MISSED; only errors exit non-zero.
@@ -36,6 +40,7 @@ import { createSqliteStore } from '../src/store/sqlite/index.ts';
 import { BENCH_CONNECTION_IDS, prng, seedApiCampaigns } from './lib/api-seed.ts';
 import { explain, openTempDb, traceStatements } from './lib/db.ts';
 import { benchFanout } from './lib/fanout.ts';
+import { analyze, copyFromSqlite, startBenchPostgres } from './lib/postgres.ts';
 import { mib, printAim, printTable, thousands } from './lib/report.ts';
 
 const { values: args } = parseArgs({
@@ -46,8 +51,11 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '10' },
     seed: { type: 'string', default: '20300101' },
     rounds: { type: 'string', default: '5' },
+    db: { type: 'string', default: 'sqlite' },
   },
 });
+if (args.db !== 'sqlite' && args.db !== 'postgres') throw new Error(`--db must be sqlite or postgres, not ${args.db}`);
+const BACKEND = args.db;
 const ROWS = Number(args.rows);
 const DURATION_S = Number(args.duration);
 const WARMUP_S = Number(args.warmup);
@@ -70,8 +78,8 @@ interface Server {
 }
 
 /** Forks bench/lib/api-server.ts (tsx's loader is inherited through execArgv) and waits for its port. */
-function startServer(mode: 'ours' | 'bare', dbPath: string): Promise<Server> {
-  const child = fork(fileURLToPath(new URL('./lib/api-server.ts', import.meta.url)), [mode, dbPath], { stdio: 'inherit' });
+function startServer(mode: 'ours' | 'bare', target: string): Promise<Server> {
+  const child = fork(fileURLToPath(new URL('./lib/api-server.ts', import.meta.url)), [mode, target], { stdio: 'inherit' });
   return new Promise((resolve, reject) => {
     child.once('message', (message: { port: number }) => resolve({ url: `http://127.0.0.1:${message.port}`, child }));
     child.once('exit', (code) => reject(new Error(`${mode} server exited with code ${code} before listening`)));
@@ -183,13 +191,24 @@ async function main(): Promise<void> {
   };
   const countInWindow = temp.db.$client.prepare('SELECT count(*) FROM campaigns WHERE scheduled_at BETWEEN ? AND ?').pluck();
   const windowCounts = Array.from({ length: 200 }, () => randomWindow()).map((w) => countInWindow.get(w.from, w.to) as number);
-  const rangePlan = await explainRangeList(temp.db, rangeStart + rangeSpan / 2, rangeStart + rangeSpan / 2 + RANGE_WINDOW_MS);
+  const rangePlan = BACKEND === 'sqlite' ? await explainRangeList(temp.db, rangeStart + rangeSpan / 2, rangeStart + rangeSpan / 2 + RANGE_WINDOW_MS) : null;
 
   // A token as an admin issues one, through the service (the client is never called).
   const issuer = await benchFanout({ db: temp.db, config: loadConfig({}), clock: systemClock, client: createOfauthClient({ baseUrl: 'http://127.0.0.1:9', apiKey: 'unused' }) });
   const { secret } = await issuer.services.tokens.issue({ name: 'bench', role: 'admin' });
   // Fold the WAL into the main file so both servers start from the same settled database.
   temp.db.$client.pragma('wal_checkpoint(TRUNCATE)');
+  // On PostgreSQL both servers read a copy of the same seeded rows (the token included).
+  const postgres = BACKEND === 'postgres' ? await startBenchPostgres() : null;
+  let target = temp.path;
+  if (postgres) {
+    const copy = await postgres.createDatabase(2);
+    const copyStarted = performance.now();
+    await copyFromSqlite(temp.db, copy.db);
+    await analyze(copy.db);
+    console.log(`bench:api  copied to PostgreSQL (embedded, fsync off) in ${((performance.now() - copyStarted) / 1000).toFixed(2)} s, then VACUUM (ANALYZE)`);
+    target = copy.url;
+  }
   // Closes the parent's handle on the file too: from here on only the servers read it.
   await issuer.stop();
 
@@ -201,9 +220,9 @@ async function main(): Promise<void> {
   const servers: Server[] = [];
   const measurements: Measurement[] = [];
   try {
-    const ours = await startServer('ours', temp.path);
+    const ours = await startServer('ours', target);
     servers.push(ours);
-    const bare = await startServer('bare', temp.path);
+    const bare = await startServer('bare', target);
     servers.push(bare);
 
     // The two GETs must answer the same row, or the ratio compares different work.
@@ -262,6 +281,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await Promise.all(servers.map(stopServer));
+    await postgres?.stop();
     temp.dispose();
   }
 
@@ -283,7 +303,7 @@ async function main(): Promise<void> {
   const list = byName.get('ours GET /v1/campaigns?limit=50')!;
   const range = byName.get(RANGE_NAME)!;
   const sortedCounts = [...windowCounts].sort((a, b) => a - b);
-  const isScheduledIndexUsed = rangePlan.plan.some((line) => line.includes('campaigns_scheduled_idx'));
+  const isScheduledIndexUsed = rangePlan?.plan.some((line) => line.includes('campaigns_scheduled_idx')) ?? null;
   const ratio = ourGet.requestsPerSecond / bareGet.requestsPerSecond;
   const cpuRatio = bareGet.cpuPerRequestUs / ourGet.cpuPerRequestUs;
   console.log(`\n  ratio ours/bare, GET by id: ${ratio.toFixed(2)} (${ourGet.requestsPerSecond.toFixed(0)} / ${bareGet.requestsPerSecond.toFixed(0)} req/s, measured interleaved in ${INTERLEAVED_ROUNDS} rounds)`);
@@ -291,13 +311,15 @@ async function main(): Promise<void> {
   console.log(
     `  scheduled-range windows: ${RANGE_WINDOW_MS / 60_000} min, matches per window median ${sortedCounts[sortedCounts.length >> 1]}, max ${sortedCounts.at(-1)} (200 sampled)`,
   );
-  console.log(`  scheduled-range list plan: ${rangePlan.sql}`);
-  for (const line of rangePlan.plan) console.log(`      ${line}`);
+  if (rangePlan) {
+    console.log(`  scheduled-range list plan: ${rangePlan.sql}`);
+    for (const line of rangePlan.plan) console.log(`      ${line}`);
+  }
   console.log(`  load average (1 min) before/after: ${loadBefore.toFixed(2)} / ${os.loadavg()[0]!.toFixed(2)} on ${os.availableParallelism()} CPUs\n`);
   printAim(`GET by id at ≥ ${AIM_GET_RATIO} of bare`, ratio >= AIM_GET_RATIO, ratio.toFixed(2));
   printAim(`list (limit=50) p99 < ${AIM_LIST_P99_MS} ms at ${thousands(ROWS)} rows`, list.p99Ms < AIM_LIST_P99_MS, `${list.p99Ms} ms`);
   printAim(`scheduled-range list (few matches) p99 < ${AIM_RANGE_P99_MS} ms at ${thousands(ROWS)} rows`, range.p99Ms < AIM_RANGE_P99_MS, `${range.p99Ms} ms`);
-  printAim('scheduled-range list reads campaigns_scheduled_idx', isScheduledIndexUsed, isScheduledIndexUsed ? 'yes' : 'no (see the plan above)');
+  if (isScheduledIndexUsed !== null) printAim('scheduled-range list reads campaigns_scheduled_idx', isScheduledIndexUsed, isScheduledIndexUsed ? 'yes' : 'no (see the plan above)');
 }
 
 main().catch((error: unknown) => {

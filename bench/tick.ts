@@ -11,7 +11,10 @@
  * alternate in blocks after a warm-up, so drift on the machine hits every size alike. The query
  * plans of the due scans (series and sends) and of the claim show which index they use.
  *
- *   npm run bench:tick [-- --small 10000 --big 1000000 --series 10000 --rounds 20 --ticks 50 --warmup 200]
+ *   npm run bench:tick [-- --small 10000 --big 1000000 --series 10000 --rounds 20 --ticks 50 --warmup 200 --db sqlite|postgres]
+ *
+ * With --db postgres the three databases are on one PostgreSQL server (bench/lib/postgres.ts),
+ * seeded with the same rows; the plans shown are PostgreSQL's EXPLAIN of the due scans.
  *
  * Aims: median tick at 1,000,000 sends ≤ 1.2 × at 10,000; with 10,000 series a week off ≤ 1.2 ×
  * with none. A missed aim prints AIM MISSED; only errors exit non-zero.
@@ -24,11 +27,15 @@ import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
 import { createOfauthClient } from '../src/ofauth/client.ts';
 import type { Fanout } from '../src/runtime.ts';
+import type { PgDb } from '../src/db/postgres/client.ts';
+import type { Db } from '../src/db/sqlite/client.ts';
+import { createPostgresStore } from '../src/store/postgres/index.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
 import { atRest, audienceOf, seedCampaigns, seedSeries } from './lib/campaigns.ts';
 import { explain, openTempDb, traceStatements, type TempDb } from './lib/db.ts';
 import { benchFanout } from './lib/fanout.ts';
 import { micros, mib, percentile, printAim, printTable, seconds, thousands } from './lib/report.ts';
+import { analyze, explainPostgres, seedAtRestPostgres, seedSeriesPostgres, startBenchPostgres } from './lib/postgres.ts';
 import { startBenchSimulator, tallyRequests } from './lib/simulator.ts';
 
 const { values: args } = parseArgs({
@@ -40,8 +47,11 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '20' },
     ticks: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '200' },
+    db: { type: 'string', default: 'sqlite' },
   },
 });
+if (args.db !== 'sqlite' && args.db !== 'postgres') throw new Error(`--db must be sqlite or postgres, not ${args.db}`);
+const BACKEND = args.db;
 const SIZES = [Number(args.small), Number(args.big)] as const;
 const SERIES = Number(args.series);
 const CONNECTIONS = Number(args.connections);
@@ -57,7 +67,9 @@ interface Subject {
   label: string;
   size: number;
   series: number;
-  temp: TempDb;
+  /** SQLite only: the temp file (for its plans and size). */
+  temp: TempDb | null;
+  pg: { db: PgDb; dispose(): Promise<void> } | null;
   fanout: Fanout;
   seedMs: number;
   checkpointMs: number;
@@ -101,9 +113,58 @@ function seed(temp: TempDb, size: number, series: number, connectionIds: string[
 }
 
 /** The service as server.ts wires it, default settings, its own client pointed at the simulator. */
-function makeFanout(temp: TempDb, sim: { url: string; apiKey: string }): Promise<Fanout> {
+function makeFanout(database: { db: Db } | { pg: PgDb }, sim: { url: string; apiKey: string }): Promise<Fanout> {
   const client = createOfauthClient({ baseUrl: sim.url, apiKey: sim.apiKey });
-  return benchFanout({ db: temp.db, config: loadConfig({}), clock: systemClock, client });
+  return benchFanout({ ...database, config: loadConfig({}), clock: systemClock, client });
+}
+
+/** The PostgreSQL twin of seed(): the same rows, built by the server, then VACUUM (ANALYZE). */
+async function seedPostgres(db: PgDb, size: number, series: number, connectionIds: string[], now: number, leadMs: number): Promise<{ seedMs: number; checkpointMs: number }> {
+  const started = performance.now();
+  await seedAtRestPostgres(db, { count: size, connectionIds, listId: LIST_ID, now });
+  if (series > 0) await seedSeriesPostgres(db, { count: series, connectionIds, listId: LIST_ID, ...weeklyFromNow(now), leadMs, now });
+  const seedMs = performance.now() - started;
+  const analyzed = performance.now();
+  await analyze(db);
+  return { seedMs, checkpointMs: performance.now() - analyzed };
+}
+
+/**
+ * The plans PostgreSQL picks for the due scans of an idle tick, traced off the pool while a
+ * store built for it runs them (the claim runs inside a transaction on a checked-out client,
+ * so it is not traced here). Returns whether each scan reads its partial index.
+ */
+async function printPostgresPlans(subject: Subject, _connectionId: string): Promise<{ sends: boolean; series: boolean }> {
+  const { db } = subject.pg!;
+  const config = loadConfig({});
+  const now = systemClock.now();
+  const traced: Array<{ text: string; values: unknown[] }> = [];
+  const pool = db.$client as unknown as { query: (...args: unknown[]) => unknown };
+  const query = pool.query.bind(pool);
+  pool.query = (...args: unknown[]) => {
+    const [first, second] = args as [string | { text: string; values?: unknown[] }, unknown[] | undefined];
+    traced.push(typeof first === 'string' ? { text: first, values: second ?? [] } : { text: first.text, values: first.values ?? second ?? [] });
+    return query(...args);
+  };
+  try {
+    const store = createPostgresStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
+    await store.campaigns.seriesDue(now, 500);
+    await store.sends.dueByConnection(now);
+  } finally {
+    pool.query = query;
+  }
+  console.log(`\nQuery plans on ${subject.label} (PostgreSQL, statements as the store sends them)`);
+  const uses = { sends: true, series: true };
+  for (const statement of traced) {
+    const text = statement.text.replace(/\s+/g, ' ').trim();
+    const plan = await explainPostgres(db, statement.text, statement.values);
+    const isSeries = /series_due_at/i.test(text);
+    if (isSeries && !plan.some((line) => line.includes('campaigns_series_due_idx'))) uses.series = false;
+    if (!isSeries && /sync_due_at/i.test(text) && !plan.some((line) => line.includes('sends_due_idx'))) uses.sends = false;
+    console.log(`  ${isSeries ? 'series due scan (seriesDue)' : 'sends due scan (dueByConnection)'}: ${text}`);
+    for (const line of plan) console.log(`      ${line}`);
+  }
+  return uses;
 }
 
 /** One timed idle tick; anything materialised or claimed, or any connection found due, is an error (the data is at rest). */
@@ -123,7 +184,7 @@ async function tick(subject: Subject): Promise<number> {
  * due scan uses its partial index.
  */
 async function printPlans(subject: Subject, connectionId: string): Promise<{ sends: boolean; series: boolean }> {
-  const { db } = subject.temp;
+  const { db } = subject.temp!;
   const config = loadConfig({});
   const now = systemClock.now();
   const { result, statements } = traceStatements(db, () => {
@@ -165,10 +226,17 @@ async function main(): Promise<void> {
     { label: `${thousands(SIZES[0])} sends + ${thousands(SERIES)} series`, size: SIZES[0], series: SERIES },
   ];
   const subjects: Subject[] = [];
+  const postgres = BACKEND === 'postgres' ? await startBenchPostgres() : null;
   for (const shape of shapes) {
+    if (postgres) {
+      const pg = await postgres.createDatabase(4);
+      const { seedMs, checkpointMs } = await seedPostgres(pg.db, shape.size, shape.series, connectionIds, now, leadMs);
+      subjects.push({ ...shape, temp: null, pg, fanout: await makeFanout({ pg: pg.db }, sim), seedMs, checkpointMs, samples: [] });
+      continue;
+    }
     const temp = openTempDb(`tick-${shape.size}-${shape.series}`);
     const { seedMs, checkpointMs } = seed(temp, shape.size, shape.series, connectionIds, now, leadMs);
-    subjects.push({ ...shape, temp, fanout: await makeFanout(temp, sim), seedMs, checkpointMs, samples: [] });
+    subjects.push({ ...shape, temp, pg: null, fanout: await makeFanout({ db: temp.db }, sim), seedMs, checkpointMs, samples: [] });
   }
 
   for (const subject of subjects) for (let i = 0; i < WARMUP_TICKS; i++) await tick(subject);
@@ -191,12 +259,15 @@ async function main(): Promise<void> {
   const seriesRatio = withSeries.median / small.median;
   const seriesRatioP95 = withSeries.p95 / small.p95;
 
-  printTable('bench:tick — one idle syncOnce() (materialise + reconcile; temp-file SQLite, default settings, nothing due)', [
+  const where = postgres ? 'PostgreSQL (embedded, fsync off)' : 'temp-file SQLite';
+  printTable(`bench:tick — one idle syncOnce() (materialise + reconcile; ${where}, default settings, nothing due)`, [
     ['ticks measured', `${thousands(ROUNDS * TICKS_PER_ROUND)} per database after ${WARMUP_TICKS} warm-up, alternating in blocks of ${TICKS_PER_ROUND}`],
     ...subjects.map(
       (s): [string, string] => [
         `seed ${s.label}`,
-        `${seconds(s.seedMs)} (${thousands(Math.round((s.size + s.series) / (s.seedMs / 1000)))} campaigns/s with their sends; one transaction for one-shots, one for series), checkpoint ${seconds(s.checkpointMs)}, file ${mib(s.temp.sizeBytes())}`,
+        s.temp
+          ? `${seconds(s.seedMs)} (${thousands(Math.round((s.size + s.series) / (s.seedMs / 1000)))} campaigns/s with their sends; one transaction for one-shots, one for series), checkpoint ${seconds(s.checkpointMs)}, file ${mib(s.temp.sizeBytes())}`
+          : `${seconds(s.seedMs)} (INSERT … SELECT generate_series), VACUUM (ANALYZE) ${seconds(s.checkpointMs)}`,
       ],
     ),
     ...subjects.map(
@@ -207,8 +278,9 @@ async function main(): Promise<void> {
     ['requests to OFAuth', `${requests.total} (asserted zero)`],
   ]);
 
-  const onBig = await printPlans(subjects[1]!, connectionIds[0]!);
-  const onSeries = await printPlans(subjects[2]!, connectionIds[0]!);
+  const plansOf = postgres ? printPostgresPlans : printPlans;
+  const onBig = await plansOf(subjects[1]!, connectionIds[0]!);
+  const onSeries = await plansOf(subjects[2]!, connectionIds[0]!);
   const isSendsIndexUsed = onBig.sends && onSeries.sends;
   const isSeriesIndexUsed = onBig.series && onSeries.series;
 
@@ -226,7 +298,8 @@ async function main(): Promise<void> {
   // stop() closes each service's client and database; dispose() then removes the files.
   for (const s of subjects) await s.fanout.stop();
   await sim.close();
-  for (const s of subjects) s.temp.dispose();
+  for (const s of subjects) s.temp?.dispose();
+  await postgres?.stop();
 }
 
 main().catch((error: unknown) => {

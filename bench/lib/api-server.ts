@@ -2,8 +2,10 @@
  * One HTTP server for bench:api, run in a child process so it has an event loop of its own and
  * the load generator (autocannon, in the parent) does not compete with it on the same thread.
  *
- *   api-server.ts ours <dbPath>   createFanout + buildApp, as server.ts wires them, minus logging and loops
- *   api-server.ts bare <dbPath>   bare Fastify + better-sqlite3: GET /campaigns/:id → the raw row
+ *   api-server.ts ours <dbPath|url>   createFanout + buildApp, as server.ts wires them, minus logging and loops
+ *   api-server.ts bare <dbPath|url>   bare Fastify + better-sqlite3 (or pg): GET /campaigns/:id → the raw row
+ *
+ * A postgres:// URL serves that PostgreSQL database instead of a SQLite file.
  *
  * Sends { port } to the parent once listening, { cpu } (process.cpuUsage()) when sent 'cpu', and
  * closes on SIGTERM.
@@ -12,29 +14,53 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { systemClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
+import { closePostgres, openPostgres } from '../../src/db/postgres/client.ts';
 import { closeDatabase, openDatabase } from '../../src/db/sqlite/client.ts';
 import type { Fanout } from '../../src/runtime.ts';
 import { benchFanout } from './fanout.ts';
 
-const [mode, dbPath] = process.argv.slice(2);
-if ((mode !== 'ours' && mode !== 'bare') || !dbPath) throw new Error('usage: api-server.ts ours|bare <dbPath>');
+const [mode, target] = process.argv.slice(2);
+if ((mode !== 'ours' && mode !== 'bare') || !target) throw new Error('usage: api-server.ts ours|bare <dbPath | postgres://url>');
+const isPostgres = target.startsWith('postgres://');
 
-const db = openDatabase(dbPath);
 let app: FastifyInstance;
 let fanout: Fanout | null = null;
+let close: () => Promise<void>;
 
-if (mode === 'ours') {
-  // Sandbox mode, as a server without OFAUTH_API_KEY: the built-in simulator idles, no loop starts.
-  fanout = await benchFanout({ db, config: loadConfig({ DATABASE_PATH: dbPath, LOG_LEVEL: 'silent' }), clock: systemClock });
-  app = await buildApp({ fanout });
+if (isPostgres) {
+  // The pool as an instance would size it: DATABASE_POOL_SIZE's default.
+  const config = loadConfig({ DATABASE_URL: target, LOG_LEVEL: 'silent' });
+  if (config.database.backend !== 'postgres') throw new Error('DATABASE_URL did not select PostgreSQL');
+  const pg = openPostgres({ url: target, poolSize: config.database.poolSize, statementTimeoutMs: 0, ssl: 'disable' });
+  if (mode === 'ours') {
+    fanout = await benchFanout({ pg, config, clock: systemClock });
+    app = await buildApp({ fanout });
+    close = async () => {};
+  } else {
+    // The floor: the same pool size, the same primary-key SELECT as a named (prepared) statement.
+    app = Fastify();
+    app.get<{ Params: { id: string } }>('/campaigns/:id', async (request, reply) => {
+      const { rows } = await pg.$client.query({ name: 'campaign_by_id', text: 'SELECT * FROM campaigns WHERE id = $1', values: [request.params.id] });
+      return rows[0] ?? reply.code(404).send({ error: 'not found' });
+    });
+    close = () => closePostgres(pg);
+  }
 } else {
-  // The floor for this lookup: same file, same pragmas, same primary-key SELECT, no auth, no schemas.
-  const byId = db.$client.prepare('SELECT * FROM campaigns WHERE id = ?');
-  app = Fastify();
-  app.get<{ Params: { id: string } }>('/campaigns/:id', async (request, reply) => {
-    const row = byId.get(request.params.id);
-    return row ?? reply.code(404).send({ error: 'not found' });
-  });
+  const db = openDatabase(target);
+  if (mode === 'ours') {
+    // Sandbox mode, as a server without OFAUTH_API_KEY: the built-in simulator idles, no loop starts.
+    fanout = await benchFanout({ db, config: loadConfig({ DATABASE_PATH: target, LOG_LEVEL: 'silent' }), clock: systemClock });
+    app = await buildApp({ fanout });
+  } else {
+    // The floor for this lookup: same file, same pragmas, same primary-key SELECT, no auth, no schemas.
+    const byId = db.$client.prepare('SELECT * FROM campaigns WHERE id = ?');
+    app = Fastify();
+    app.get<{ Params: { id: string } }>('/campaigns/:id', async (request, reply) => {
+      const row = byId.get(request.params.id);
+      return row ?? reply.code(404).send({ error: 'not found' });
+    });
+  }
+  close = async () => closeDatabase(db);
 }
 
 const address = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -48,8 +74,6 @@ process.once('SIGTERM', () => {
   void app
     .close()
     .then(() => fanout?.stop())
-    .then(() => {
-      closeDatabase(db);
-      process.exit(0);
-    });
+    .then(() => (fanout ? undefined : close()))
+    .then(() => process.exit(0));
 });
