@@ -202,3 +202,33 @@ export const runs = pgTable(
   },
   (t) => [index('runs_kind_idx').on(t.kind, t.id)],
 );
+
+export const instances = pgTable('instances', {
+  id: key('id').primaryKey(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  startedAt: millis('started_at').notNull(),
+  heartbeatAt: millis('heartbeat_at').notNull(),
+});
+
+export const connectionLeases = pgTable(
+  'connection_leases',
+  {
+    connectionId: key('connection_id').primaryKey(),
+    owner: key('owner'),
+    expiresAt: millis('expires_at'),
+  },
+  (t) => [index('connection_leases_owner_idx').on(t.owner)],
+);
+
+export const statsPollState = pgTable('stats_poll_state', {
+  connectionId: key('connection_id').primaryKey(),
+  carry: jsonb('carry').$type<Record<string, unknown>>(),
+  budgetMilliTokens: millis('budget_milli_tokens').notNull(),
+  budgetUpdatedAt: millis('budget_updated_at').notNull(),
+});
+
+export const tokenVersions = pgTable('token_versions', {
+  id: integer('id').primaryKey(),
+  version: millis('version').notNull(),
+});

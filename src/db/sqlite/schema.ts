@@ -227,3 +227,51 @@ export const runs = sqliteTable(
   },
   (t) => [index('runs_kind_idx').on(t.kind, t.id)],
 );
+
+/**
+ * Fanout processes on this database, each heartbeating: what the connection leases' fair share
+ * divides by, and what /v1/sync/status lists.
+ */
+export const instances = sqliteTable('instances', {
+  id: text('id').primaryKey(),
+  host: text('host').notNull(),
+  pid: integer('pid').notNull(),
+  startedAt: integer('started_at').notNull(),
+  heartbeatAt: integer('heartbeat_at').notNull(),
+});
+
+/**
+ * Which instance works a connection's sync lane and stats poll (so its rate-limit bucket lives
+ * in one process at a time). A row per connection ever seen with work; owner null: free.
+ */
+export const connectionLeases = sqliteTable(
+  'connection_leases',
+  {
+    connectionId: text('connection_id').primaryKey(),
+    owner: text('owner'),
+    expiresAt: integer('expires_at'),
+  },
+  (t) => [index('connection_leases_owner_idx').on(t.owner)],
+);
+
+/**
+ * The stats poller's per-connection state, so a takeover or a restart continues a poll cut
+ * short by its budget instead of starting over: the resume point and the budget bucket.
+ */
+export const statsPollState = sqliteTable('stats_poll_state', {
+  connectionId: text('connection_id').primaryKey(),
+  /** Where a cut-short poll resumes (null: the next poll starts from the top). */
+  carry: text('carry', { mode: 'json' }).$type<Record<string, unknown>>(),
+  /** The poller's budget bucket, in thousandths of a request (integers on both engines). */
+  budgetMilliTokens: integer('budget_milli_tokens').notNull(),
+  budgetUpdatedAt: integer('budget_updated_at').notNull(),
+});
+
+/**
+ * One row (id 1) bumped by every token insert and revoke: what another PostgreSQL instance polls
+ * to drop its cached principals. SQLite reads PRAGMA data_version instead but keeps the row too.
+ */
+export const tokenVersions = sqliteTable('token_versions', {
+  id: integer('id').primaryKey(),
+  version: integer('version').notNull(),
+});
