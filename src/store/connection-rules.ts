@@ -1,4 +1,4 @@
-import type { Connection } from './types.ts';
+import type { Connection, PollState } from './types.ts';
 
 /*
  * What both stores' connection and run tables follow, whatever the dialect.
@@ -23,3 +23,23 @@ export const toConnection = (row: Connection): Connection => ({
 /** A success on a connection that is not paused and was stamped lately changes nothing. */
 export const isSuccessAlreadyRecorded = (known: Pick<Connection, 'pausedAt' | 'lastSuccessAt'> | undefined, now: number): boolean =>
   known !== undefined && known.pausedAt === null && known.lastSuccessAt !== null && now - known.lastSuccessAt < SUCCESS_STAMP_MS;
+
+interface PollStateRow {
+  carry: Record<string, unknown> | null;
+  budgetMilliTokens: number;
+  budgetUpdatedAt: number;
+}
+
+/** The poller's state from a row of either dialect (the budget is kept in thousandths, as an integer). */
+export const toPollState = (row: PollStateRow): PollState => ({
+  carry: row.carry,
+  budgetTokens: row.budgetMilliTokens / 1000,
+  budgetUpdatedAt: row.budgetUpdatedAt,
+});
+
+export const fromPollState = (state: PollState): PollStateRow => ({
+  carry: state.carry,
+  // Floored: a rounding never grants a request the budget did not have.
+  budgetMilliTokens: Math.floor(state.budgetTokens * 1000),
+  budgetUpdatedAt: state.budgetUpdatedAt,
+});

@@ -277,6 +277,23 @@ export interface StatsStore {
   /** Sent sends per connection and UTC day of sentAt. */
   dayTotals(range: { from: number; to: number; connectionIds: string[] | null }): Promise<DayTotalsRow[]>;
   connectionRows(connectionIds: string[] | null): Promise<Array<{ id: string; untrackedCount: number; statsPolledAt: number | null }>>;
+  /** The poller's saved state for a connection (null: never saved). */
+  pollState(connectionId: string): Promise<PollState | null>;
+  /** Replaces the connection's saved poller state. */
+  savePollState(connectionId: string, state: PollState): Promise<void>;
+}
+
+/**
+ * What the stats poller keeps of a connection between polls, in the database so that whichever
+ * instance polls it next (after a takeover or a restart) resumes a cut-short poll with the
+ * budget that is really left.
+ */
+export interface PollState {
+  /** Where a poll cut short resumes, as the poller wrote it (null: start from the top). */
+  carry: Record<string, unknown> | null;
+  /** The poller's budget bucket for the connection: tokens left at `budgetUpdatedAt`. */
+  budgetTokens: number;
+  budgetUpdatedAt: number;
 }
 
 export interface Connection {
@@ -324,8 +341,13 @@ export interface TokenRecord {
 }
 
 export interface TokenStore {
-  /** Differs from the last value returned iff another process changed tokens since. */
-  version(): Promise<number>;
+  /**
+   * Differs from the last value returned iff another process changed tokens since. With `now`
+   * (the caller's clock), a backend that has to ask the database for it may answer from what it
+   * read less than TOKEN_VERSION_POLL_MS earlier: another process's change is then seen within
+   * that time rather than at once.
+   */
+  version(now?: number): Promise<number>;
   insert(token: TokenRecord): Promise<TokenRecord>;
   findActiveByHash(secretHash: string): Promise<TokenRecord | null>;
   findActiveByName(name: string): Promise<TokenRecord | null>;
@@ -333,8 +355,54 @@ export interface TokenStore {
   revoke(id: string, at: number): Promise<boolean>;
 }
 
+/** How often, at most, a store asks the database whether another process changed tokens. */
+export const TOKEN_VERSION_POLL_MS = 1000;
+
+export interface InstanceRecord {
+  id: string;
+  host: string;
+  pid: number;
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+export interface LiveInstance extends InstanceRecord {
+  /** Connections whose lease it holds, unexpired. */
+  connectionsHeld: number;
+}
+
+/**
+ * Fanout processes on one database and the connection leases they share out: one instance at a
+ * time works a connection's sync lane and stats poll, so its rate-limit bucket lives in one
+ * process. Leases are rows keyed by connection; a claim never takes one another live owner holds.
+ */
+export interface InstanceStore {
+  /** Inserts or refreshes the instance's row with heartbeatAt = now. */
+  heartbeat(instance: Omit<InstanceRecord, 'heartbeatAt'>, now: number): Promise<void>;
+  /** Instances whose heartbeat is at or after `since`, oldest start first, each with its unexpired leases at `now` counted. */
+  live(since: number, now: number): Promise<LiveInstance[]>;
+  /** Makes connections known to the lease table (free when new; known ones are left as they are). */
+  addConnections(connectionIds: string[]): Promise<void>;
+  /** How many connections the lease table knows: what the fair share divides. */
+  connectionCount(): Promise<number>;
+  /** Extends every lease `owner` holds to expire at `expiresAt`; returns those connection ids. */
+  renew(owner: string, expiresAt: number): Promise<string[]>;
+  /**
+   * Leases up to `limit` connections that are free or whose lease expired by `now` to `owner`,
+   * lowest id first; returns the ids taken. Two claims at once never take the same connection.
+   */
+  acquire(input: { owner: string; now: number; expiresAt: number; limit: number }): Promise<string[]>;
+  /** Frees these of `owner`'s leases (all of them when omitted); another owner's are untouched. */
+  release(owner: string, connectionIds?: string[]): Promise<void>;
+  /** Removes the instance's row and frees its leases (a clean shutdown). */
+  remove(id: string): Promise<void>;
+  /** Deletes instance rows whose last heartbeat is before `before`; returns how many. */
+  prune(before: number): Promise<number>;
+}
+
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
+  instances: InstanceStore;
   campaigns: CampaignStore;
   sends: SendStore;
   stats: StatsStore;

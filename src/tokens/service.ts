@@ -42,7 +42,8 @@ export function createTokenService(deps: { tokens: TokenStore; clock: Clock; adm
 
   // Principals by secret hash, so a request costs one hash instead of a query. Correct as long as
   // every change to api_tokens either goes through revoke() below (which empties it) or is made by
-  // another connection, which moves PRAGMA data_version and empties it on the next request.
+  // another process, which moves the store's token version (PRAGMA data_version on SQLite, the
+  // version row on PostgreSQL, read at most once a second) and empties it on a later request.
   const principals = new Map<string, Principal>();
   const MAX_CACHED_PRINCIPALS = 10_000;
   let principalsVersion = -1;
@@ -79,7 +80,7 @@ export function createTokenService(deps: { tokens: TokenStore; clock: Clock; adm
       if (adminTokenHash && hashesMatch(secretHash, adminTokenHash)) {
         return envAdmin;
       }
-      const version = await tokens.version();
+      const version = await tokens.version(clock.now());
       if (version !== principalsVersion) {
         principals.clear();
         principalsVersion = version;
@@ -101,7 +102,7 @@ export function createTokenService(deps: { tokens: TokenStore; clock: Clock; adm
      */
     async principalById(tokenId: string): Promise<Principal | null> {
       if (tokenId === ENV_ADMIN_ID) return adminTokenHash ? envAdmin : null;
-      const version = await tokens.version();
+      const version = await tokens.version(clock.now());
       if (principalsById === null || version !== principalsByIdVersion) {
         principalsById = new Map((await tokens.listActive()).map((row) => [row.id, toPrincipal(row)]));
         principalsByIdVersion = version;

@@ -3,6 +3,7 @@ import { closePostgres, type PgDb } from '../../db/postgres/client.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Store } from '../types.ts';
 import { createPostgresCampaignStore } from './campaigns.ts';
+import { createPostgresInstanceStore } from './instances.ts';
 import { createPostgresConnectionStore, createPostgresRunStore } from './connections.ts';
 import { createPostgresSendStore } from './sends.ts';
 import { createPostgresStatsStore } from './stats.ts';
@@ -19,6 +20,7 @@ export function createPostgresStore(db: PgDb, settings: LifecycleSettings): Stor
     backend: 'postgres',
     db,
     campaigns: createPostgresCampaignStore(db, settings),
+    instances: createPostgresInstanceStore(db),
     sends: createPostgresSendStore(db, settings),
     stats: createPostgresStatsStore(db, settings),
     connections: createPostgresConnectionStore(db),

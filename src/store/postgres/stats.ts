@@ -1,7 +1,8 @@
 import { and, asc, count, eq, gt, gte, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { Campaign } from '../../campaigns/model.ts';
 import type { PgDb } from '../../db/postgres/client.ts';
-import { campaigns, connections, sends, statsSnapshots, statsUntracked } from '../../db/postgres/schema.ts';
+import { campaigns, connections, sends, statsPollState, statsSnapshots, statsUntracked } from '../../db/postgres/schema.ts';
+import { fromPollState, toPollState } from '../connection-rules.ts';
 import type { StatsItem, StatsType } from '../../ofauth/schemas.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
@@ -196,6 +197,16 @@ export function createPostgresStatsStore(db: PgDb, settings: LifecycleSettings):
       if (connectionIds !== null && connectionIds.length === 0) return [];
       const query = db.select({ id: connections.id, untrackedCount: connections.untrackedCount, statsPolledAt: connections.statsPolledAt }).from(connections);
       return (connectionIds === null ? query : query.where(inArray(connections.id, connectionIds))).orderBy(asc(connections.id));
+    },
+
+    async pollState(connectionId) {
+      const [row] = await db.select().from(statsPollState).where(eq(statsPollState.connectionId, connectionId));
+      return row ? toPollState(row) : null;
+    },
+
+    async savePollState(connectionId, state) {
+      const values = fromPollState(state);
+      await db.insert(statsPollState).values({ connectionId, ...values }).onConflictDoUpdate({ target: statsPollState.connectionId, set: values });
     },
   };
 }

@@ -2,6 +2,7 @@ import { closeDatabase, type Db } from '../../db/sqlite/client.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Store } from '../types.ts';
 import { createSqliteCampaignStore } from './campaigns.ts';
+import { createSqliteInstanceStore } from './instances.ts';
 import { createSqliteConnectionStore, createSqliteRunStore } from './connections.ts';
 import { createSqliteSendStore } from './sends.ts';
 import { createSqliteStatsStore } from './stats.ts';
@@ -17,6 +18,7 @@ export function createSqliteStore(db: Db, settings: LifecycleSettings): Store & 
     backend: 'sqlite',
     db,
     campaigns: createSqliteCampaignStore(db, settings),
+    instances: createSqliteInstanceStore(db),
     sends: createSqliteSendStore(db, settings),
     stats: createSqliteStatsStore(db, settings),
     connections: createSqliteConnectionStore(db),

@@ -1,6 +1,7 @@
 import { and, asc, eq, gte, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/sqlite/client.ts';
-import { campaigns, connections, sends, statsSnapshots, statsUntracked } from '../../db/sqlite/schema.ts';
+import { campaigns, connections, sends, statsPollState, statsSnapshots, statsUntracked } from '../../db/sqlite/schema.ts';
+import { fromPollState, toPollState } from '../connection-rules.ts';
 import type { StatsItem, StatsType } from '../../ofauth/schemas.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
@@ -199,6 +200,16 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
       if (connectionIds !== null && connectionIds.length === 0) return [];
       const query = db.select({ id: connections.id, untrackedCount: connections.untrackedCount, statsPolledAt: connections.statsPolledAt }).from(connections);
       return (connectionIds === null ? query : query.where(inArray(connections.id, connectionIds))).orderBy(asc(connections.id)).all();
+    },
+
+    async pollState(connectionId) {
+      const row = db.select().from(statsPollState).where(eq(statsPollState.connectionId, connectionId)).get();
+      return row ? toPollState(row) : null;
+    },
+
+    async savePollState(connectionId, state) {
+      const values = fromPollState(state);
+      db.insert(statsPollState).values({ connectionId, ...values }).onConflictDoUpdate({ target: statsPollState.connectionId, set: values }).run();
     },
   };
 }

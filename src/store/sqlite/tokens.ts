@@ -1,6 +1,6 @@
 import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/sqlite/client.ts';
-import { apiTokens } from '../../db/sqlite/schema.ts';
+import { apiTokens, tokenVersions } from '../../db/sqlite/schema.ts';
 import type { TokenStore } from '../types.ts';
 
 export function createSqliteTokenStore(db: Db): TokenStore {
@@ -19,6 +19,13 @@ export function createSqliteTokenStore(db: Db): TokenStore {
   const tokensFingerprint = db.$client
     .prepare("SELECT count(*) || ':' || count(revoked_at) || ':' || total(revoked_at) FROM api_tokens")
     .pluck();
+  // Kept in step for a PostgreSQL instance reading the same model (and for parity); this store
+  // itself reads data_version, which needs no write at all.
+  const bumpVersion = () =>
+    db.insert(tokenVersions)
+      .values({ id: 1, version: 1 })
+      .onConflictDoUpdate({ target: tokenVersions.id, set: { version: sql`${tokenVersions.version} + 1` } })
+      .run();
   let seenDataVersion = -1;
   let seenFingerprint = '';
   let version = 0;
@@ -36,7 +43,10 @@ export function createSqliteTokenStore(db: Db): TokenStore {
       return version;
     },
     async insert(token) {
-      return db.insert(apiTokens).values(token).returning().get();
+      return db.transaction(() => {
+        bumpVersion();
+        return db.insert(apiTokens).values(token).returning().get();
+      });
     },
     async findActiveByHash(secretHash) {
       return activeByHash.get({ hash: secretHash }) ?? null;
@@ -48,8 +58,11 @@ export function createSqliteTokenStore(db: Db): TokenStore {
       return db.select().from(apiTokens).where(isNull(apiTokens.revokedAt)).orderBy(asc(apiTokens.id)).all();
     },
     async revoke(id, at) {
-      const result = db.update(apiTokens).set({ revokedAt: at }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).run();
-      return result.changes > 0;
+      return db.transaction(() => {
+        const result = db.update(apiTokens).set({ revokedAt: at }).where(and(eq(apiTokens.id, id), isNull(apiTokens.revokedAt))).run();
+        if (result.changes > 0) bumpVersion();
+        return result.changes > 0;
+      });
     },
   };
 }
