@@ -4,6 +4,7 @@ import { materializeDueSeries } from './campaigns/series.ts';
 import { createCampaignService, type CampaignService } from './campaigns/service.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import { createConnectionLeases, newInstanceId, thisInstance, type ConnectionLeases } from './instances/connection-leases.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOfauthClient, type OfauthClient } from './ofauth/client.ts';
 import { buildSimulator, type Simulator } from './ofauth/simulator/app.ts';
@@ -37,6 +38,8 @@ export interface Fanout {
   metrics: Metrics;
   reconciler: Reconciler;
   statsPoller: StatsPoller;
+  /** This instance's connection leases (null when the options turned them off). */
+  leases: ConnectionLeases | null;
   /** One sync tick as the scheduler runs it: materialise due series, then reconcile. */
   syncOnce(options?: { signal?: AbortSignal; campaignId?: string }): Promise<ReconcileSummary & { seriesSends: number }>;
   syncScheduler: Scheduler;
@@ -44,7 +47,10 @@ export interface Fanout {
   simulator: (Simulator & { url: string }) | null;
   /** Starts the timers (only server.ts calls this). */
   start(): void;
-  /** Stops the loops (awaiting work in flight), then closes the client, the simulator and the store. */
+  /**
+   * Stops the loops (awaiting work in flight), hands this instance's connections back, then
+   * closes the client, the simulator and the store.
+   */
   stop(): Promise<void>;
 }
 
@@ -58,7 +64,13 @@ export interface FanoutOptions {
   /** Overrides of the sync and stats settings config gives (tests and benchmarks). */
   syncSettings?: Partial<SyncSettings>;
   statsSettings?: Partial<StatsPollerSettings>;
+  /** This instance's id and lease owner (default: host, pid and a random part). */
   owner?: string;
+  /**
+   * Lease connections between instances (default true). Off, every instance works every
+   * connection and only the per-send leases keep them apart (a test of those alone).
+   */
+  connectionLeases?: boolean;
   random?: () => number;
   /** Collect default process metrics (the server does; tests don't, as prom-client's registry is global). */
   defaultMetrics?: boolean;
@@ -105,12 +117,18 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   // The sync and the materialiser hold a late occurrence to the same limit.
   const lateOccurrenceMs = baseSync.occurrenceLateMaxMs ?? occurrenceLateMaxMs(baseSync.lateSendMaxMs, config.recurrence.minIntervalMs);
   const syncSettings: SyncSettings = { ...baseSync, occurrenceLateMaxMs: lateOccurrenceMs };
+  const owner = options.owner ?? newInstanceId();
+  const leases =
+    options.connectionLeases === false
+      ? null
+      : createConnectionLeases({ store, clock, leaseMs: syncSettings.leaseMs, instance: thisInstance(owner, clock.now()), logger: logger.child({ component: 'leases' }) });
   const reconciler = createReconciler({
     store,
     client,
     clock,
     settings: syncSettings,
-    owner: options.owner,
+    owner,
+    leases: leases ?? undefined,
     random: options.random,
     metrics,
     logger: logger.child({ component: 'sync' }),
@@ -147,6 +165,7 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
       ...options.statsSettings,
     },
     metrics,
+    leases: leases ?? undefined,
     logger: logger.child({ component: 'stats' }),
   });
   const statsScheduler = createScheduler({
@@ -162,7 +181,7 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
     campaigns,
     tokens,
     sends: createSendService({ campaigns, store: store.campaigns }),
-    sync: createSyncService({ campaigns, store, reconciler, syncOnce, clock, schedulerStatus: () => syncScheduler.status() }),
+    sync: createSyncService({ campaigns, store, reconciler, syncOnce, clock, schedulerStatus: () => syncScheduler.status(), instanceTtlMs: leases?.ttlMs ?? syncSettings.leaseMs }),
     stats: createStatsService({ campaigns, store, clock }),
   };
 
@@ -175,16 +194,24 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
     metrics,
     reconciler,
     statsPoller,
+    leases,
     syncOnce,
     syncScheduler,
     statsScheduler,
     simulator,
     start() {
+      leases?.start();
       syncScheduler.start();
       statsScheduler.start();
     },
     async stop() {
       await Promise.all([syncScheduler.stop(), statsScheduler.stop()]);
+      // No lane or poll runs now: the connections go back at once, not when their leases expire.
+      try {
+        await leases?.stop();
+      } catch (error) {
+        logger.warn({ err: error }, 'could not hand the connections back; another instance takes them when their leases expire');
+      }
       await client.close();
       if (simulator) await simulator.app.close();
       await store.close();

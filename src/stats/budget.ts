@@ -36,6 +36,18 @@ export function createStatsBudget(settings: BudgetSettings, clock: Clock) {
 
   return {
     perCycle,
+    /**
+     * Takes the connection's bucket as saved (by this or another instance): the database holds
+     * the truth, since one instance at a time polls a connection.
+     */
+    restore(connectionId: string, saved: { budgetTokens: number; budgetUpdatedAt: number }): void {
+      ledgers.set(connectionId, { tokens: Math.min(perCycle, saved.budgetTokens), updatedAt: Math.min(saved.budgetUpdatedAt, clock.now()) });
+    },
+    /** The connection's bucket now, to save. */
+    snapshot(connectionId: string): { budgetTokens: number; budgetUpdatedAt: number } {
+      const entry = ledger(connectionId);
+      return { budgetTokens: entry.tokens, budgetUpdatedAt: entry.updatedAt };
+    },
     /** Requests this connection may still make now. */
     remaining(connectionId: string): number {
       return Math.floor(ledger(connectionId).tokens + 1e-9);

@@ -1,5 +1,6 @@
 import type { Clock } from '../clock.ts';
 import { forEachLimited } from '../concurrency.ts';
+import type { ConnectionLeases } from '../instances/connection-leases.ts';
 import type { Metrics } from '../metrics.ts';
 import type { OfauthClient } from '../ofauth/client.ts';
 import type { StatsType } from '../ofauth/schemas.ts';
@@ -8,6 +9,7 @@ import { describeFailure } from '../sync/outcomes.ts';
 import { createStatsBudget, type BudgetSettings } from './budget.ts';
 import { missingChanges, observe } from './observe.ts';
 import { LIST_ORDER, PAGE_SIZE, isMissing, itemSortKey, stopAfterPage, type Coverage, type StopReason } from './plan.ts';
+import { decodeCarry, encodeCarry, type Carry } from './poll-state.ts';
 import { loadTracked, type TrackedIndex } from './tracked.ts';
 
 export interface StatsPollerSettings extends BudgetSettings {
@@ -22,6 +24,8 @@ export interface StatsPollerDeps {
   settings: StatsPollerSettings;
   metrics?: Metrics;
   logger?: { warn(obj: object, msg?: string): void };
+  /** When given, only connections this instance holds are polled (several instances, one database). */
+  leases?: Pick<ConnectionLeases, 'refresh' | 'whileHeld'>;
 }
 
 export interface StatsPollSummary {
@@ -48,21 +52,6 @@ export interface StatsPollSummary {
   durationMs: number;
 }
 
-/**
- * A poll cut short by the budget, resumed by the next one as the same logical poll: lists move
- * forward only (scheduled → unsent → sent), so what it saw and how far it read stay true, and a
- * send can still be proven missing however small the budget per cycle.
- */
-interface Carry {
-  type: StatsType;
-  offset: number;
-  fromTop: boolean;
-  lowestKey: number;
-  /** Sorted send ids already met. */
-  seenIds: string[];
-  coverage: Partial<Record<StatsType, Coverage>>;
-}
-
 const DAY_MS = 86_400_000;
 /** Connections polled at once; each has its own rate-limit bucket. */
 const MAX_PARALLEL_CONNECTIONS = 16;
@@ -75,14 +64,14 @@ const emptySummary = (): StatsPollSummary => ({
  * The stats loop as a plain object: `pollOnce` pages each connection's stats lists (newest
  * first), has the store match items to the sends it tracks by remote id and record status,
  * counts, snapshots (on change only) and events, counts messages no send owns, and reports sends
- * whose remote copy vanished. Its budget and resume points live in memory: a restart begins with
- * a full budget and from the top of each list.
+ * whose remote copy vanished. Its budget and resume point per connection are saved in the
+ * database after each connection's poll, so a restart, or another instance taking the
+ * connection over, continues a cut-short poll with the budget that is left.
  */
 export function createStatsPoller(deps: StatsPollerDeps) {
   const { store, client, clock, settings } = deps;
   const budget = createStatsBudget(settings, clock);
   const trackMs = settings.trackDays * DAY_MS;
-  const carries = new Map<string, Carry>();
   // Loading is synchronous SQLite work on the one thread, so loading connections side by side
   // gains nothing; one at a time, only one page of row objects is alive rather than one per
   // connection in flight (which lives long enough to be promoted to the old generation).
@@ -110,8 +99,9 @@ export function createStatsPoller(deps: StatsPollerDeps) {
   }
 
   async function pollConnection(connectionId: string, summary: StatsPollSummary, signal?: AbortSignal): Promise<void> {
-    const carry = carries.get(connectionId);
-    carries.delete(connectionId);
+    const saved = await store.stats.pollState(connectionId);
+    if (saved) budget.restore(connectionId, saved);
+    const carry = decodeCarry(saved?.carry);
     const tracked = await loadSerially(connectionId, carry?.seenIds);
     if (tracked.size === 0) return;
     summary.connections++;
@@ -173,8 +163,8 @@ export function createStatsPoller(deps: StatsPollerDeps) {
       }
     }
 
+    await store.stats.savePollState(connectionId, { carry: cut ? encodeCarry(cut.carry) : null, ...budget.snapshot(connectionId) });
     if (cut) {
-      carries.set(connectionId, cut.carry);
       summary.deferred++;
       if (cut.reason === 'sync') summary.yieldedToSync++;
     }
@@ -196,7 +186,12 @@ export function createStatsPoller(deps: StatsPollerDeps) {
       const since = clock.now() - trackMs;
       const all = await store.stats.connectionsToPoll(since);
       const connectionIds = options.connectionId === undefined ? all : all.filter((id) => id === options.connectionId);
-      await forEachLimited(connectionIds, MAX_PARALLEL_CONNECTIONS, (id) => pollConnection(id, summary, options.signal));
+      const { leases } = deps;
+      if (leases) await leases.refresh(all);
+      await forEachLimited(connectionIds, MAX_PARALLEL_CONNECTIONS, async (id) => {
+        const poll = () => pollConnection(id, summary, options.signal);
+        await (leases ? leases.whileHeld(id, poll) : poll());
+      });
       summary.durationMs = Math.round(performance.now() - started);
       return summary;
     },

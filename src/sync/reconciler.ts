@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { Clock } from '../clock.ts';
 import { forEachLimited } from '../concurrency.ts';
 import type { Metrics } from '../metrics.ts';
 import type { OfauthClient } from '../ofauth/client.ts';
 import { isOfauthError } from '../ofauth/errors.ts';
 import type { SendWork, Store } from '../store/types.ts';
+import { newInstanceId, type ConnectionLeases } from '../instances/connection-leases.ts';
 import { describeFailure } from './outcomes.ts';
 import { performAction, type OperationDeps, type Outcome } from './operations.ts';
 import { planSync, type PlanSettings } from './plan.ts';
@@ -26,6 +25,11 @@ export interface ReconcilerDeps {
   owner?: string;
   random?: () => number;
   metrics?: Metrics;
+  /**
+   * When given, only connections this instance holds are worked (several instances, one
+   * database): each tick first refreshes the leases with the connections that have work due.
+   */
+  leases?: Pick<ConnectionLeases, 'refresh' | 'whileHeld'>;
   logger?: { info(obj: object, msg?: string): void; warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
 }
 
@@ -81,7 +85,7 @@ export interface ReconcileOptions {
  * returns a summary. Running it twice, or in two processes on one database, converges.
  */
 export function createReconciler(deps: ReconcilerDeps) {
-  const owner = deps.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const owner = deps.owner ?? newInstanceId();
   const random = deps.random ?? Math.random;
   const { sends, connections } = deps.store;
   const operationDeps: OperationDeps = {
@@ -307,8 +311,15 @@ export function createReconciler(deps: ReconcilerDeps) {
       const due = await sends.dueByConnection(deps.clock.now());
       deps.metrics?.dueBacklog.reset();
       for (const { connectionId, due: count } of due) deps.metrics?.dueBacklog.set({ connection: connectionId }, count);
-      summary.connections = due.length;
-      await forEachLimited(due, MAX_PARALLEL_CONNECTIONS, ({ connectionId }) => runLane(connectionId, summary, options.signal, options));
+      const { leases } = deps;
+      if (leases) await leases.refresh(due.map((d) => d.connectionId));
+      await forEachLimited(due, MAX_PARALLEL_CONNECTIONS, async ({ connectionId }) => {
+        const work = async () => {
+          summary.connections++;
+          await runLane(connectionId, summary, options.signal, options);
+        };
+        await (leases ? leases.whileHeld(connectionId, work) : work());
+      });
       summary.durationMs = Math.round(performance.now() - started);
       deps.metrics?.tickDuration.observe(summary.durationMs / 1000);
       return summary;

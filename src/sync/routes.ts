@@ -22,6 +22,17 @@ const syncStatusSchema = z
     inFlight: z.number().describe('Sends leased by a reconciler right now'),
     pausedConnections: z.array(z.object({ connectionId: z.string(), since: z.iso.datetime(), reason: z.string() })),
     scheduler: z.record(z.string(), z.unknown()).nullable(),
+    instances: z
+      .array(
+        z.object({
+          id: z.string().describe('Instance id (also its lease owner): host, pid and a random part'),
+          host: z.string(),
+          startedAt: z.iso.datetime(),
+          lastHeartbeatAt: z.iso.datetime(),
+          connectionsHeld: z.number().describe('Connections whose sync lane and stats poll this instance works now'),
+        }),
+      )
+      .describe('Live Fanout instances on this database (heartbeat within the connection lease), oldest start first'),
   })
   .meta({
     example: {
@@ -31,6 +42,7 @@ const syncStatusSchema = z
       inFlight: 1,
       pausedConnections: [],
       scheduler: { isRunning: false },
+      instances: [{ id: 'web-1:4242:1f3a9c2e', host: 'web-1', startedAt: '2030-01-01T08:00:00.000Z', lastHeartbeatAt: '2030-01-01T12:00:04.000Z', connectionsHeld: 1 }],
     },
   });
 
@@ -51,7 +63,7 @@ export function syncRoutes(sync: SyncService): FastifyPluginAsyncZod {
     app.get('/sync/status', {
       schema: {
         tags: ['sync'],
-        summary: 'The sync loop: last tick and stats run, due backlog per connection, in flight, paused connections',
+        summary: 'The sync loop: last tick and stats run, due backlog per connection, in flight, paused connections, live instances',
         security,
         response: { 200: syncStatusSchema, ...authProblemResponses },
       },

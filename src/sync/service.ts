@@ -7,7 +7,7 @@ import type { ReconcileOptions, Reconciler } from './reconciler.ts';
 
 export interface SyncServiceDeps {
   campaigns: CampaignService;
-  store: Pick<Store, 'sends' | 'connections' | 'runs'>;
+  store: Pick<Store, 'sends' | 'connections' | 'runs' | 'instances'>;
   reconciler: Reconciler;
   /**
    * The pass a forced sync runs: the full tick (series materialised, then reconciled) when the
@@ -17,6 +17,8 @@ export interface SyncServiceDeps {
   clock: Clock;
   /** Tells the scheduler's status what it knows (running, backing off). */
   schedulerStatus?: () => Record<string, unknown>;
+  /** An instance is live while its last heartbeat is younger than this (the connection lease's length). */
+  instanceTtlMs: number;
 }
 
 const toRunView = (run: Run | null) =>
@@ -24,7 +26,7 @@ const toRunView = (run: Run | null) =>
 
 /** What the sync API offers: a forced attempt for one campaign, and the loops' status. */
 export function createSyncService(deps: SyncServiceDeps) {
-  const { sends, connections, runs } = deps.store;
+  const { sends, connections, runs, instances } = deps.store;
   const runPass = deps.syncOnce ?? ((options: ReconcileOptions) => deps.reconciler.reconcileOnce(options));
 
   return {
@@ -49,7 +51,14 @@ export function createSyncService(deps: SyncServiceDeps) {
     async status(principal: Principal) {
       const now = deps.clock.now();
       const visible = (connectionId: string) => canAccessConnection(principal, connectionId);
-      const [lastSync, lastStats, backlog, inFlight, paused] = await Promise.all([runs.last('sync'), runs.last('stats'), sends.dueByConnection(now), sends.inFlight(now), connections.paused()]);
+      const [lastSync, lastStats, backlog, inFlight, paused, live] = await Promise.all([
+        runs.last('sync'),
+        runs.last('stats'),
+        sends.dueByConnection(now),
+        sends.inFlight(now),
+        connections.paused(),
+        instances.live(now - deps.instanceTtlMs, now),
+      ]);
       return {
         lastTick: toRunView(lastSync),
         lastStatsRun: toRunView(lastStats),
@@ -59,6 +68,13 @@ export function createSyncService(deps: SyncServiceDeps) {
           .filter((c) => visible(c.id))
           .map((c) => ({ connectionId: c.id, since: new Date(c.pausedAt!).toISOString(), reason: c.pauseReason ?? '' })),
         scheduler: deps.schedulerStatus?.() ?? null,
+        instances: live.map((i) => ({
+          id: i.id,
+          host: i.host,
+          startedAt: new Date(i.startedAt).toISOString(),
+          lastHeartbeatAt: new Date(i.heartbeatAt).toISOString(),
+          connectionsHeld: i.connectionsHeld,
+        })),
       };
     },
   };

@@ -48,6 +48,9 @@ describe('two reconcilers on one database file', () => {
           logger: Fastify({ logger: { level: 'silent' } }).log,
           syncSettings: { ...defaultSyncSettings, batch: 5 },
           owner: `process-${i}`,
+          // The per-send leases alone, as before connection leases: both processes work the one
+          // connection, and these prove that still makes exactly one message per campaign.
+          connectionLeases: false,
         });
         return { store, fanout };
       }),
