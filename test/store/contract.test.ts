@@ -7,6 +7,7 @@ import { createSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import { createTestDb } from '../helpers/app.ts';
 import { createTestPgDatabase } from '../helpers/postgres.ts';
+import { defineInstanceContract } from './contract-instances.ts';
 import { defineRaceContract } from './contract-races.ts';
 import { defineStoreContract, type StoreBackend } from './contract-suite.ts';
 import { LEAD_MS } from './fixtures.ts';
@@ -62,4 +63,5 @@ const backends: StoreBackend[] = [
 describe.each(backends)('$name store contract', (backend) => {
   defineStoreContract(backend);
   defineRaceContract(backend);
+  defineInstanceContract(backend);
 });
