@@ -121,7 +121,14 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   const leases =
     options.connectionLeases === false
       ? null
-      : createConnectionLeases({ store, clock, leaseMs: syncSettings.leaseMs, instance: thisInstance(owner, clock.now()), logger: logger.child({ component: 'leases' }) });
+      : createConnectionLeases({
+          store,
+          clock,
+          leaseMs: syncSettings.leaseMs,
+          instance: thisInstance(owner, clock.now()),
+          logger: logger.child({ component: 'leases' }),
+          onTakeover: (connectionId) => client.assumeSpent(connectionId),
+        });
   const reconciler = createReconciler({
     store,
     client,

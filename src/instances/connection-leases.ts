@@ -38,6 +38,11 @@ export interface ConnectionLeasesDeps {
   leaseMs: number;
   instance: Omit<InstanceRecord, 'heartbeatAt'>;
   logger?: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+  /**
+   * A connection taken from another instance (dead, shut down or handing back its surplus):
+   * its OFAuth bucket was being spent elsewhere until now (the runtime empties ours).
+   */
+  onTakeover?: (connectionId: string) => void;
 }
 
 export function createConnectionLeases(deps: ConnectionLeasesDeps) {
@@ -57,7 +62,8 @@ export function createConnectionLeases(deps: ConnectionLeasesDeps) {
     const now = clock.now();
     await instances.heartbeat(instance, now);
     await instances.addConnections([...wanted]);
-    const [live, total] = await Promise.all([instances.live(now - ttlMs, now), instances.connectionCount()]);
+    // Strictly younger than a lease: an instance is live exactly while its leases are unexpired.
+    const [live, total] = await Promise.all([instances.live(now - ttlMs + 1, now), instances.connectionCount()]);
     const share = Math.ceil(total / Math.max(1, live.length));
     let mine = await instances.renew(instance.id, now + ttlMs);
     if (mine.length > share) {
@@ -70,7 +76,11 @@ export function createConnectionLeases(deps: ConnectionLeasesDeps) {
       await instances.release(instance.id, surplus);
     } else if (mine.length < share) {
       const taken = await instances.acquire({ owner: instance.id, now, expiresAt: now + ttlMs, limit: share - mine.length });
-      mine = [...mine, ...taken];
+      for (const { connectionId, previousOwner } of taken) {
+        if (previousOwner !== null && previousOwner !== instance.id) deps.onTakeover?.(connectionId);
+      }
+      if (taken.length > 0) deps.logger?.info({ connections: taken.map((t) => t.connectionId) }, 'connection leases taken');
+      mine = [...mine, ...taken.map((t) => t.connectionId)].sort();
     }
     if (!isStopped) held = new Set(mine);
     if (now - prunedAt >= DEAD_INSTANCE_KEPT_MS) {

@@ -82,6 +82,8 @@ export interface OfauthClient {
   getUserList(connectionId: string, listId: string | number, opts?: CallOptions): Promise<UserList>;
   /** Tokens a connection's bucket could spend now without waiting (for the stats poller's budget). */
   availableTokens(connectionId: string): number;
+  /** The connection's bucket starts over empty: another process was spending it until now (a lease takeover). */
+  assumeSpent(connectionId: string): void;
   close(): Promise<void>;
 }
 
@@ -314,6 +316,7 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
     },
     getUserList: (connectionId, listId, opts) => call({ connectionId, operation: 'getUserList', id: listId, parse: parseUserList, ...opts }),
     availableTokens: (connectionId) => limiter.available(connectionId),
+    assumeSpent: (connectionId) => limiter.assumeSpent(connectionId),
     close: () => agent.close(),
   };
 

@@ -130,6 +130,16 @@ export class RateLimiter {
     anchor.resolve();
   }
 
+  /**
+   * This process just took the connection over from another one, whose spending OFAuth still
+   * counts: start from an empty bucket (refilling from now) rather than a full one, so the
+   * handover never adds a second burst. OFAuth's Remaining header corrects it from the first answer.
+   */
+  assumeSpent(connectionId: string): void {
+    const bucket = this.#refill(connectionId);
+    bucket.tokens = Math.min(bucket.tokens, 0);
+  }
+
   /** Tokens this connection could spend now without waiting. */
   available(connectionId: string): number {
     const bucket = this.#refill(connectionId);

@@ -385,13 +385,18 @@ export interface InstanceStore {
   addConnections(connectionIds: string[]): Promise<void>;
   /** How many connections the lease table knows: what the fair share divides. */
   connectionCount(): Promise<number>;
-  /** Extends every lease `owner` holds to expire at `expiresAt`; returns those connection ids. */
+  /**
+   * Extends every lease `owner` holds to expire at `expiresAt` (an expired one too, as long as
+   * nobody took it meanwhile); returns those connection ids, sorted.
+   */
   renew(owner: string, expiresAt: number): Promise<string[]>;
   /**
    * Leases up to `limit` connections that are free or whose lease expired by `now` to `owner`,
-   * lowest id first; returns the ids taken. Two claims at once never take the same connection.
+   * lowest id first. Two claims at once never take the same connection. Each comes with the
+   * owner it last had (null: never leased), so a takeover can assume that owner spent its
+   * rate-limit bucket.
    */
-  acquire(input: { owner: string; now: number; expiresAt: number; limit: number }): Promise<string[]>;
+  acquire(input: { owner: string; now: number; expiresAt: number; limit: number }): Promise<Array<{ connectionId: string; previousOwner: string | null }>>;
   /** Frees these of `owner`'s leases (all of them when omitted); another owner's are untouched. */
   release(owner: string, connectionIds?: string[]): Promise<void>;
   /** Removes the instance's row and frees its leases (a clean shutdown). */

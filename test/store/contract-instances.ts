@@ -9,6 +9,7 @@ import { MINUTE, T0, tokenRecord } from './fixtures.ts';
  */
 
 const instance = (id: string, startedAt = T0) => ({ id, host: `host-${id}`, pid: 100, startedAt });
+const connectionIds = (taken: Array<{ connectionId: string }>) => taken.map((t) => t.connectionId);
 
 export function defineInstanceContract(backend: StoreBackend): void {
   describe('instances and connection leases', () => {
@@ -25,7 +26,7 @@ export function defineInstanceContract(backend: StoreBackend): void {
       await store.instances.heartbeat(instance('a', T0), T0);
       await store.instances.heartbeat(instance('b', T0 + 1), T0 + MINUTE);
       await store.instances.addConnections(['conn_1', 'conn_2', 'conn_3']);
-      expect(await store.instances.acquire({ owner: 'b', now: T0 + MINUTE, expiresAt: T0 + 2 * MINUTE, limit: 2 })).toEqual(['conn_1', 'conn_2']);
+      expect(connectionIds(await store.instances.acquire({ owner: 'b', now: T0 + MINUTE, expiresAt: T0 + 2 * MINUTE, limit: 2 }))).toEqual(['conn_1', 'conn_2']);
 
       const live = await store.instances.live(T0, T0 + MINUTE);
       expect(live).toEqual([
@@ -47,12 +48,12 @@ export function defineInstanceContract(backend: StoreBackend): void {
 
     it('leases free connections lowest first, never one a live owner holds, and takes over an expired one', async () => {
       await store.instances.addConnections(['conn_3', 'conn_1', 'conn_2']);
-      expect(await store.instances.acquire({ owner: 'a', now: T0, expiresAt: T0 + MINUTE, limit: 2 })).toEqual(['conn_1', 'conn_2']);
-      expect(await store.instances.acquire({ owner: 'b', now: T0 + 1, expiresAt: T0 + MINUTE, limit: 5 })).toEqual(['conn_3']);
-      expect(await store.instances.acquire({ owner: 'b', now: T0 + 2, expiresAt: T0 + MINUTE, limit: 5 })).toEqual([]);
-      expect(await store.instances.acquire({ owner: 'b', now: T0, expiresAt: T0 + MINUTE, limit: 0 })).toEqual([]);
+      expect(connectionIds(await store.instances.acquire({ owner: 'a', now: T0, expiresAt: T0 + MINUTE, limit: 2 }))).toEqual(['conn_1', 'conn_2']);
+      expect(connectionIds(await store.instances.acquire({ owner: 'b', now: T0 + 1, expiresAt: T0 + MINUTE, limit: 5 }))).toEqual(['conn_3']);
+      expect(connectionIds(await store.instances.acquire({ owner: 'b', now: T0 + 2, expiresAt: T0 + MINUTE, limit: 5 }))).toEqual([]);
+      expect(connectionIds(await store.instances.acquire({ owner: 'b', now: T0, expiresAt: T0 + MINUTE, limit: 0 }))).toEqual([]);
       // a's leases run out at T0 + MINUTE: b takes them.
-      expect(await store.instances.acquire({ owner: 'b', now: T0 + MINUTE, expiresAt: T0 + 2 * MINUTE, limit: 5 })).toEqual(['conn_1', 'conn_2', 'conn_3']);
+      expect(connectionIds(await store.instances.acquire({ owner: 'b', now: T0 + MINUTE, expiresAt: T0 + 2 * MINUTE, limit: 5 }))).toEqual(['conn_1', 'conn_2', 'conn_3']);
       expect(await store.instances.renew('a', T0 + 3 * MINUTE)).toEqual([]);
     });
 
@@ -62,15 +63,30 @@ export function defineInstanceContract(backend: StoreBackend): void {
       await store.instances.acquire({ owner: 'b', now: T0, expiresAt: T0 + MINUTE, limit: 1 });
       expect(await store.instances.renew('a', T0 + 5 * MINUTE)).toEqual(['conn_1', 'conn_2']);
       // Renewed: still a's after the first expiry.
-      expect(await store.instances.acquire({ owner: 'b', now: T0 + 2 * MINUTE, expiresAt: T0 + 3 * MINUTE, limit: 5 })).toEqual(['conn_3']);
+      expect(connectionIds(await store.instances.acquire({ owner: 'b', now: T0 + 2 * MINUTE, expiresAt: T0 + 3 * MINUTE, limit: 5 }))).toEqual(['conn_3']);
 
       await store.instances.release('b', ['conn_1']);
       await store.instances.release('a', ['conn_2']);
       await store.instances.release('a', []);
       expect(await store.instances.renew('a', T0 + 5 * MINUTE)).toEqual(['conn_1']);
-      expect(await store.instances.acquire({ owner: 'c', now: T0 + 2 * MINUTE, expiresAt: T0 + 3 * MINUTE, limit: 5 })).toEqual(['conn_2']);
+      expect(connectionIds(await store.instances.acquire({ owner: 'c', now: T0 + 2 * MINUTE, expiresAt: T0 + 3 * MINUTE, limit: 5 }))).toEqual(['conn_2']);
       await store.instances.release('c');
       expect(await store.instances.renew('c', T0 + 5 * MINUTE)).toEqual([]);
+    });
+
+    it('tells who last held each connection it leases', async () => {
+      await store.instances.addConnections(['conn_1', 'conn_2', 'conn_3']);
+      expect(await store.instances.acquire({ owner: 'a', now: T0, expiresAt: T0 + MINUTE, limit: 2 })).toEqual([
+        { connectionId: 'conn_1', previousOwner: null },
+        { connectionId: 'conn_2', previousOwner: null },
+      ]);
+      await store.instances.release('a', ['conn_2']);
+      expect(await store.instances.acquire({ owner: 'b', now: T0 + 1, expiresAt: T0 + MINUTE, limit: 5 })).toEqual([
+        { connectionId: 'conn_2', previousOwner: 'a' },
+        { connectionId: 'conn_3', previousOwner: null },
+      ]);
+      // Expired, not released: taken over from its last owner.
+      expect(await store.instances.acquire({ owner: 'c', now: T0 + MINUTE, expiresAt: T0 + 2 * MINUTE, limit: 1 })).toEqual([{ connectionId: 'conn_1', previousOwner: 'a' }]);
     });
 
     it('frees an instance\'s leases and forgets it when it is removed, and prunes instances silent for long', async () => {
@@ -80,7 +96,7 @@ export function defineInstanceContract(backend: StoreBackend): void {
       await store.instances.acquire({ owner: 'a', now: T0, expiresAt: T0 + MINUTE, limit: 1 });
       await store.instances.remove('a');
       expect((await store.instances.live(0, T0)).map((i) => i.id)).toEqual(['b']);
-      expect(await store.instances.acquire({ owner: 'b', now: T0 + 1, expiresAt: T0 + MINUTE, limit: 1 })).toEqual(['conn_1']);
+      expect(connectionIds(await store.instances.acquire({ owner: 'b', now: T0 + 1, expiresAt: T0 + MINUTE, limit: 1 }))).toEqual(['conn_1']);
 
       await store.instances.heartbeat(instance('c'), T0);
       expect(await store.instances.prune(T0 + 1)).toBe(1);
@@ -129,7 +145,7 @@ export function defineInstanceContract(backend: StoreBackend): void {
       const claims = await Promise.all(
         Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? mine : theirs).instances.acquire({ owner: `owner-${i}`, now: T0, expiresAt: T0 + MINUTE, limit: 10 })),
       );
-      const taken = claims.flat();
+      const taken = claims.flatMap(connectionIds);
       expect(new Set(taken).size).toBe(taken.length);
       expect(taken.sort()).toEqual(ids);
     });

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, gte, inArray, isNotNull, lt, sql } from 'drizzle-orm';
 import type { PgDb } from '../../db/postgres/client.ts';
 import { connectionLeases, instances } from '../../db/postgres/schema.ts';
 import type { InstanceStore } from '../types.ts';
@@ -8,7 +8,7 @@ import { transaction } from './write.ts';
  * Instances and connection leases on PostgreSQL (the twin of ../sqlite/instances.ts). An acquire
  * locks the free rows it takes with FOR UPDATE SKIP LOCKED, so two instances claiming at once
  * take different connections and neither waits; a row another claim re-leased meanwhile fails
- * the re-checked predicate and is skipped. Every method is one short statement or transaction:
+ * the re-checked predicate and is skipped. A released lease keeps its last owner with no expiry. Every method is one short statement or transaction:
  * none is held while the instance works the connection.
  */
 export function createPostgresInstanceStore(db: PgDb): InstanceStore {
@@ -49,23 +49,29 @@ export function createPostgresInstanceStore(db: PgDb): InstanceStore {
     },
 
     async renew(owner, expiresAt) {
-      const rows = await db.update(connectionLeases).set({ expiresAt }).where(eq(connectionLeases.owner, owner)).returning({ id: connectionLeases.connectionId });
+      const rows = await db
+        .update(connectionLeases)
+        .set({ expiresAt })
+        .where(and(eq(connectionLeases.owner, owner), isNotNull(connectionLeases.expiresAt)))
+        .returning({ id: connectionLeases.connectionId });
       return rows.map((r) => r.id).sort();
     },
 
     async acquire({ owner, now, expiresAt, limit }) {
       if (limit <= 0) return [];
-      const rows = await db.execute<{ connection_id: string }>(sql`
-        UPDATE ${connectionLeases} SET owner = ${owner}, expires_at = ${expiresAt}
-        WHERE connection_id IN (
-          SELECT connection_id FROM ${connectionLeases}
-          WHERE owner IS NULL OR expires_at IS NULL OR expires_at <= ${now}
+      // The previous owner is read from the locked row before the update overwrites it.
+      const rows = await db.execute<{ connection_id: string; previous_owner: string | null }>(sql`
+        WITH free AS (
+          SELECT connection_id, owner FROM ${connectionLeases}
+          WHERE expires_at IS NULL OR expires_at <= ${now}
           ORDER BY connection_id
           LIMIT ${limit}
           FOR UPDATE SKIP LOCKED
         )
-        RETURNING connection_id`);
-      return rows.rows.map((r) => r.connection_id).sort();
+        UPDATE ${connectionLeases} AS l SET owner = ${owner}, expires_at = ${expiresAt}
+        FROM free WHERE l.connection_id = free.connection_id
+        RETURNING l.connection_id, free.owner AS previous_owner`);
+      return rows.rows.map((r) => ({ connectionId: r.connection_id, previousOwner: r.previous_owner })).sort((a, b) => (a.connectionId < b.connectionId ? -1 : 1));
     },
 
     async release(owner, connectionIds) {
@@ -73,13 +79,13 @@ export function createPostgresInstanceStore(db: PgDb): InstanceStore {
       const mine = eq(connectionLeases.owner, owner);
       await db
         .update(connectionLeases)
-        .set({ owner: null, expiresAt: null })
+        .set({ expiresAt: null })
         .where(connectionIds ? and(mine, inArray(connectionLeases.connectionId, connectionIds)) : mine);
     },
 
     async remove(id) {
       await transaction(db, async (tx) => {
-        await tx.update(connectionLeases).set({ owner: null, expiresAt: null }).where(eq(connectionLeases.owner, id));
+        await tx.update(connectionLeases).set({ expiresAt: null }).where(eq(connectionLeases.owner, id));
         await tx.delete(instances).where(eq(instances.id, id));
       });
     },

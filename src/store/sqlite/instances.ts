@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, isNotNull, isNull, lt, lte, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/sqlite/client.ts';
 import { connectionLeases, instances } from '../../db/sqlite/schema.ts';
 import type { InstanceStore } from '../types.ts';
@@ -9,7 +9,8 @@ import type { InstanceStore } from '../types.ts';
  */
 export function createSqliteInstanceStore(db: Db): InstanceStore {
   const immediate = <T>(fn: () => T): T => db.transaction(fn, { behavior: 'immediate' });
-  const isFreeAt = (now: number) => or(isNull(connectionLeases.owner), isNull(connectionLeases.expiresAt), lte(connectionLeases.expiresAt, now));
+  // A released lease keeps its owner (the last one, for acquire's previousOwner) but no expiry.
+  const isFreeAt = (now: number) => or(isNull(connectionLeases.expiresAt), lte(connectionLeases.expiresAt, now));
 
   return {
     async heartbeat(instance, now) {
@@ -52,7 +53,7 @@ export function createSqliteInstanceStore(db: Db): InstanceStore {
       return db
         .update(connectionLeases)
         .set({ expiresAt })
-        .where(eq(connectionLeases.owner, owner))
+        .where(and(eq(connectionLeases.owner, owner), isNotNull(connectionLeases.expiresAt)))
         .returning({ id: connectionLeases.connectionId })
         .all()
         .map((r) => r.id)
@@ -63,15 +64,14 @@ export function createSqliteInstanceStore(db: Db): InstanceStore {
       if (limit <= 0) return [];
       return immediate(() => {
         const free = db
-          .select({ id: connectionLeases.connectionId })
+          .select({ connectionId: connectionLeases.connectionId, previousOwner: connectionLeases.owner })
           .from(connectionLeases)
           .where(isFreeAt(now))
           .orderBy(asc(connectionLeases.connectionId))
           .limit(limit)
-          .all()
-          .map((r) => r.id);
+          .all();
         if (free.length === 0) return [];
-        db.update(connectionLeases).set({ owner, expiresAt }).where(inArray(connectionLeases.connectionId, free)).run();
+        db.update(connectionLeases).set({ owner, expiresAt }).where(inArray(connectionLeases.connectionId, free.map((f) => f.connectionId))).run();
         return free;
       });
     },
@@ -80,14 +80,14 @@ export function createSqliteInstanceStore(db: Db): InstanceStore {
       if (connectionIds?.length === 0) return;
       const mine = eq(connectionLeases.owner, owner);
       db.update(connectionLeases)
-        .set({ owner: null, expiresAt: null })
+        .set({ expiresAt: null })
         .where(connectionIds ? and(mine, inArray(connectionLeases.connectionId, connectionIds)) : mine)
         .run();
     },
 
     async remove(id) {
       immediate(() => {
-        db.update(connectionLeases).set({ owner: null, expiresAt: null }).where(eq(connectionLeases.owner, id)).run();
+        db.update(connectionLeases).set({ expiresAt: null }).where(eq(connectionLeases.owner, id)).run();
         db.delete(instances).where(eq(instances.id, id)).run();
       });
     },
