@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildApp } from '../../src/app.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
+import { createOfauthClient, type OfauthClient, type RequestInfo } from '../../src/ofauth/client.ts';
 import type { SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
 import { createFanout, type Fanout } from '../../src/runtime.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
@@ -63,6 +63,8 @@ export interface TestInstance {
   client: OfauthClient;
   /** OFAuth requests this instance made, by connection. */
   requests: Map<string, number>;
+  /** Called after each of its OFAuth requests (a test may abort a tick at some count, say). */
+  onRequest: ((info: RequestInfo) => void) | null;
   held(): string[];
   holds(connectionId: string): boolean;
   refresh(): Promise<void>;
@@ -117,6 +119,7 @@ export async function startCluster(backend: DatabaseBackend, options: ClusterOpt
       onRequest: (info) => {
         const connectionId = info.connectionId;
         requests.set(connectionId, (requests.get(connectionId) ?? 0) + 1);
+        instance.onRequest?.(info);
       },
     });
     const fanout = await createFanout({
@@ -139,6 +142,7 @@ export async function startCluster(backend: DatabaseBackend, options: ClusterOpt
       store,
       client,
       requests,
+      onRequest: null,
       held: () => fanout.leases!.held(),
       holds: (connectionId) => fanout.leases!.holds(connectionId),
       refresh: () => fanout.leases!.refresh(),
