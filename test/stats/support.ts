@@ -121,7 +121,7 @@ export function statsRequests(h: StatsHarness): number {
  * created at `createdAt` and sent at once (or at `scheduledAt`).
  */
 export function seedRemote(
-  h: StatsHarness,
+  h: Pick<StatsHarness, 'sim'>,
   input: { createdAt: number; scheduledAt?: number; price?: number; audience?: number; connectionId?: string; text?: string },
 ): StoredMessage {
   const id = h.sim.store.nextMessageId();
