@@ -43,6 +43,10 @@ const envSchema = z.object({
   SYNC_CRON: cronSchema.default('*/5 * * * * *'),
   SYNC_BATCH: intSchema(1, 1_000).default(10),
   LEASE_MS: durationSchema.default(120_000),
+  INSTANCE_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,100}$/, 'at most 100 letters, digits, dots, underscores, colons or hyphens')
+    .optional(),
   LATE_SEND_MAX: durationSchema.default(15 * 60_000),
   LATE_SEND_POLICY: z.enum(['fail', 'send']).default('fail'),
   SYNC_SETTLE: durationSchema.default(30_000),
@@ -91,6 +95,12 @@ export interface Config {
     settleMs: number;
   };
   stats: { cron: string; budget: number; trackDays: number };
+  /**
+   * This instance's stable id (INSTANCE_ID), or null for one made per process. A restart under
+   * the same id takes its connection leases back at once instead of waiting for them to expire;
+   * two instances running at once must never share one.
+   */
+  instanceId: string | null;
   sandbox: { sendDurationMs: number };
   /** Series: the closest two occurrences may come, and how long before its time an occurrence becomes a send. */
   recurrence: { minIntervalMs: number; leadMs: number };
@@ -160,6 +170,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       settleMs: e.SYNC_SETTLE,
     },
     stats: { cron: e.STATS_CRON, budget: e.STATS_BUDGET, trackDays: e.STATS_TRACK_DAYS },
+    instanceId: e.INSTANCE_ID ?? null,
     sandbox: { sendDurationMs: e.SANDBOX_SEND_DURATION },
     recurrence: { minIntervalMs: e.RECURRENCE_MIN_INTERVAL, leadMs: e.RECURRENCE_LEAD },
     session: Object.freeze(sessionSettings(e.SESSION_SECRET, e.OFAUTH_API_KEY ? 'live' : 'sandbox', e.SESSION_TTL)),

@@ -64,7 +64,7 @@ export interface FanoutOptions {
   /** Overrides of the sync and stats settings config gives (tests and benchmarks). */
   syncSettings?: Partial<SyncSettings>;
   statsSettings?: Partial<StatsPollerSettings>;
-  /** This instance's id and lease owner (default: host, pid and a random part). */
+  /** This instance's id and lease owner, for connections and sends (default: host, pid and a random part; INSTANCE_ID for connections). */
   owner?: string;
   /**
    * Lease connections between instances (default true). Off, every instance works every
@@ -117,7 +117,10 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   // The sync and the materialiser hold a late occurrence to the same limit.
   const lateOccurrenceMs = baseSync.occurrenceLateMaxMs ?? occurrenceLateMaxMs(baseSync.lateSendMaxMs, config.recurrence.minIntervalMs);
   const syncSettings: SyncSettings = { ...baseSync, occurrenceLateMaxMs: lateOccurrenceMs };
+  // Send leases always get a per-process owner; the connection leases may use a stable
+  // INSTANCE_ID, so a restarted instance renews its own connections at once.
   const owner = options.owner ?? newInstanceId();
+  const instanceId = options.owner ?? config.instanceId ?? owner;
   const leases =
     options.connectionLeases === false
       ? null
@@ -125,7 +128,7 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
           store,
           clock,
           leaseMs: syncSettings.leaseMs,
-          instance: thisInstance(owner, clock.now()),
+          instance: thisInstance(instanceId, clock.now()),
           logger: logger.child({ component: 'leases' }),
           onTakeover: (connectionId) => client.assumeSpent(connectionId),
         });

@@ -105,6 +105,33 @@ describe('server process', () => {
       expect(tokens.status).toBe(200);
     });
 
+    it('hands its connection leases back and leaves the instances list on SIGTERM', async () => {
+      dir = mkdtempSync(join(tmpdir(), 'fanout-server-'));
+      database = await createTestPgDatabase();
+      const env = { DATABASE_URL: database.url, DATABASE_POOL_SIZE: '3', DATABASE_PATH: join(dir, 'unused.db'), SYNC_CRON: '* * * * * *', INSTANCE_ID: 'server-test-1' };
+      running = await startServer(env);
+      const token = /(fo_[A-Za-z0-9_-]{43})/.exec(running.output())?.[1];
+      const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      const body = { name: 'held', connectionId: 'conn_sandbox', message: { text: 'Hi' }, audience: { userLists: [1] }, scheduledAt: new Date(Date.now() + 3_600_000).toISOString() };
+      const created = await fetch(`${running.baseUrl}/v1/campaigns`, { method: 'POST', headers, body: JSON.stringify(body) });
+      expect(created.status, await created.clone().text()).toBe(201);
+      // A real process on a real clock: wait (bounded) for its sync tick to lease the connection.
+      const deadline = Date.now() + 20_000;
+      let instances: Array<{ id: string; connectionsHeld: number }> = [];
+      while (Date.now() < deadline && instances[0]?.connectionsHeld !== 1) {
+        instances = (await (await fetch(`${running.baseUrl}/v1/sync/status`, { headers })).json()).instances;
+        if (instances[0]?.connectionsHeld !== 1) await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(instances.map((i) => [i.id, i.connectionsHeld])).toEqual([['server-test-1', 1]]);
+
+      running.child.kill('SIGTERM');
+      expect(await running.exited).toBe(0);
+      const db = database.open(1);
+      const rows = async (query: string) => (await db.$client.query(query)).rows;
+      expect(await rows('SELECT id FROM instances')).toEqual([]);
+      expect(await rows('SELECT connection_id, owner, expires_at FROM connection_leases')).toEqual([{ connection_id: 'conn_sandbox', owner: 'server-test-1', expires_at: null }]);
+    });
+
     it('exits naming the database (password masked) when it cannot be reached', async () => {
       dir = mkdtempSync(join(tmpdir(), 'fanout-server-'));
       const url = 'postgres://fanout:S3cret-pw@127.0.0.1:9/fanout';

@@ -130,13 +130,15 @@ export function createConnectionLeases(deps: ConnectionLeasesDeps) {
       }
     },
 
-    /** Refreshes every LEASE_MS / 3 on a timer (only the server calls this; tests call refresh). */
+    /** Refreshes now and then every LEASE_MS / 3 on a timer (only the server calls this; tests call refresh). */
     start(): void {
       if (timer || isStopped) return;
-      timer = setInterval(() => {
+      const refreshLogged = () => {
         this.refresh().catch((error: unknown) => deps.logger?.warn({ err: error }, 'connection lease refresh failed; retrying at the next one'));
-      }, Math.max(1, Math.floor(deps.leaseMs / 3)));
+      };
+      timer = setInterval(refreshLogged, Math.max(1, Math.floor(deps.leaseMs / 3)));
       timer.unref();
+      refreshLogged();
     },
 
     /**

@@ -107,6 +107,9 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
           SYNC_CRON: '* * * * * *',
           SYNC_BATCH: '10',
           LEASE_MS: '6s',
+          // One deployment slot, restarted after each kill: each life takes the connection leases
+          // of the last at once (as before connection leases), rather than idling until they expire.
+          INSTANCE_ID: 'crash-slot-1',
           SYNC_SETTLE: '1s',
         },
       });
