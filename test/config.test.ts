@@ -129,6 +129,13 @@ describe('loadConfig', () => {
     });
   });
 
+  it('takes a stable INSTANCE_ID, none by default, and refuses one with other characters', () => {
+    expect(loadConfig({}).instanceId).toBeNull();
+    expect(loadConfig({ INSTANCE_ID: 'web-1.eu:a_b' }).instanceId).toBe('web-1.eu:a_b');
+    expect(configError({ INSTANCE_ID: 'web 1' }).problems).toEqual([expect.stringMatching(/^INSTANCE_ID: /)]);
+    expect(configError({ INSTANCE_ID: 'x'.repeat(101) }).problems).toEqual([expect.stringMatching(/^INSTANCE_ID: /)]);
+  });
+
   it('ignores variables it does not know', () => {
     expect(() => loadConfig({ PATH: '/usr/bin', UNRELATED: 'x' })).not.toThrow();
   });
