@@ -1,5 +1,12 @@
 import type { EventEmitter } from 'node:events';
-import type { ServerProcess } from './server-process.ts';
+/** What the API client needs of the server it talks to: one process, or a group behind one face. */
+export interface ServerLike {
+  /** Read per request: a group answers with one of its live members. */
+  readonly baseUrl: string;
+  readonly generation: number;
+  readonly isUp: boolean;
+  ready(minGeneration?: number): Promise<number>;
+}
 
 /** The request may or may not have reached the server: the connection died (SIGKILL) under it. */
 export class ServerGoneError extends Error {
@@ -38,10 +45,10 @@ export interface CampaignView {
  * Fanout's HTTP API as the marketer's tooling sees it, over real sockets to the child (through
  * `baseUrl`, e.g. an ApiProxy). Emits 'api-write' on `activity` as each write starts.
  */
-export function createApi(server: ServerProcess, token: string, options: { baseUrl?: string; activity?: EventEmitter } = {}) {
-  const baseUrl = options.baseUrl ?? server.baseUrl;
+export function createApi(server: ServerLike, token: string, options: { baseUrl?: string; activity?: EventEmitter } = {}) {
   async function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
     if (method !== 'GET') options.activity?.emit('api-write');
+    const baseUrl = options.baseUrl ?? server.baseUrl;
     let response: Response;
     let text: string;
     try {

@@ -1,7 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { ServerGoneError, expectStatus, type Api, type CampaignView } from './api.ts';
+import { ServerGoneError, expectStatus, type Api, type CampaignView, type ServerLike } from './api.ts';
 import type { Rng } from './random.ts';
-import type { ServerProcess } from './server-process.ts';
 
 export type Operation = { kind: 'create' } | { kind: 'edit'; revision: number } | { kind: 'cancel' };
 
@@ -89,7 +88,7 @@ export function createBodyOf(plan: CampaignPlan) {
 
 interface WorkloadDeps {
   api: Api;
-  server: ServerProcess;
+  server: ServerLike;
   rng: Rng;
   campaigns: CampaignModel[];
   concurrency: number;
