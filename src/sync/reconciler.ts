@@ -1,10 +1,10 @@
 import type { Clock } from '../clock.ts';
 import { forEachLimited } from '../concurrency.ts';
+import { newInstanceId, type ConnectionLeases } from '../instances/connection-leases.ts';
 import type { Metrics } from '../metrics.ts';
 import type { OfauthClient } from '../ofauth/client.ts';
 import { isOfauthError } from '../ofauth/errors.ts';
 import type { SendWork, Store } from '../store/types.ts';
-import { newInstanceId, type ConnectionLeases } from '../instances/connection-leases.ts';
 import { describeFailure } from './outcomes.ts';
 import { performAction, type OperationDeps, type Outcome } from './operations.ts';
 import { planSync, type PlanSettings } from './plan.ts';
