@@ -3,7 +3,7 @@ import { ConflictError } from '../errors.ts';
 import { newSendId } from '../ids.ts';
 import type { NewSend, Send, SendChanges } from '../sends/model.ts';
 import type { CampaignMutation, CampaignState } from '../store/types.ts';
-import type { Campaign, CampaignChanges, Recurrence } from './model.ts';
+import type { Campaign, CampaignChanges, FollowUp, Recurrence } from './model.ts';
 import { firstOccurrenceFrom, isOccurrenceOf } from './series.ts';
 import { QUEUED_EDIT_MARGIN_MS, assertActionAllowed, assertFarEnoughToEdit } from './transitions.ts';
 
@@ -25,6 +25,7 @@ export interface EditedPlan {
   audience: Campaign['audience'];
   scheduledAt: number | null;
   recurrence: Recurrence | null;
+  followUps: FollowUp[] | null;
   /** Fields that differ from the campaign as it is. */
   changed: string[];
 }
@@ -88,14 +89,31 @@ function openSends(state: CampaignState, now: number): Send[] {
 const canceledAs = (reason: string): SendChanges => ({ status: 'canceled', reason, nextAttemptAt: null, attempts: 0 });
 const withdraw = (open: Send[], reason: string) => open.map((s) => ({ id: s.id, changes: canceledAs(reason) }));
 
+/**
+ * A campaign whose sends have gone out may still have follow-ups to come: cancel then stops
+ * those (the pending ones, and any not made yet) and leaves the campaign's own status alone.
+ */
+const hasFollowUpsToStop = (c: Campaign) => c.followUps !== null && c.followUpsCanceledAt === null && ['sending', 'sent', 'completed'].includes(c.status);
+/** A follow-up already in OFAuth was sent at once (it is made when due): only pending ones are withdrawn. */
+const isPendingFollowUp = (s: Send) => s.kind === 'follow_up' && s.status === 'pending';
+
 export function decideCancel(state: CampaignState, ctx: DecideContext): CampaignMutation {
   const { campaign } = state;
+  const stopFollowUps: CampaignChanges = campaign.followUps === null ? {} : { followUpsCanceledAt: ctx.now };
+  if (hasFollowUpsToStop(campaign)) {
+    const sends = withdraw(state.sends.filter(isPendingFollowUp), 'campaign_canceled');
+    return {
+      campaign: { ...stopFollowUps, updatedAt: ctx.now },
+      sends,
+      events: [{ type: 'canceled', actor: ctx.actor, data: { from: campaign.status, remoteDeletePending: false, sendsCanceled: sends.length, followUpsOnly: true } }],
+    };
+  }
   assertActionAllowed('cancel', campaign);
-  const open = openSends(state, ctx.now);
+  const open = openSends(state, ctx.now).filter((s) => s.kind !== 'follow_up' || isPendingFollowUp(s));
   const sends = withdraw(open, 'campaign_canceled');
   const remoteDeletePending = open.some((s) => s.remoteId !== null && s.remoteDeletedAt === null);
   return {
-    campaign: { status: 'canceled', updatedAt: ctx.now },
+    campaign: { status: 'canceled', updatedAt: ctx.now, ...stopFollowUps },
     sends,
     events: [{ type: 'canceled', actor: ctx.actor, data: { from: campaign.status, remoteDeletePending, sendsCanceled: sends.length } }],
   };
@@ -104,7 +122,8 @@ export function decideCancel(state: CampaignState, ctx: DecideContext): Campaign
 export function decidePause(state: CampaignState, ctx: DecideContext): CampaignMutation {
   const { campaign } = state;
   assertActionAllowed('pause', campaign);
-  const open = openSends(state, ctx.now);
+  // Follow-ups of occurrences already sent are not the series' schedule: a pause leaves them.
+  const open = openSends(state, ctx.now).filter((s) => s.kind !== 'follow_up');
   const sends = withdraw(open, 'paused');
   // Occurrences canceled before their time are made again if the series resumes in time.
   const future = open.filter((s) => (s.occurrenceAt ?? 0) > ctx.now).map((s) => s.occurrenceAt!);
@@ -183,9 +202,19 @@ export function decideEdit(state: CampaignState, plan: EditedPlan, ctx: DecideCo
   if ((plan.recurrence === null) !== (campaign.recurrence === null) && campaign.status !== 'draft') {
     throw new ConflictError('invalid_state', 'Only a draft can become a recurring campaign, or stop being one.');
   }
-  const isContentChange = plan.changed.some((f) => f !== 'name');
+  // Follow-ups are not part of the sends' OFAuth body: changing them alone updates nothing remote.
+  const isContentChange = plan.changed.some((f) => f !== 'name' && f !== 'followUps');
   const revision = isContentChange ? campaign.revision + 1 : campaign.revision;
-  const base: CampaignChanges = { name: plan.name, message: plan.message, audience: plan.audience, scheduledAt: plan.scheduledAt, recurrence: plan.recurrence, revision, updatedAt: ctx.now };
+  const base: CampaignChanges = {
+    name: plan.name,
+    message: plan.message,
+    audience: plan.audience,
+    scheduledAt: plan.scheduledAt,
+    recurrence: plan.recurrence,
+    followUps: plan.followUps,
+    revision,
+    updatedAt: ctx.now,
+  };
   const events: EventSpec[] = [{ type: 'updated', actor: ctx.actor, data: { fields: plan.changed, revision } }];
   if (plan.recurrence === null) return { campaign: base, sends: editOneShot(state, plan, revision, ctx), events };
   const series = editSeries(state, plan, revision, ctx);

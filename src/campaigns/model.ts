@@ -9,8 +9,11 @@ export type CampaignStatus = (typeof campaignStatuses)[number];
 export const sendStatuses = ['pending', 'queued', 'sending', 'sent', 'canceled', 'failed'] as const;
 export type SendStatus = (typeof sendStatuses)[number];
 
-/** scheduled: a one-shot campaign's send; occurrence: one of a series. */
-export const sendKinds = ['scheduled', 'occurrence'] as const;
+/**
+ * scheduled: a one-shot campaign's send; occurrence: one of a series; follow_up: a PPV's second
+ * message to the fans one of those reached who did not buy (made `after` it was sent).
+ */
+export const sendKinds = ['scheduled', 'occurrence', 'follow_up'] as const;
 export type SendKind = (typeof sendKinds)[number];
 
 /** A series: a five-field cron in an IANA time zone, with optional ends (epoch ms / a count). */
@@ -56,6 +59,13 @@ export interface Audience {
   subscribedAfterDate: string | null;
 }
 
+/** A PPV campaign's follow-up: `message` to the fans a send reached minus its buyers, `afterMs` after it was sent. */
+export interface FollowUp {
+  afterMs: number;
+  message: Message;
+  audience: 'non_buyers';
+}
+
 /** The marketer's plan: what to send, to whom, and when (once, or as a series). */
 export interface Campaign {
   id: string;
@@ -66,6 +76,12 @@ export interface Campaign {
   /** One-shot: the send time (null: as soon as synced). Series: its start (null: from creation). */
   scheduledAt: number | null;
   recurrence: Recurrence | null;
+  /** Follow-ups of each send, earliest first; null when it has none. */
+  followUps: FollowUp[] | null;
+  /** How many follow-ups there are (followUps' length, kept as a column for the materialiser's query). */
+  followUpCount: number;
+  /** Set when the marketer canceled the campaign: no follow-up is made after this. */
+  followUpsCanceledAt: number | null;
   status: CampaignStatus;
   revision: number;
   failureReason: string | null;

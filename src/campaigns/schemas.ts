@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { cursorSchema, isoDateTimeSchema } from '../http/common-schemas.ts';
 import { eventDataSchemas } from '../events/schemas.ts';
 import { eventTypes, type EventType } from '../events/types.ts';
+import { MAX_FOLLOW_UPS, followUpBodySchema } from './follow-ups.ts';
 import { campaignStatuses, sendStatuses, syncStates } from './model.ts';
 
 const positiveIdSchema = z.int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -138,6 +139,11 @@ export const recurrenceSchema = z
   })
   .meta({ example: { cron: '0 20 * * 5', timezone: 'America/New_York', endsAt: null, maxOccurrences: 12 } });
 
+const followUpsSchema = z
+  .array(followUpBodySchema(messageSchema))
+  .max(MAX_FOLLOW_UPS, `at most ${MAX_FOLLOW_UPS} follow-ups`)
+  .describe('PPV only: after each send went out, a message to the fans it reached who did not buy');
+
 export const createCampaignBodySchema = z
   .strictObject({
     name: nameSchema,
@@ -149,6 +155,7 @@ export const createCampaignBodySchema = z
       .describe('When to send (ISO-8601 with offset; stored in UTC), or null to send as soon as synced. Required so that "send now" is never an accident. With `recurrence`: the series start (null: from now).'),
     recurrence: recurrenceSchema.nullable().default(null).describe('Makes the campaign a series: one send per occurrence'),
     status: z.enum(['draft', 'scheduled']).default('scheduled'),
+    followUps: followUpsSchema.default([]),
   })
   .meta({
     example: {
@@ -168,8 +175,9 @@ export const patchCampaignBodySchema = z
     audience: audiencePatchSchema.optional(),
     scheduledAt: isoDateTimeSchema.nullable().optional(),
     recurrence: recurrenceSchema.nullable().optional().describe('A series\' schedule (replaces it whole); null makes a draft one-shot again'),
+    followUps: followUpsSchema.optional().describe('Replaces the follow-ups whole ([] removes them); applies to follow-ups not yet made'),
   })
-  .refine((b) => Object.keys(b).length > 0, 'send at least one of name, message, audience, scheduledAt, recurrence')
+  .refine((b) => Object.keys(b).length > 0, 'send at least one of name, message, audience, scheduledAt, recurrence, followUps')
   .meta({ example: { message: { text: 'Updated: new set drops at 8pm 🔥' }, scheduledAt: '2030-01-01T20:00:00Z' } });
 
 export const campaignParamsSchema = z.object({
@@ -205,21 +213,25 @@ export const syncViewSchema = z.object({
 
 export const statsViewSchema = z.object({ sentCount: z.number().nullable(), viewedCount: z.number().nullable(), purchasedCount: z.number().nullable(), observedAt: isoOut });
 
+const messageViewSchema = z.object({
+  text: z.string(),
+  mediaItems: z.array(z.union([z.number(), z.string()])),
+  price: z.number(),
+  previewMediaCount: z.number(),
+  isLockedText: z.boolean(),
+  isMarkdown: z.boolean(),
+  userTags: z.array(z.number()),
+  releaseForms: z.object({ users: z.array(z.number()), partners: z.array(z.number()), guests: z.array(z.number()) }),
+});
+
+export const followUpViewSchema = z.object({ after: z.string(), message: messageViewSchema, audience: z.literal('non_buyers') });
+
 export const campaignSchema = z
   .object({
     id: z.string(),
     name: z.string(),
     connectionId: z.string(),
-    message: z.object({
-      text: z.string(),
-      mediaItems: z.array(z.union([z.number(), z.string()])),
-      price: z.number(),
-      previewMediaCount: z.number(),
-      isLockedText: z.boolean(),
-      isMarkdown: z.boolean(),
-      userTags: z.array(z.number()),
-      releaseForms: z.object({ users: z.array(z.number()), partners: z.array(z.number()), guests: z.array(z.number()) }),
-    }),
+    message: messageViewSchema,
     audience: z.object({
       userIds: z.array(z.number()),
       userLists: z.array(z.number()),
@@ -233,6 +245,7 @@ export const campaignSchema = z
       .describe('Series only'),
     nextOccurrenceAt: isoOut.nullable().optional().describe('Series only: the next occurrence not yet made a send (null: the series has ended)'),
     sendCounts: z.record(z.enum(sendStatuses), z.number()).optional().describe('Series only: its sends by status'),
+    followUps: z.array(followUpViewSchema).optional().describe('Only when it has follow-ups; each follow-up is a send of kind follow_up'),
     status: z.enum(campaignStatuses),
     failureReason: z.string().nullable(),
     sync: syncViewSchema.nullable().describe("A one-shot campaign's send's sync state; null for a series (see its sends)"),

@@ -6,8 +6,9 @@ import type { NewSend } from '../sends/model.ts';
 import type { CampaignMutation, CampaignRecord, CampaignState, CampaignStore } from '../store/types.ts';
 import { canAccessConnection, type Principal } from '../tokens/service.ts';
 import { decideCancel, decideEdit, decidePause, decideRemove, decideResume, decideSchedule, decideSyncNow, oneShotSend, seriesStart, type DecideContext, type EditedPlan } from './decide.ts';
+import { findFollowUpProblems, sortFollowUps, toFollowUp } from './follow-ups.ts';
 import { hashRequest } from './idempotency.ts';
-import type { Audience, Campaign, Message, Recurrence } from './model.ts';
+import type { Audience, Campaign, FollowUp, Message, Recurrence } from './model.ts';
 import { findRecurrenceProblems } from './recurrence.ts';
 import {
   findAudienceProblems,
@@ -55,6 +56,11 @@ function assertValidMessageAndAudience(message: Message, audience: Audience): vo
   if (problems.length > 0) fail(problems);
 }
 
+function assertValidFollowUps(message: Message, followUps: FollowUp[] | null): void {
+  const problems = findFollowUpProblems(message, followUps);
+  if (problems.length > 0) fail(problems);
+}
+
 type RecurrenceBody = NonNullable<CreateCampaignBody['recurrence']>;
 
 const toRecurrence = (body: RecurrenceBody): Recurrence => ({
@@ -98,6 +104,8 @@ export function createCampaignService(deps: CampaignServiceDeps) {
     if (!canAccessConnection(principal, body.connectionId)) throw new ForbiddenError(`This token may not use connection ${body.connectionId}.`);
     const recurrence = body.recurrence === null ? null : toRecurrence(body.recurrence);
     assertValidRecurrence(recurrence, now);
+    const followUps = sortFollowUps(body.followUps.map(toFollowUp));
+    assertValidFollowUps(body.message as Message, followUps);
     const draft: Campaign = {
       id: newCampaignId(now),
       name: body.name,
@@ -106,6 +114,9 @@ export function createCampaignService(deps: CampaignServiceDeps) {
       audience: body.audience,
       scheduledAt: parseStart(body.scheduledAt, recurrence !== null, now),
       recurrence,
+      followUps,
+      followUpCount: followUps?.length ?? 0,
+      followUpsCanceledAt: null,
       status: body.status,
       revision: 1,
       failureReason: null,
@@ -135,13 +146,16 @@ export function createCampaignService(deps: CampaignServiceDeps) {
     const recurrence = body.recurrence === undefined ? campaign.recurrence : body.recurrence === null ? null : toRecurrence(body.recurrence);
     if (body.recurrence !== undefined) assertValidRecurrence(recurrence, now);
     const scheduledAt = body.scheduledAt === undefined ? campaign.scheduledAt : parseStart(body.scheduledAt, recurrence !== null, now);
+    const followUps: FollowUp[] | null = body.followUps === undefined ? campaign.followUps : sortFollowUps(body.followUps.map(toFollowUp));
+    assertValidFollowUps(message, followUps);
     const changed: string[] = [];
     if (body.name !== undefined && body.name !== campaign.name) changed.push('name');
     if (!sameJson(message, campaign.message)) changed.push('message');
     if (!sameJson(audience, campaign.audience)) changed.push('audience');
     if (scheduledAt !== campaign.scheduledAt) changed.push('scheduledAt');
     if (!sameJson(recurrence, campaign.recurrence)) changed.push('recurrence');
-    return { name: body.name ?? campaign.name, message, audience, scheduledAt, recurrence, changed };
+    if (!sameJson(followUps, campaign.followUps)) changed.push('followUps');
+    return { name: body.name ?? campaign.name, message, audience, scheduledAt, recurrence, followUps, changed };
   }
 
   return {

@@ -1,6 +1,7 @@
 import { ValidationError } from '../errors.ts';
 import type { Send } from '../sends/model.ts';
 import type { CampaignRecord, StoredEvent } from '../store/types.ts';
+import { toFollowUpView } from './follow-ups.ts';
 import type { Campaign } from './model.ts';
 import type { CampaignView, EventView } from './schemas.ts';
 
@@ -38,6 +39,7 @@ export function toCampaignView({ campaign, send, series }: CampaignRecord): Camp
     message: campaign.message,
     audience: campaign.audience,
     scheduledAt: iso(campaign.scheduledAt),
+    ...(campaign.followUps === null ? {} : { followUps: campaign.followUps.map(toFollowUpView) }),
   };
   const tail = { createdAt: iso(campaign.createdAt)!, updatedAt: iso(campaign.updatedAt)!, createdBy: campaign.createdBy };
   if (campaign.recurrence === null) {

@@ -19,6 +19,10 @@ export const eventTypes = [
   'occurrence_missed',
   'occurrence_canceled',
   'series_ended',
+  // Follow-ups: made by the materialiser, prepared (buyers read, buyers list) by the sync.
+  'follow_up_created',
+  'buyers_list_created',
+  'follow_up_audience',
   // The sync loop, per send.
   'sync_started',
   'remote_created',

@@ -76,6 +76,8 @@ export interface LifecycleSettings {
 export function recomputeCampaign(campaign: Campaign, changes: CampaignChanges, sends: Send[], settings: LifecycleSettings): CampaignChanges {
   const next = { ...campaign, ...changes };
   const derived: CampaignChanges = { ...changes };
+  const followUpCount = next.followUps?.length ?? 0;
+  if (followUpCount !== campaign.followUpCount) derived.followUpCount = followUpCount;
   if (next.recurrence === null) {
     const oneShot = sends.find((s) => s.kind === 'scheduled');
     if (oneShot && next.status !== 'draft' && oneShotStatus(oneShot.status) !== next.status) {

@@ -1,4 +1,27 @@
-import type { SendKind, SendStatus, SyncState } from '../campaigns/model.ts';
+import type { Audience, SendKind, SendStatus, SyncState } from '../campaigns/model.ts';
+
+/**
+ * A follow-up's plan and progress, recorded as it goes so a crash resumes rather than repeats:
+ * the original's remote message and audience (fixed when the follow-up is made), and the buyers
+ * list's intent, id and how many buyers were added to it.
+ */
+export interface FollowUpPlan {
+  /** The original's OFAuth mass message, whose buyers are read. */
+  parentRemoteId: string;
+  /** The original's audience when the follow-up was made. */
+  audience: Audience;
+  /** fan_ids: subtract the buyers; buyers_list: exclude an OFAuth list of them. */
+  path: 'fan_ids' | 'buyers_list';
+  /** Deterministic, so a create of unknown outcome can be looked up by name. */
+  buyersListName: string;
+  /** Set before the list's create call; with no id yet, the create's outcome is unknown. */
+  buyersListStartedAt: number | null;
+  buyersListId: number | null;
+  /** The buyers read for the list (fixed once read, so the adds can resume). */
+  buyerIds: number[] | null;
+  /** How many of buyerIds are in the list. */
+  buyersAdded: number;
+}
 
 /** One OFAuth mass message made from a campaign: the unit that sync and stats work on. */
 export interface Send {
@@ -10,6 +33,12 @@ export interface Send {
   occurrenceAt: number | null;
   /** When it should go out; null: as soon as synced. */
   dueAt: number | null;
+  /** A follow-up's original send and its place in the campaign's followUps; null otherwise. */
+  parentSendId: string | null;
+  followUpIndex: number | null;
+  followUp: FollowUpPlan | null;
+  /** An original's follow-ups made so far. */
+  followUpsMade: number;
   /** The campaign revision this send should carry. */
   revision: number;
   status: SendStatus;
@@ -50,12 +79,16 @@ export type SendChanges = Partial<Omit<Send, 'id' | 'campaignId' | 'connectionId
 
 /** What a new send needs; every other field starts at its default. */
 export type NewSend = Pick<Send, 'id' | 'campaignId' | 'connectionId' | 'kind' | 'occurrenceAt' | 'dueAt' | 'revision' | 'status' | 'createdAt' | 'updatedAt'> &
-  Partial<Pick<Send, 'reason' | 'lastError' | 'syncState' | 'syncDueAt'>>;
+  Partial<Pick<Send, 'reason' | 'lastError' | 'syncState' | 'syncDueAt' | 'parentSendId' | 'followUpIndex' | 'followUp'>>;
 
 /** A send with every default filled in: what the store writes for a NewSend. */
 export function sendDefaults(send: NewSend): Send {
   return {
     reason: null,
+    parentSendId: null,
+    followUpIndex: null,
+    followUp: null,
+    followUpsMade: 0,
     syncState: 'idle',
     remoteId: null,
     remoteDeletedAt: null,

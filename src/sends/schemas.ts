@@ -32,6 +32,16 @@ export const sendSchema = z
     sentAt: isoOut.nullable(),
     sync: syncViewSchema,
     stats: statsViewSchema.nullable(),
+    followUp: z
+      .object({
+        parentSendId: z.string().describe('The send whose non-buyers it goes to'),
+        index: z.number().describe("Its place in the campaign's followUps (earliest first)"),
+        path: z.enum(['fan_ids', 'buyers_list']).describe('fan_ids: buyers subtracted from the fan ids; buyers_list: an OFAuth list of the buyers excluded'),
+        buyersListId: z.number().nullable(),
+        buyers: z.number().nullable().describe('Buyers read before it was created (list path: added to the buyers list)'),
+      })
+      .optional()
+      .describe('Follow-ups only'),
     createdAt: isoOut,
     updatedAt: isoOut,
   })

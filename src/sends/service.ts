@@ -32,6 +32,17 @@ export function toSendView(send: Send): SendView {
     sentAt: iso(send.sentAt),
     sync: toSyncView(send, send),
     stats: toStatsView(send),
+    ...(send.kind === 'follow_up' && send.followUp !== null
+      ? {
+          followUp: {
+            parentSendId: send.parentSendId!,
+            index: send.followUpIndex!,
+            path: send.followUp.path,
+            buyersListId: send.followUp.buyersListId,
+            buyers: send.followUp.buyerIds?.length ?? null,
+          },
+        }
+      : {}),
     createdAt: iso(send.createdAt)!,
     updatedAt: iso(send.updatedAt)!,
   };

@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
-import type { Audience, CampaignStatus, Message, Recurrence, SendKind, SendStatus, SyncState } from '../../campaigns/model.ts';
+import type { Audience, CampaignStatus, FollowUp, Message, Recurrence, SendKind, SendStatus, SyncState } from '../../campaigns/model.ts';
+import type { FollowUpPlan } from '../../sends/model.ts';
 
 /*
  * The PostgreSQL twin of ../sqlite/schema.ts: the same tables, columns, names and indexes (a
@@ -33,6 +34,9 @@ export const campaigns = pgTable(
     audience: jsonb('audience').$type<Audience>().notNull(),
     scheduledAt: millis('scheduled_at'),
     recurrence: jsonb('recurrence').$type<Recurrence>(),
+    followUps: jsonb('follow_ups').$type<FollowUp[]>(),
+    followUpCount: integer('follow_up_count').notNull().default(0),
+    followUpsCanceledAt: millis('follow_ups_canceled_at'),
     status: text('status').$type<CampaignStatus>().notNull(),
     revision: integer('revision').notNull().default(1),
     failureReason: text('failure_reason'),
@@ -62,6 +66,10 @@ export const sends = pgTable(
     kind: text('kind').$type<SendKind>().notNull(),
     occurrenceAt: millis('occurrence_at'),
     dueAt: millis('due_at'),
+    parentSendId: key('parent_send_id'),
+    followUpIndex: integer('follow_up_index'),
+    followUp: jsonb('follow_up').$type<FollowUpPlan>(),
+    followUpsMade: integer('follow_ups_made').notNull().default(0),
     revision: integer('revision').notNull().default(1),
     status: text('status').$type<SendStatus>().notNull(),
     reason: text('reason'),
@@ -101,6 +109,8 @@ export const sends = pgTable(
     index('sends_planned_idx').on(sql`coalesce(${t.dueAt}, ${t.createdAt})`, t.connectionId, t.status),
     uniqueIndex('sends_one_shot_idx').on(t.campaignId).where(sql`kind = 'scheduled'`),
     uniqueIndex('sends_occurrence_idx').on(t.campaignId, t.occurrenceAt).where(sql`kind = 'occurrence' AND status <> 'canceled'`),
+    uniqueIndex('sends_follow_up_idx').on(t.parentSendId, t.followUpIndex).where(sql`kind = 'follow_up'`),
+    index('sends_sent_original_idx').on(t.sentAt).where(sql`status = 'sent' AND kind <> 'follow_up'`),
     uniqueIndex('sends_remote_idx').on(t.connectionId, t.remoteId).where(sql`remote_id IS NOT NULL`),
     index('sends_tracked_idx').on(t.connectionId, t.sentAt).where(sql`remote_id IS NOT NULL`),
     index('sends_tracked_id_idx')

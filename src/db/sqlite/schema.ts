@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import type { Audience, CampaignStatus, Message, Recurrence, SendKind, SendStatus, SyncState } from '../../campaigns/model.ts';
+import type { Audience, CampaignStatus, FollowUp, Message, Recurrence, SendKind, SendStatus, SyncState } from '../../campaigns/model.ts';
+import type { FollowUpPlan } from '../../sends/model.ts';
 
 // Times are integer milliseconds since the epoch (UTC): cheap to index and compare, and the
 // API layer is the one place that renders them as ISO-8601.
@@ -17,6 +18,12 @@ export const campaigns = sqliteTable(
     scheduledAt: integer('scheduled_at'),
     /** Null for a one-shot campaign; a series otherwise. */
     recurrence: text('recurrence', { mode: 'json' }).$type<Recurrence>(),
+    /** A PPV's follow-ups, earliest first; null when none. */
+    followUps: text('follow_ups', { mode: 'json' }).$type<FollowUp[]>(),
+    /** followUps' length, so the materialiser's query can compare it with a send's follow_ups_made. */
+    followUpCount: integer('follow_up_count').notNull().default(0),
+    /** The campaign was canceled: no follow-up is made after this. */
+    followUpsCanceledAt: integer('follow_ups_canceled_at'),
     status: text('status').$type<CampaignStatus>().notNull(),
     /** Bumped by every change to message, audience or schedule: the desired state's version. */
     revision: integer('revision').notNull().default(1),
@@ -61,6 +68,13 @@ export const sends = sqliteTable(
     occurrenceAt: integer('occurrence_at'),
     /** When it should go out; null: as soon as synced. */
     dueAt: integer('due_at'),
+    /** A follow-up's original send, and its index in the campaign's followUps. */
+    parentSendId: text('parent_send_id'),
+    followUpIndex: integer('follow_up_index'),
+    /** A follow-up's plan and progress (the buyers list's intent, id and adds). */
+    followUp: text('follow_up', { mode: 'json' }).$type<FollowUpPlan>(),
+    /** An original send's follow-ups made so far. */
+    followUpsMade: integer('follow_ups_made').notNull().default(0),
     /** The campaign revision this send should carry. */
     revision: integer('revision').notNull().default(1),
     status: text('status').$type<SendStatus>().notNull(),
@@ -114,6 +128,10 @@ export const sends = sqliteTable(
     // process) conflicts and is skipped. Canceled sends stand aside so a resumed series or a
     // schedule changed back can make that occurrence again.
     uniqueIndex('sends_occurrence_idx').on(t.campaignId, t.occurrenceAt).where(sql`kind = 'occurrence' AND status <> 'canceled'`),
+    // A follow-up is made once per original and index: a second materialisation conflicts.
+    uniqueIndex('sends_follow_up_idx').on(t.parentSendId, t.followUpIndex).where(sql`kind = 'follow_up'`),
+    // The follow-up materialiser's walk over sent originals.
+    index('sends_sent_original_idx').on(t.sentAt).where(sql`status = 'sent' AND kind <> 'follow_up'`),
     // One remote message belongs to at most one send: an adoption can never double-claim.
     uniqueIndex('sends_remote_idx').on(t.connectionId, t.remoteId).where(sql`remote_id IS NOT NULL`),
     index('sends_tracked_idx').on(t.connectionId, t.sentAt).where(sql`remote_id IS NOT NULL`),

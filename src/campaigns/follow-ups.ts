@@ -1,0 +1,52 @@
+import { z } from 'zod';
+import type { FollowUp, Message } from './model.ts';
+
+/*
+ * A PPV campaign's follow-ups: after each of its sends went out, one more message to the fans it
+ * reached who did not buy. Parsed and checked here; made by src/sync/follow-up-materialise.ts and
+ * sent by src/sync/follow-up-prepare.ts.
+ */
+
+export const FOLLOW_UP_MIN_AFTER_MS = 3_600_000;
+export const FOLLOW_UP_MAX_AFTER_MS = 7 * 86_400_000;
+export const MAX_FOLLOW_UPS = 5;
+
+const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** `90m`, `24h`, `2d`: whole minutes, hours or days. */
+export const afterSchema = z
+  .string()
+  .regex(/^[1-9]\d{0,5}[mhd]$/, 'expected a duration such as 90m, 24h or 2d')
+  .transform((text) => Number(text.slice(0, -1)) * UNIT_MS[text.at(-1) as keyof typeof UNIT_MS])
+  .refine((ms) => ms >= FOLLOW_UP_MIN_AFTER_MS && ms <= FOLLOW_UP_MAX_AFTER_MS, 'after must be between 1h and 7d');
+
+/** The largest whole unit: 1440 minutes reads as 1d. */
+export function formatAfter(ms: number): string {
+  for (const unit of ['d', 'h', 'm'] as const) if (ms % UNIT_MS[unit] === 0) return `${ms / UNIT_MS[unit]}${unit}`;
+  return `${Math.round(ms / 60_000)}m`;
+}
+
+/** A follow-up as the API takes it; `message` is parsed by the caller's message schema. */
+export function followUpBodySchema<M extends z.ZodType>(messageSchema: M) {
+  return z.strictObject({
+    after: afterSchema.describe('How long after the send went out: 1h to 7d (`90m`, `24h`, `2d`)'),
+    message: messageSchema,
+    audience: z.literal('non_buyers').describe('The fans the send reached, minus those who bought it'),
+  });
+}
+
+export const toFollowUp = (body: { after: number; message: unknown }): FollowUp => ({ afterMs: body.after, message: body.message as Message, audience: 'non_buyers' });
+
+/** Earliest first: the materialiser makes them in that order (sends.follow_ups_made counts them). */
+export const sortFollowUps = (followUps: FollowUp[]): FollowUp[] | null => (followUps.length === 0 ? null : [...followUps].sort((a, b) => a.afterMs - b.afterMs));
+
+/** Follow-ups go to non-buyers, so only a PPV (price > 0) can have them. */
+export function findFollowUpProblems(message: Pick<Message, 'price'>, followUps: FollowUp[] | null): Array<{ path: string; message: string }> {
+  if (followUps === null || followUps.length === 0) return [];
+  if (message.price > 0) return [];
+  return [{ path: 'body/followUps', message: 'follow-ups go to the fans who did not buy, so the campaign must be a PPV (message.price > 0)' }];
+}
+
+export function toFollowUpView(followUp: FollowUp): { after: string; message: Message; audience: 'non_buyers' } {
+  return { after: formatAfter(followUp.afterMs), message: followUp.message, audience: followUp.audience };
+}
