@@ -198,6 +198,18 @@ export interface SendStore {
    * of this send's own occurrence (same due time): the caller drops its own due time.
    */
   siblingDueTimes(sendId: string, from: number, to: number): Promise<number[]>;
+  /**
+   * Sent originals (any kind but follow_up) with a follow-up still to make: sent at or after
+   * `sentSince`, fewer follow-ups made than their campaign has, the campaign neither canceled nor
+   * its follow-ups stopped. Earliest sent first (ties by id), strictly after the `after` key.
+   */
+  followUpOriginals(input: { sentSince: number; after: { sentAt: number; id: string } | null; limit: number }): Promise<SendWork[]>;
+  /**
+   * Makes an original's next follow-up in one transaction: inserts `send` and counts it on the
+   * original, only while the original has made exactly `made` (another process, or a retry after
+   * a crash, finds it already done: false, nothing written), and the campaign still wants it.
+   */
+  insertFollowUp(input: { originalId: string; made: number; send: NewSend; events: EventSpec[]; now: number }): Promise<boolean>;
 }
 
 /** What the stats poller matches and plans with of a tracked send (kept small: it may hold a million). */

@@ -7,6 +7,7 @@ import { createSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import { createTestDb } from '../helpers/app.ts';
 import { createTestPgDatabase } from '../helpers/postgres.ts';
+import { defineFollowUpContract } from './contract-follow-ups.ts';
 import { defineInstanceContract } from './contract-instances.ts';
 import { defineRaceContract } from './contract-races.ts';
 import { defineStoreContract, type StoreBackend } from './contract-suite.ts';
@@ -64,4 +65,5 @@ describe.each(backends)('$name store contract', (backend) => {
   defineStoreContract(backend);
   defineRaceContract(backend);
   defineInstanceContract(backend);
+  defineFollowUpContract(backend);
 });

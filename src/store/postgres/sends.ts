@@ -5,6 +5,7 @@ import { campaigns, sends } from '../../db/postgres/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
 import type { SendStore, SendWork } from '../types.ts';
+import { createPostgresFollowUpStore } from './follow-ups.ts';
 import { lockCampaign, lockSend, transaction, writeSendAndCampaign } from './write.ts';
 
 /** The campaigns of these sends, by id (one query however many sends share one). */
@@ -22,6 +23,8 @@ async function campaignsOf(db: PgExecutor, rows: Send[]): Promise<Map<string, Ca
  */
 export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): SendStore {
   return {
+    ...createPostgresFollowUpStore(db),
+
     async dueByConnection(now) {
       return db
         .select({ connectionId: sends.connectionId, due: count() })

@@ -5,6 +5,7 @@ import { campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
 import type { SendStore, SendWork } from '../types.ts';
+import { createSqliteFollowUpStore } from './follow-ups.ts';
 import { campaignById, sendById, writeSendAndCampaign } from './write.ts';
 
 /**
@@ -40,6 +41,8 @@ export function createSqliteSendStore(db: Db, settings: LifecycleSettings): Send
   }
 
   return {
+    ...createSqliteFollowUpStore(db),
+
     async dueByConnection(now) {
       return db
         .select({ connectionId: sends.connectionId, due: sql<number>`count(*)` })

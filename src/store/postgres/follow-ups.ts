@@ -1,0 +1,48 @@
+import { and, asc, eq, gt, gte, isNull, ne, or, sql } from 'drizzle-orm';
+import type { PgDb } from '../../db/postgres/client.ts';
+import { campaigns, sends } from '../../db/postgres/schema.ts';
+import { recomputeSend } from '../../sends/lifecycle.ts';
+import { sendDefaults } from '../../sends/model.ts';
+import type { SendStore } from '../types.ts';
+import { appendEvents, lockCampaign, lockSend, sendById, transaction } from './write.ts';
+
+/** The follow-up materialiser's side of the sends table (the twin of ../sqlite/follow-ups.ts). */
+export function createPostgresFollowUpStore(db: PgDb): Pick<SendStore, 'followUpOriginals' | 'insertFollowUp'> {
+  return {
+    async followUpOriginals({ sentSince, after, limit }) {
+      return db
+        .select({ send: sends, campaign: campaigns })
+        .from(sends)
+        .innerJoin(campaigns, eq(campaigns.id, sends.campaignId))
+        .where(
+          and(
+            sql`${sends.status} = 'sent' AND ${sends.kind} <> 'follow_up'`,
+            gte(sends.sentAt, sentSince),
+            after === null ? undefined : or(gt(sends.sentAt, after.sentAt), and(eq(sends.sentAt, after.sentAt), gt(sends.id, after.id))),
+            sql`${sends.followUpsMade} < ${campaigns.followUpCount}`,
+            isNull(campaigns.followUpsCanceledAt),
+            ne(campaigns.status, 'canceled'),
+          ),
+        )
+        .orderBy(asc(sends.sentAt), asc(sends.id))
+        .limit(limit);
+    },
+
+    async insertFollowUp({ originalId, made, send, events, now }) {
+      return transaction(db, async (tx) => {
+        // The lock order: the campaign first, then the send (see write.ts).
+        const unlocked = await sendById(tx, originalId);
+        if (!unlocked) return false;
+        const campaign = await lockCampaign(tx, unlocked.campaignId);
+        const original = await lockSend(tx, originalId);
+        if (!original || !campaign || original.followUpsMade !== made) return false;
+        if (campaign.followUpsCanceledAt !== null || campaign.status === 'canceled' || made >= campaign.followUpCount) return false;
+        const full = sendDefaults(send);
+        const inserted = await tx.insert(sends).values({ ...full, ...recomputeSend(full, {}, now) }).onConflictDoNothing().returning({ id: sends.id });
+        await tx.update(sends).set({ followUpsMade: made + 1 }).where(eq(sends.id, originalId));
+        if (inserted.length > 0) await appendEvents(tx, campaign.id, now, events);
+        return inserted.length > 0;
+      });
+    },
+  };
+}

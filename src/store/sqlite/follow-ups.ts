@@ -1,0 +1,50 @@
+import { and, asc, eq, gt, gte, isNull, ne, or, sql } from 'drizzle-orm';
+import type { Db } from '../../db/sqlite/client.ts';
+import { campaigns, sends } from '../../db/sqlite/schema.ts';
+import { recomputeSend } from '../../sends/lifecycle.ts';
+import { sendDefaults } from '../../sends/model.ts';
+import type { SendStore } from '../types.ts';
+import { appendEvents, campaignById, sendById } from './write.ts';
+
+/** The follow-up materialiser's side of the sends table (see SendStore). */
+export function createSqliteFollowUpStore(db: Db): Pick<SendStore, 'followUpOriginals' | 'insertFollowUp'> {
+  const immediate = <T>(fn: () => T): T => db.transaction(fn, { behavior: 'immediate' });
+
+  return {
+    async followUpOriginals({ sentSince, after, limit }) {
+      const rows = db
+        .select({ send: sends, campaign: campaigns })
+        .from(sends)
+        .innerJoin(campaigns, eq(campaigns.id, sends.campaignId))
+        .where(
+          and(
+            // Literals, as in the partial index sends_sent_original_idx.
+            sql`${sends.status} = 'sent' AND ${sends.kind} <> 'follow_up'`,
+            gte(sends.sentAt, sentSince),
+            after === null ? undefined : or(gt(sends.sentAt, after.sentAt), and(eq(sends.sentAt, after.sentAt), gt(sends.id, after.id))),
+            sql`${sends.followUpsMade} < ${campaigns.followUpCount}`,
+            isNull(campaigns.followUpsCanceledAt),
+            ne(campaigns.status, 'canceled'),
+          ),
+        )
+        .orderBy(asc(sends.sentAt), asc(sends.id))
+        .limit(limit)
+        .all();
+      return rows;
+    },
+
+    async insertFollowUp({ originalId, made, send, events, now }) {
+      return immediate(() => {
+        const original = sendById(db, originalId);
+        const campaign = original && campaignById(db, original.campaignId);
+        if (!original || !campaign || original.followUpsMade !== made) return false;
+        if (campaign.followUpsCanceledAt !== null || campaign.status === 'canceled' || made >= campaign.followUpCount) return false;
+        const full = sendDefaults(send);
+        const inserted = db.insert(sends).values({ ...full, ...recomputeSend(full, {}, now) }).onConflictDoNothing().returning({ id: sends.id }).all();
+        db.update(sends).set({ followUpsMade: made + 1 }).where(eq(sends.id, originalId)).run();
+        if (inserted.length > 0) appendEvents(db, campaign.id, now, events);
+        return inserted.length > 0;
+      });
+    },
+  };
+}
