@@ -2,12 +2,14 @@ import { Agent } from 'undici';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../clock.ts';
-import { buildPath, endpointFamilies, mutatingOperations, type EndpointFamily, type OperationName } from './endpoints.ts';
+import { buildPath, endpointFamilies, mutatingOperations, unkeyedCreates, type EndpointFamily, type OperationName } from './endpoints.ts';
 import { OfauthError, redact } from './errors.ts';
 import { describeHttpFailure, describeTransportFailure, isAbort } from './failures.ts';
 import { sendHttp, TransportError, type HttpResponse } from './http.ts';
 import { RateLimiter, defaultRateLimit, type RateLimitOptions, type Sleep } from './rate-limiter.ts';
 import {
+  parseAddUserResult,
+  parseBuyersPage,
   parseDeleteResult,
   parseQueueStatus,
   parseStatsItem,
@@ -19,6 +21,7 @@ import {
 import { computeBackoffMs, defaultRetryPolicy, readRateLimitHints, type RetryPolicy } from './retry.ts';
 import {
   massMessageBodySchema,
+  type BuyersPage,
   type DeleteResult,
   type MassMessageBody,
   type QueueStatus,
@@ -80,6 +83,12 @@ export interface OfauthClient {
   listMassMessages(connectionId: string, q: { type: StatsType; limit?: number; offset?: number }, opts?: CallOptions): Promise<StatsPage>;
   listUserLists(connectionId: string, q?: { limit?: number; offset?: number; query?: string }, opts?: CallOptions): Promise<UserListPage>;
   getUserList(connectionId: string, listId: string | number, opts?: CallOptions): Promise<UserList>;
+  /** Never replayed after a 5xx or a lost answer ('ambiguous'): look the list up by name first. */
+  createUserList(connectionId: string, name: string, opts?: CallOptions): Promise<UserList>;
+  /** Taken to be idempotent (adding a member again changes nothing), so it is replayed like a read. */
+  addUserToList(connectionId: string, listId: string | number, userId: number, opts?: CallOptions): Promise<{ hasUser: boolean | null }>;
+  /** One page of a mass message's buyers: by `marker` when OFAuth gave one, else by offset. limit ≤ 20. */
+  listMassMessageBuyers(connectionId: string, massMessageId: string | number, q: { marker?: string | null; offset?: number; limit?: number }, opts?: CallOptions): Promise<BuyersPage>;
   /** Tokens a connection's bucket could spend now without waiting (for the stats poller's budget). */
   availableTokens(connectionId: string): number;
   /** The connection's bucket starts over empty: another process was spending it until now (a lease takeover). */
@@ -90,13 +99,18 @@ export interface OfauthClient {
 const DEFAULT_TIMEOUT_MS = 15_000;
 const MAX_STATS_LIMIT = 20;
 const MAX_LISTS_LIMIT = 100;
+/** Contract §3.6: buyers pages hold at most 20. */
+const MAX_BUYERS_LIMIT = 20;
 
 interface CallSpec<T> {
   connectionId: string;
   operation: OperationName;
   id?: string | number;
+  userId?: string | number;
   query?: Record<string, string | number | undefined>;
   body?: MassMessageBody;
+  /** A body that is not a mass message (a list's name). */
+  otherBody?: Record<string, unknown>;
   parse: (body: unknown) => ParseResult<T>;
   signal?: AbortSignal;
 }
@@ -145,7 +159,7 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
       if (value !== undefined) params.set(key, String(value));
     }
     const query = params.toString();
-    return pathPrefix + buildPath(route, spec.id === undefined ? {} : { id: spec.id }) + (query === '' ? '' : `?${query}`);
+    return pathPrefix + buildPath(route, { id: spec.id, userId: spec.userId }) + (query === '' ? '' : `?${query}`);
   }
 
   async function call<T>(spec: CallSpec<T>): Promise<T> {
@@ -168,7 +182,8 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
       }
     }
     const path = pathFor(spec, endpoint.route);
-    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+    const payload = spec.body ?? spec.otherBody;
+    const body = payload === undefined ? undefined : JSON.stringify(payload);
     const mutating = mutatingOperations.has(operation);
     const startedAt = clock.now();
     // Set once a mutating attempt got an answer that may follow a commit (5xx): a later 4xx
@@ -195,7 +210,7 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
           if (outcome.ok) return outcome.value;
           error = outcome.error;
         } else {
-          error = describeHttpFailure(response, hints, { ...context, apiKey, mayHaveCommitted: operation === 'createMassMessage' });
+          error = describeHttpFailure(response, hints, { ...context, apiKey, mayHaveCommitted: unkeyedCreates.has(operation) });
         }
       } catch (cause) {
         if (!(cause instanceof TransportError)) throw cause;
@@ -242,7 +257,7 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
     const parsed = json === undefined ? ({ ok: false, issues: 'body is not JSON' } as const) : spec.parse(json);
     if (parsed.ok) return parsed;
     // A 2xx to a create means a message exists whose id we could not read: the caller reconciles.
-    const kind = spec.operation === 'createMassMessage' ? 'ambiguous' : 'invalid';
+    const kind = unkeyedCreates.has(spec.operation) ? 'ambiguous' : 'invalid';
     return {
       ok: false,
       error: new OfauthError({ ...context, kind, code: 'INVALID_RESPONSE', message: redact(`unreadable 2xx answer: ${parsed.issues}`, apiKey) }),
@@ -315,6 +330,14 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
       });
     },
     getUserList: (connectionId, listId, opts) => call({ connectionId, operation: 'getUserList', id: listId, parse: parseUserList, ...opts }),
+    createUserList: (connectionId, name, opts) => call({ connectionId, operation: 'createUserList', otherBody: { name }, parse: parseUserList, ...opts }),
+    addUserToList: (connectionId, listId, userId, opts) =>
+      call({ connectionId, operation: 'addUserToList', id: listId, userId, otherBody: {}, parse: parseAddUserResult, ...opts }),
+    listMassMessageBuyers: (connectionId, massMessageId, q, opts) => {
+      const limit = Math.min(MAX_BUYERS_LIMIT, Math.max(1, Math.floor(q.limit ?? MAX_BUYERS_LIMIT)));
+      const cursor = q.marker ? { marker: q.marker } : { offset: Math.max(0, Math.floor(q.offset ?? 0)) };
+      return call({ connectionId, operation: 'listMassMessageBuyers', id: massMessageId, query: { limit, ...cursor }, parse: (json) => parseBuyersPage(json, limit), ...opts });
+    },
     availableTokens: (connectionId) => limiter.available(connectionId),
     assumeSpent: (connectionId) => limiter.assumeSpent(connectionId),
     close: () => agent.close(),

@@ -13,19 +13,26 @@ export type OperationName =
   | 'getMassMessage'
   | 'listMassMessages'
   | 'listUserLists'
-  | 'getUserList';
+  | 'getUserList'
+  | 'createUserList'
+  | 'addUserToList'
+  | 'listMassMessageBuyers';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface Endpoint {
   method: HttpMethod;
-  /** Path template; `{id}` is the only placeholder. Also used as the metrics/log route label. */
+  /** Path template; `{id}` (and `{userId}`) are the placeholders. Also used as the metrics/log route label. */
   route: string;
 }
 
 const userListEndpoints = {
   listUserLists: { method: 'GET', route: '/v2/access/users/lists' },
   getUserList: { method: 'GET', route: '/v2/access/users/lists/{id}' },
+  createUserList: { method: 'POST', route: '/v2/access/users/lists' },
+  addUserToList: { method: 'POST', route: '/v2/access/users/lists/{id}/users/{userId}' },
+  // Contract §3.6: the same path whichever family the queue uses.
+  listMassMessageBuyers: { method: 'GET', route: '/v2/access/analytics/mass-messages/{id}/buyers' },
 } as const satisfies Partial<Record<OperationName, Endpoint>>;
 
 /** Every operation the client performs, per path family. */
@@ -53,7 +60,16 @@ export const mutatingOperations: ReadonlySet<OperationName> = new Set([
   'createMassMessage',
   'updateMassMessage',
   'deleteMassMessage',
+  'createUserList',
 ]);
+
+/**
+ * Creates with no idempotency key: a 5xx or an unreadable 2xx may follow a commit, so they are
+ * never replayed and come back 'ambiguous' (the caller searches before creating again). Adding a
+ * user to a list is not here: it is taken to be idempotent (the answer's userState.hasUser), so
+ * replaying it is safe.
+ */
+export const unkeyedCreates: ReadonlySet<OperationName> = new Set(['createMassMessage', 'createUserList']);
 
 /** Parses an OFAUTH_ENDPOINTS value; anything but the two known names is a configuration error. */
 export function parseEndpointFamily(value: string | undefined): EndpointFamily {
@@ -63,10 +79,13 @@ export function parseEndpointFamily(value: string | undefined): EndpointFamily {
 }
 
 /** Fills a route template; ids are URL-encoded because list ids may be non-numeric strings. */
-export function buildPath(route: string, params: { id?: string | number } = {}): string {
-  if (!route.includes('{id}')) return route;
-  if (params.id === undefined || String(params.id) === '') {
-    throw new Error(`route ${route} needs an id`);
+export function buildPath(route: string, params: { id?: string | number; userId?: string | number } = {}): string {
+  let path = route;
+  for (const name of ['id', 'userId'] as const) {
+    if (!path.includes(`{${name}}`)) continue;
+    const value = params[name];
+    if (value === undefined || String(value) === '') throw new Error(`route ${route} needs ${name}`);
+    path = path.replace(`{${name}}`, encodeURIComponent(String(value)));
   }
-  return route.replace('{id}', encodeURIComponent(String(params.id)));
+  return path;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { DeleteResult, QueueStatus, StatsItem, StatsPage, UserList, UserListPage } from './schemas.ts';
+import type { BuyersPage, DeleteResult, QueueStatus, StatsItem, StatsPage, UserList, UserListPage } from './schemas.ts';
 
 /*
  * Response parsing is deliberately lenient: the queue family's answers are undocumented and the
@@ -204,4 +204,35 @@ export function parseDeleteResult(body: unknown): ParseResult<DeleteResult> {
   const success = toBoolean(record.success) ?? true;
   const queue = record.queue === undefined || record.queue === null ? null : (statsItemSchema.safeParse(record.queue).data ?? null);
   return { ok: true, value: { success, queue } };
+}
+
+const buyerSchema = z.object({ id: numericIdSchema });
+const buyersPageRawSchema = z.union([
+  z.array(buyerSchema),
+  z.object({
+    list: z.array(buyerSchema).optional(),
+    items: z.array(buyerSchema).optional(),
+    hasMore: z.unknown().optional().transform(toBoolean),
+    // The SDK names it nextMarker, docs-next marker; a number is taken as its text.
+    nextMarker: z.unknown().optional(),
+    marker: z.unknown().optional(),
+  }),
+]);
+
+const markerOf = (value: unknown): string | null => (typeof value === 'string' && value !== '' ? value : typeof value === 'number' ? String(value) : null);
+
+/** Parses a buyers page; without hasMore, a full page is taken to mean there may be more. */
+export function parseBuyersPage(body: unknown, limit: number): ParseResult<BuyersPage> {
+  const result = run(buyersPageRawSchema, body);
+  if (!result.ok) return result;
+  const raw = result.value;
+  if (Array.isArray(raw)) return { ok: true, value: { buyerIds: raw.map((b) => b.id), hasMore: raw.length >= limit, nextMarker: null } };
+  const list = raw.list ?? raw.items ?? [];
+  return { ok: true, value: { buyerIds: list.map((b) => b.id), hasMore: raw.hasMore ?? list.length >= limit, nextMarker: markerOf(raw.nextMarker) ?? markerOf(raw.marker) } };
+}
+
+/** Parses an add-user answer `{list, userState}`; any 2xx means the user is in the list (see the client). */
+export function parseAddUserResult(body: unknown): ParseResult<{ hasUser: boolean | null }> {
+  const unwrapped = unwrapEnvelope(body) as { userState?: { hasUser?: unknown } } | null;
+  return { ok: true, value: { hasUser: toBoolean(unwrapped?.userState?.hasUser) } };
 }

@@ -79,6 +79,14 @@ export interface UserListPage {
   hasMore: boolean;
 }
 
+/** One page of a mass message's buyers (contract §3.6), paged by `marker`. */
+export interface BuyersPage {
+  buyerIds: number[];
+  hasMore: boolean;
+  /** The cursor for the next page; null when OFAuth gave none (then paged by offset). */
+  nextMarker: string | null;
+}
+
 export interface DeleteResult {
   success: boolean;
   queue: StatsItem | null;

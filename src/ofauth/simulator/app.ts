@@ -4,11 +4,13 @@ import { systemClock, type Clock } from '../../clock.ts';
 import type { SimContext, SimDeps } from './context.ts';
 import { FaultInjector, type FaultDecision, type FaultOptions } from './faults.ts';
 import { describeMessage, type SimMessage } from './inspect.ts';
-import type { LifecycleConfig } from './lifecycle.ts';
+import { takeSnapshot, type LifecycleConfig } from './lifecycle.ts';
+import { buyersOf, recipientsOf } from './buyers.ts';
 import type { SimQuirks } from './render.ts';
 import { sendError, type ErrorFormat } from './replies.ts';
 import { SimRateLimiter } from './rate-limit.ts';
 import { registerInspectRoutes } from './routes-inspect.ts';
+import { registerFollowUpRoutes } from './routes-follow-ups.ts';
 import { registerListRoutes } from './routes-lists.ts';
 import { registerMessageRoutes } from './routes-messages.ts';
 import { SimStore, defaultConnections, type SimConnectionInput } from './store.ts';
@@ -39,6 +41,8 @@ export interface SimulatorOptions {
   /** Error body format; default 'A'. 'B' answers validation errors with 422. */
   errorFormat?: ErrorFormat;
   faults?: FaultOptions;
+  /** Seeds who buys a PPV (buyers accumulate in one seeded order as its purchase count grows); default 1. */
+  buyersSeed?: number;
   quirks?: SimQuirks;
   logger?: boolean;
 }
@@ -64,6 +68,10 @@ export interface Simulator {
    * Counted by events, not time, so tests can assert on overlap without timing anything.
    */
   maxInFlight(connectionId?: string): number;
+  /** A message's recipients (fan ids) and its buyers so far, oldest purchase first; null for an unknown id. */
+  audienceOf(messageId: number): { recipients: number[]; buyers: number[] } | null;
+  /** A connection's lists with their members (null: synthetic), for assertions. */
+  lists(connectionId: string): Array<{ id: number; name: string; size: number; members: number[] | null }>;
 }
 
 const ACCESS_PREFIX = '/v2/access/';
@@ -194,6 +202,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
 
   registerMessageRoutes(app, deps);
   registerListRoutes(app, deps);
+  registerFollowUpRoutes(app, deps, options.buyersSeed ?? 1);
   const simulator: Simulator = {
     app,
     store,
@@ -218,6 +227,14 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
         .sort((a, b) => a.id - b.id)
         .map((message) => describeMessage(message, clock.now(), lifecycle)),
     requestCounts: () => Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b))),
+    audienceOf: (messageId) => {
+      const message = store.messages.get(messageId);
+      if (message === undefined) return null;
+      const { purchasedCount } = takeSnapshot(message, clock.now(), lifecycle);
+      return { recipients: recipientsOf(message.reach), buyers: buyersOf(message, purchasedCount, options.buyersSeed ?? 1) };
+    },
+    lists: (connectionId) =>
+      [...(store.connections.get(connectionId)?.lists.values() ?? [])].map((l) => ({ id: l.id, name: l.name, size: l.size, members: l.members === null ? null : [...l.members].sort((a, b) => a - b) })),
     maxInFlight: (connectionId) => (connectionId === undefined ? inFlight.maxAll : (inFlight.byConnection.get(connectionId)?.max ?? 0)),
   };
   registerInspectRoutes(app, { ...simulator, faults: () => faults.options });

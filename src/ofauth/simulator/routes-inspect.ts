@@ -11,6 +11,8 @@ export interface Inspector {
   reset(): void;
   setFaults(faults: FaultOptions): void;
   faults(): FaultOptions;
+  audienceOf(messageId: number): { recipients: number[]; buyers: number[] } | null;
+  lists(connectionId: string): Array<{ id: number; name: string; size: number; members: number[] | null }>;
 }
 
 const rateSchema = z.number().min(0).max(1);
@@ -40,6 +42,17 @@ export function registerInspectRoutes(app: FastifyInstance, inspector: Inspector
   app.get('/__sim/messages', async (request: FastifyRequest<{ Querystring: { connectionId?: string } }>) => ({
     messages: inspector.messages(request.query.connectionId || undefined),
   }));
+
+  // Who a message reached and who bought it: what a follow-up to non-buyers is checked against.
+  app.get('/__sim/messages/:id/audience', async (request: FastifyRequest<{ Params: { id: string } }>, reply) => {
+    const audience = /^\d+$/.test(request.params.id) ? inspector.audienceOf(Number(request.params.id)) : null;
+    return audience === null ? reply.code(404).send({ error: 'no such message', type: 'RESOURCE_NOT_FOUND' }) : audience;
+  });
+
+  app.get('/__sim/lists', async (request: FastifyRequest<{ Querystring: { connectionId?: string } }>, reply) => {
+    if (!request.query.connectionId) return badRequest(reply, 'connectionId is required');
+    return { lists: inspector.lists(request.query.connectionId) };
+  });
 
   app.get('/__sim/requests', async () => ({ counts: inspector.requestCounts() }));
 

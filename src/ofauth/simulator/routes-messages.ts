@@ -4,6 +4,7 @@ import { statsTypeSchema } from '../schemas.ts';
 import { requireConnection, type SimDeps } from './context.ts';
 import { takeSnapshot, classifyState } from './lifecycle.ts';
 import { renderPage, renderQueueStatus, renderStatsItem } from './render.ts';
+import { reachOf } from './buyers.ts';
 import { computeAudience, type StoredMessage } from './store.ts';
 import { checkMassMessageBody } from './validate.ts';
 
@@ -54,6 +55,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: SimDeps): void
         scheduledAt: check.scheduledAt ?? now,
         hasScheduledDate: check.scheduledAt !== null,
         audience: computeAudience(connection, check.body),
+        reach: reachOf(connection, check.body),
         canceledAt: null,
         unsentAt: null,
         updates: 0,
@@ -110,6 +112,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: SimDeps): void
     message.scheduledAt = check.scheduledAt ?? now;
     message.hasScheduledDate = check.scheduledAt !== null;
     message.audience = computeAudience(requireConnection(deps, request), check.body);
+    message.reach = reachOf(requireConnection(deps, request), check.body);
     message.updatedAt = now;
     message.updates += 1;
     return deps.answerCommitted(request, reply, renderQueueStatus(message, snapshot(message), deps.quirks));

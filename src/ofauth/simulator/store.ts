@@ -1,5 +1,6 @@
 import type { EndpointFamily } from '../endpoints.ts';
 import type { MassMessageBody } from '../schemas.ts';
+import type { Reach } from './buyers.ts';
 
 export interface SimListInput {
   id: number;
@@ -21,6 +22,8 @@ export interface SimList {
   id: number;
   name: string;
   size: number;
+  /** Explicit members (configured userIds, or users added through the API); null: synthetic (see buyers.ts). */
+  members: Set<number> | null;
 }
 
 export interface SimConnection {
@@ -43,6 +46,8 @@ export interface StoredMessage {
   scheduledAt: number;
   hasScheduledDate: boolean;
   audience: number;
+  /** Who it goes to, fixed at create/update (lists may change later): see buyers.ts. Absent on messages seeded directly into the store (no fans, no buyers). */
+  reach?: Reach;
   canceledAt: number | null;
   unsentAt: number | null;
   updates: number;
@@ -62,6 +67,8 @@ export const defaultConnections: readonly SimConnectionInput[] = [
 ];
 
 const FIRST_MESSAGE_ID = 1_000_001;
+/** Lists created through the API; far above configured ids so they never collide. */
+const FIRST_CREATED_LIST_ID = 900_001;
 
 /** In-memory state shared by both path families. */
 export class SimStore {
@@ -69,6 +76,7 @@ export class SimStore {
   readonly messages = new Map<number, StoredMessage>();
   readonly #connectionInputs: readonly SimConnectionInput[];
   #nextId = FIRST_MESSAGE_ID;
+  #nextListId = FIRST_CREATED_LIST_ID;
 
   constructor(connections: readonly SimConnectionInput[]) {
     this.#connectionInputs = connections;
@@ -80,6 +88,7 @@ export class SimStore {
     this.connections.clear();
     this.messages.clear();
     this.#nextId = FIRST_MESSAGE_ID;
+    this.#nextListId = FIRST_CREATED_LIST_ID;
     for (const input of this.#connectionInputs) this.addConnection(input);
   }
 
@@ -87,7 +96,7 @@ export class SimStore {
     const lists = new Map<string, SimList>();
     for (const list of input.lists ?? []) {
       const size = list.userIds !== undefined ? new Set(list.userIds).size : (list.size ?? 0);
-      lists.set(String(list.id), { id: list.id, name: list.name, size });
+      lists.set(String(list.id), { id: list.id, name: list.name, size, members: list.userIds !== undefined ? new Set(list.userIds) : null });
     }
     const connection: SimConnection = {
       id: input.id,
@@ -97,6 +106,13 @@ export class SimStore {
     };
     this.connections.set(input.id, connection);
     return connection;
+  }
+
+  /** A new, empty list with explicit members (POST /v2/access/users/lists). Names may repeat, as nothing says OFAuth refuses that. */
+  createList(connection: SimConnection, name: string): SimList {
+    const list: SimList = { id: this.#nextListId++, name, size: 0, members: new Set() };
+    connection.lists.set(String(list.id), list);
+    return list;
   }
 
   nextMessageId(): number {

@@ -22,6 +22,8 @@ async function insertSends(db: PgExecutor, rows: NewSend[], now: number): Promis
 
 /** The one-shot send of a campaign: a literal, matching the partial index sends_one_shot_idx. */
 const isOneShotSend = sql`${sends.kind} = 'scheduled'`;
+/** A series' summary counts its occurrences: follow-ups have their own stats (GET /v1/sends/{id}). */
+const isNotFollowUp = sql`${sends.kind} <> 'follow_up'`;
 
 /** Send counts by status and summed counts, for each series among `ids`. */
 async function seriesSummaries(db: PgExecutor, ids: string[]): Promise<Map<string, SeriesSummary>> {
@@ -38,7 +40,7 @@ async function seriesSummaries(db: PgExecutor, ids: string[]): Promise<Map<strin
       observedAt: max(sends.statsObservedAt),
     })
     .from(sends)
-    .where(inArray(sends.campaignId, ids))
+    .where(and(inArray(sends.campaignId, ids), isNotFollowUp))
     .groupBy(sends.campaignId, sends.status);
   return foldSeriesSummaries(ids, rows);
 }

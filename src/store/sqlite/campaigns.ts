@@ -45,6 +45,8 @@ function insertSends(db: Db, rows: NewSend[], now: number): void {
  * recompile the statement on every run (89 µs against 25 µs, measured by bench:api).
  */
 const isOneShotSend = sql`${sends.kind} = 'scheduled'`;
+/** A series' summary counts its occurrences: follow-ups have their own stats (GET /v1/sends/{id}). */
+const isNotFollowUp = sql`${sends.kind} <> 'follow_up'`;
 
 export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): CampaignStore {
   const byId = db.select().from(campaigns).where(eq(campaigns.id, sql.placeholder('id'))).prepare();
@@ -119,7 +121,7 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
         observedAt: sql<number | null>`max(${sends.statsObservedAt})`,
       })
       .from(sends)
-      .where(inArray(sends.campaignId, ids))
+      .where(and(inArray(sends.campaignId, ids), isNotFollowUp))
       .groupBy(sends.campaignId, sends.status)
       .all();
     return foldSeriesSummaries(ids, rows);
