@@ -1,5 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { materialiseFollowUps } from './sync/follow-up-materialise.ts';
 import { materializeDueSeries } from './campaigns/series.ts';
 import { createCampaignService, type CampaignService } from './campaigns/service.ts';
 import type { Clock } from './clock.ts';
@@ -41,7 +42,7 @@ export interface Fanout {
   /** This instance's connection leases (null when the options turned them off). */
   leases: ConnectionLeases | null;
   /** One sync tick as the scheduler runs it: materialise due series, then reconcile. */
-  syncOnce(options?: { signal?: AbortSignal; campaignId?: string }): Promise<ReconcileSummary & { seriesSends: number }>;
+  syncOnce(options?: { signal?: AbortSignal; campaignId?: string }): Promise<ReconcileSummary & { seriesSends: number; followUpSends: number }>;
   syncScheduler: Scheduler;
   statsScheduler: Scheduler;
   simulator: (Simulator & { url: string }) | null;
@@ -146,8 +147,9 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   const seriesSettings = { leadMs: config.recurrence.leadMs, lateSendMaxMs: lateOccurrenceMs };
   async function syncOnce(runOptions: { signal?: AbortSignal; campaignId?: string } = {}) {
     const materialized = await materializeDueSeries({ campaigns: store.campaigns, now: () => clock.now(), settings: seriesSettings });
+    const followUpSends = await materialiseFollowUps({ sends: store.sends, clock });
     const summary = await reconciler.reconcileOnce(runOptions);
-    return { ...summary, seriesSends: materialized.sends };
+    return { ...summary, seriesSends: materialized.sends, followUpSends };
   }
   const record = (kind: 'sync' | 'stats') => (run: { startedAt: number; durationMs: number; summary: object | null; error: string | null }) =>
     store.runs.record({ kind, owner: reconciler.owner, startedAt: run.startedAt, durationMs: run.durationMs, summary: run.summary as Record<string, unknown> | null, error: run.error });
@@ -157,7 +159,7 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
     clock,
     logger,
     run: (signal) => syncOnce({ signal }),
-    isIdle: (summary) => summary.claimed === 0 && summary.seriesSends === 0,
+    isIdle: (summary) => summary.claimed === 0 && summary.seriesSends === 0 && summary.followUpSends === 0,
     record: record('sync'),
   });
   const statsPoller = createStatsPoller({

@@ -1,4 +1,4 @@
-import type { Audience, SendKind, SendStatus, SyncState } from '../campaigns/model.ts';
+import type { Audience, Message, SendKind, SendStatus, SyncState } from '../campaigns/model.ts';
 
 /**
  * A follow-up's plan and progress, recorded as it goes so a crash resumes rather than repeats:
@@ -10,6 +10,8 @@ export interface FollowUpPlan {
   parentRemoteId: string;
   /** The original's audience when the follow-up was made. */
   audience: Audience;
+  /** The follow-up's message when it was made (later edits of the campaign's followUps do not reach it). */
+  message: Message;
   /** fan_ids: subtract the buyers; buyers_list: exclude an OFAuth list of them. */
   path: 'fan_ids' | 'buyers_list';
   /** Deterministic, so a create of unknown outcome can be looked up by name. */

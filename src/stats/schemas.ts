@@ -54,6 +54,7 @@ export const campaignStatsSchema = z
     revenueEstimate: z.number().describe('purchasedCount × price, in dollars; for a series, the sum of its sends\' estimates'),
     snapshots: z.array(snapshotSchema).describe('Recorded only when the list or a count changed; oldest first (for a series, of all its sends)'),
     hasMore: z.boolean().describe('More snapshots match: ask again with from set after the last one'),
+    followUps: z.array(seriesSendStatsSchema).optional().describe("One-shot only, when it has follow-ups: each follow-up send's own outcome (not in the campaign's counts)"),
     sends: z.array(seriesSendStatsSchema).optional().describe(`Series only: each of its sends, newest first (at most ${MAX_SERIES_SENDS})`),
     sendsHasMore: z.boolean().optional().describe(`Series only: it has more than ${MAX_SERIES_SENDS} sends; the sums cover them all`),
   })

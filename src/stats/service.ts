@@ -59,22 +59,36 @@ function byDay(rows: DayTotalsRow[]) {
 /** Sends read per store call while summing a series. */
 const SERIES_PAGE = 500;
 
+const sendStatsView = (send: Send, cents: number): SeriesSendStatsView => ({
+  id: send.id,
+  kind: send.kind,
+  occurrenceAt: iso(send.occurrenceAt),
+  status: send.status,
+  sentAt: iso(send.sentAt),
+  sentCount: send.sentCount,
+  viewedCount: send.viewedCount,
+  purchasedCount: send.purchasedCount,
+  revenueEstimate: cents / 100,
+});
+
 const toSnapshotView = (s: Snapshot) => ({ observedAt: iso(s.observedAt)!, type: s.type, sentCount: s.sentCount, viewedCount: s.viewedCount, purchasedCount: s.purchasedCount });
 
 /** What the stats API offers: one campaign's outcome and history, and totals per connection and day. */
 export function createStatsService(deps: StatsServiceDeps) {
   const { store } = deps;
 
-  async function snapshotsOf(campaignId: string, query: CampaignStatsQuery) {
+  async function snapshotsOf(of: { campaignId: string } | { sendId: string }, query: CampaignStatsQuery) {
     const { fromMs, toMs } = parseRange(query.from, query.to, Number.MAX_SAFE_INTEGER, null);
-    const rows = await store.stats.snapshots({ campaignId, from: fromMs, to: toMs, limit: query.limit + 1 });
+    const rows = await store.stats.snapshots({ ...of, from: fromMs, to: toMs, limit: query.limit + 1 });
     const hasMore = rows.length > query.limit;
     return { rows: hasMore ? rows.slice(0, query.limit) : rows, hasMore };
   }
 
   /** A one-shot campaign: its one send's outcome (none yet for a draft), as before sends existed. */
   async function oneShotStats({ campaign, send }: CampaignRecord, query: CampaignStatsQuery): Promise<CampaignStatsView> {
-    const { rows, hasMore } = await snapshotsOf(campaign.id, query);
+    // The send's own history: a follow-up's snapshots are its own (listed under followUps).
+    const { rows, hasMore } = await snapshotsOf(send ? { sendId: send.id } : { campaignId: campaign.id }, query);
+    const followUps = campaign.followUps === null ? [] : await followUpStats(campaign.id);
     const remotePrice = send?.remotePrice ?? null;
     const priceCents = remotePrice ?? toCents(campaign.message.price);
     const sentCount = send?.sentCount ?? null;
@@ -97,7 +111,14 @@ export function createStatsService(deps: StatsServiceDeps) {
       revenueEstimate: ((purchasedCount ?? 0) * priceCents) / 100,
       snapshots: rows.map(toSnapshotView),
       hasMore,
+      ...(followUps.length > 0 ? { followUps } : {}),
     };
+  }
+
+  /** A one-shot's follow-ups, each with its own outcome (what the second message earned). */
+  async function followUpStats(campaignId: string): Promise<SeriesSendStatsView[]> {
+    const all = await store.campaigns.listSends(campaignId, { limit: 100 });
+    return all.filter((s) => s.kind === 'follow_up').map((send) => sendStatsView(send, (send.purchasedCount ?? 0) * (send.remotePrice ?? toCents(send.followUp?.message.price ?? 0))));
   }
 
   /**
@@ -110,7 +131,12 @@ export function createStatsService(deps: StatsServiceDeps) {
     const sums = { observed: 0, sentCount: 0, viewedCount: 0, purchasedCount: 0, revenueCents: 0 };
     const latest = { sentAt: null as number | null, observedAt: null as number | null, missingSince: null as number | null };
     const add = (send: Send) => {
-      const cents = (send.purchasedCount ?? 0) * (send.remotePrice ?? campaignCents);
+      const cents = (send.purchasedCount ?? 0) * (send.remotePrice ?? send.followUp?.message.price ?? campaignCents);
+      // A follow-up is listed with its own outcome but not summed: the sums are the series' own sends'.
+      if (send.kind === 'follow_up') {
+        if (sends.length < MAX_SERIES_SENDS) sends.push(sendStatsView(send, cents));
+        return;
+      }
       sums.revenueCents += cents;
       if (send.statsObservedAt !== null) {
         sums.observed++;
@@ -122,17 +148,7 @@ export function createStatsService(deps: StatsServiceDeps) {
       if (send.sentAt !== null) latest.sentAt = Math.max(latest.sentAt ?? send.sentAt, send.sentAt);
       if (send.remoteMissingAt !== null) latest.missingSince = Math.min(latest.missingSince ?? send.remoteMissingAt, send.remoteMissingAt);
       if (sends.length === MAX_SERIES_SENDS) return;
-      sends.push({
-        id: send.id,
-        kind: send.kind,
-        occurrenceAt: iso(send.occurrenceAt),
-        status: send.status,
-        sentAt: iso(send.sentAt),
-        sentCount: send.sentCount,
-        viewedCount: send.viewedCount,
-        purchasedCount: send.purchasedCount,
-        revenueEstimate: cents / 100,
-      });
+      sends.push(sendStatsView(send, cents));
     };
     // Keyset pages, newest first: every send is summed, only the newest MAX_SERIES_SENDS listed.
     let total = 0;
@@ -143,7 +159,7 @@ export function createStatsService(deps: StatsServiceDeps) {
       if (page.length < SERIES_PAGE) break;
       beforeId = page.at(-1)!.id;
     }
-    const { rows, hasMore } = await snapshotsOf(campaign.id, query);
+    const { rows, hasMore } = await snapshotsOf({ campaignId: campaign.id }, query);
     const counted = (n: number) => (sums.observed === 0 ? null : n);
     return {
       campaignId: campaign.id,

@@ -9,6 +9,7 @@ import { CLOCK_SKEW_MS, findRemoteCopy } from './find-remote.ts';
 import { fingerprintOf, type Fingerprint } from './fingerprint.ts';
 import { describeFailure, recordOutcome, syncEvent, type OutcomeDeps } from './outcomes.ts';
 import type { SyncAction } from './plan.ts';
+import { prepareFollowUp, withFollowUpMessage } from './follow-up-prepare.ts';
 import { toMassMessageBody } from './remote-body.ts';
 
 export interface OperationDeps extends OutcomeDeps {
@@ -32,15 +33,17 @@ export type Outcome =
   | 'paused'
   | 'waiting'
   | 'noop'
-  | 'lost_lease';
+  | 'lost_lease'
+  /** A follow-up's audience advanced (buyers list made or filled) without its create yet. */
+  | 'prepared';
 
 /** Time left on a lease, minus a margin: no request of ours may still be in flight when it ends. */
 const LEASE_SAFETY_MS = 5_000;
 
-const errorKind = (error: unknown): OfauthErrorKind | 'unexpected' => (isOfauthError(error) ? error.kind : 'unexpected');
+export const errorKind = (error: unknown): OfauthErrorKind | 'unexpected' => (isOfauthError(error) ? error.kind : 'unexpected');
 const hintOf = (error: unknown) => (isOfauthError(error) ? error.retryAfterMs : null);
 
-function backoffChanges(send: Send, error: unknown, deps: OperationDeps, now: number): SendChanges {
+export function backoffChanges(send: Send, error: unknown, deps: OperationDeps, now: number): SendChanges {
   const attempts = send.attempts + 1;
   return {
     attempts,
@@ -72,7 +75,7 @@ function remoteExists(fresh: Send, remoteId: string, revision: number, now: numb
  * stays canceled (the lifecycle has no canceled → failed): nothing was created, so the cancel
  * already holds, and only the reason is kept, as lastError.
  */
-function failed(fresh: Send, reason: string, lastError: string, extra: SendChanges = {}): SendChanges {
+export function failed(fresh: Send, reason: string, lastError: string, extra: SendChanges = {}): SendChanges {
   if (!canSendMove(fresh.status, 'failed')) return { ...extra, lastError };
   return { ...extra, status: 'failed', reason, lastError, syncState: 'idle' };
 }
@@ -94,10 +97,13 @@ export async function performAction(deps: OperationDeps, work: SendWork, action:
       return (await recordOutcome(deps, send.id, now, () => ({ changes: { nextAttemptAt: action.until } }))) ? 'waiting' : 'lost_lease';
     case 'fail_late':
       return failLate(deps, send, now);
-    case 'create':
-      return create(deps, work, action.sendNow, signal);
+    case 'create': {
+      if (work.send.kind !== 'follow_up') return create(deps, work, action.sendNow, signal);
+      const prepared = await prepareFollowUp(deps, work, signal);
+      return 'outcome' in prepared ? prepared.outcome : create(deps, prepared.ready, action.sendNow, signal);
+    }
     case 'resolve':
-      return resolve(deps, work, signal);
+      return resolve(deps, withFollowUpMessage(work), signal);
     case 'update':
       return update(deps, work, signal);
     case 'delete':
@@ -131,7 +137,7 @@ async function failLate(deps: OperationDeps, send: Send, now: number): Promise<O
 }
 
 /** Handles auth failures (pause the connection) and permanent refusals common to every call. */
-async function recordCallFailure(deps: OperationDeps, send: Send, operation: string, error: unknown, extra: SendChanges = {}): Promise<Outcome> {
+export async function recordCallFailure(deps: OperationDeps, send: Send, operation: string, error: unknown, extra: SendChanges = {}): Promise<Outcome> {
   const now = deps.clock.now();
   const { message, data } = describeFailure(error);
   if (errorKind(error) === 'auth') {

@@ -62,7 +62,7 @@ const MAX_STEPS_PER_SEND = 4;
  */
 export const MAX_IN_FLIGHT_PER_CONNECTION = 16;
 /** Outcomes that prove OFAuth accepts calls on the connection: its lane may widen. */
-const ACCEPTED: ReadonlySet<Outcome> = new Set(['created', 'updated', 'deleted', 'adopted', 'absent']);
+const ACCEPTED: ReadonlySet<Outcome> = new Set(['created', 'updated', 'deleted', 'adopted', 'absent', 'prepared']);
 
 const emptySummary = (): ReconcileSummary => ({
   connections: 0, claimed: 0, created: 0, updated: 0, deleted: 0, adopted: 0, failed: 0, retried: 0, ambiguous: 0, paused: 0, takeovers: 0, durationMs: 0,

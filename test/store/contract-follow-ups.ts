@@ -40,6 +40,7 @@ function followUpOf(original: Send, index: number, now: number): NewSend {
     followUp: {
       parentRemoteId: original.remoteId!,
       audience: audience({ userIds: [11, 12], userLists: [] }),
+      message: followUp(HOUR).message,
       path: 'fan_ids',
       buyersListName: `fanout-buyers-${id}`,
       buyersListStartedAt: null,
