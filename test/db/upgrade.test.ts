@@ -316,6 +316,11 @@ function expectedSend(c: LegacyCampaignRow): Record<string, unknown> {
     kind: 'scheduled',
     occurrence_at: null,
     due_at: c.scheduled_at,
+    // Added by later migrations (follow-ups): an upgraded send is an original with none made.
+    parent_send_id: null,
+    follow_up_index: null,
+    follow_up: null,
+    follow_ups_made: 0,
     revision: c.revision,
     status: c.status === 'scheduled' ? 'pending' : c.status,
     reason: c.failure_reason,
