@@ -19,8 +19,10 @@ export interface FollowUpPlan {
   /** Set before the list's create call; with no id yet, the create's outcome is unknown. */
   buyersListStartedAt: number | null;
   buyersListId: number | null;
-  /** The buyers read for the list (fixed once read, so the adds can resume). */
+  /** The buyers read so far (for the list: fixed once read, so the adds can resume). */
   buyerIds: number[] | null;
+  /** Where reading the buyers goes on in the next step; null once read whole (or not started). */
+  buyersCursor: { marker: string | null; offset: number } | null;
   /** How many of buyerIds are in the list. */
   buyersAdded: number;
 }

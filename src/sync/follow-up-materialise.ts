@@ -47,6 +47,7 @@ export function followUpSend(work: SendWork, index: number, now: number): NewSen
       buyersListStartedAt: null,
       buyersListId: null,
       buyerIds: null,
+      buyersCursor: null,
       buyersAdded: 0,
     },
   };

@@ -22,8 +22,10 @@ import { errorKind, failed, recordCallFailure, type OperationDeps, type Outcome 
 
 /** Adds per sync step: a few seconds of the bucket, far inside the lease. */
 export const ADDS_PER_STEP = 20;
-/** Buyers pages read per step at most (20 buyers each); a bigger PPV fails with a reason rather than spinning. */
-const MAX_BUYERS_PAGES = 500;
+/** Buyers pages (20 each) read per step: a few seconds of the bucket, far inside the lease. */
+const BUYERS_PAGES_PER_STEP = 25;
+/** A PPV with more buyers than this: its follow-up fails with `too_many_buyers` (Fanout's AUDIENCE_MAX_FANS-like cap). */
+const MAX_BUYERS = 50_000;
 /** User lists pages searched for the buyers list's name. */
 const MAX_LIST_SEARCH_PAGES = 20;
 
@@ -42,19 +44,29 @@ export function isFanIdsOnly(audience: Audience): boolean {
   return userIds.length > 0 && Object.values(otherSources).every(isEmpty);
 }
 
-/** The original's buyers, every page, by marker (offset when OFAuth gives no marker). */
-async function readBuyers(client: OfauthClient, send: Send, plan: FollowUpPlan, signal: AbortSignal): Promise<number[]> {
-  const buyers = new Set<number>();
-  let marker: string | null = null;
-  let offset = 0;
-  for (let page = 0; page < MAX_BUYERS_PAGES; page++) {
+/**
+ * Reads the next pages of the original's buyers, by marker (by offset when OFAuth gives none),
+ * from where the plan stopped: a big PPV's buyers are read over several steps, each within its
+ * lease. Returns the plan with the buyers so far, and `isDone` once the last page was read.
+ */
+async function readBuyersStep(client: OfauthClient, send: Send, plan: FollowUpPlan, signal: AbortSignal): Promise<{ plan: FollowUpPlan; isDone: boolean }> {
+  const buyers = new Set(plan.buyerIds ?? []);
+  let { marker, offset } = plan.buyersCursor ?? { marker: null, offset: 0 };
+  for (let page = 0; page < BUYERS_PAGES_PER_STEP; page++) {
     const result = await client.listMassMessageBuyers(send.connectionId, plan.parentRemoteId, { marker, offset }, { signal });
     for (const id of result.buyerIds) buyers.add(id);
-    if (!result.hasMore || result.buyerIds.length === 0) return [...buyers];
+    if (buyers.size > MAX_BUYERS) throw new FollowUpImpossibleError('too_many_buyers', `More than ${MAX_BUYERS} buyers: too many to follow up.`);
+    if (!result.hasMore || result.buyerIds.length === 0) return { plan: { ...plan, buyerIds: [...buyers], buyersCursor: null }, isDone: true };
     marker = result.nextMarker;
     offset += result.buyerIds.length;
   }
-  throw new Error(`more than ${MAX_BUYERS_PAGES * 20} buyers: too many to read in one step`);
+  return { plan: { ...plan, buyerIds: [...buyers], buyersCursor: { marker, offset } }, isDone: false };
+}
+
+/** Hands a follow-up back, due now, with its progress saved: the lane (or the next tick) goes on. */
+async function continueLater(deps: OperationDeps, send: Send, plan: FollowUpPlan): Promise<Outcome> {
+  const saved = await recordOutcome(deps, send.id, deps.clock.now(), () => ({ changes: { followUp: plan } }));
+  return saved ? 'prepared' : 'lost_lease';
 }
 
 /** The buyers list by its name, if an earlier create of unknown outcome made it. */
@@ -69,10 +81,20 @@ async function findListByName(client: OfauthClient, send: Send, name: string, si
   return null;
 }
 
+/** Something no retry can fix (a list id audiences cannot hold, too many buyers): the follow-up fails with `reason`. */
+class FollowUpImpossibleError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Audiences take numeric list ids; a list id OFAuth gives as a numeric string is read as one. */
 function toListId(id: string | number): number {
   const n = typeof id === 'number' ? id : /^\d+$/.test(id) ? Number(id) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`OFAuth gave the buyers list a non-numeric id (${String(id)}); it cannot be excluded`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new FollowUpImpossibleError('ofauth_rejected', `OFAuth gave the buyers list a non-numeric id (${String(id)}); it cannot be excluded`);
   return n;
 }
 
@@ -105,10 +127,9 @@ async function ensureBuyersList(deps: OperationDeps, send: Send, plan: FollowUpP
   // look the list up by name instead of creating a second one.
   const intent = { ...plan, buyersListStartedAt: deps.clock.now() };
   if (!(await savePlan(deps, send, intent))) return 'lost_lease';
+  let listId: string | number;
   try {
-    const list = await deps.client.createUserList(send.connectionId, name, { signal });
-    const created = { ...intent, buyersListId: toListId(list.id) };
-    return (await savePlan(deps, send, created, { events: [syncEvent(send.id, 'buyers_list_created', { listId: created.buyersListId!, name, adopted: false })] })) ? created : 'lost_lease';
+    listId = (await deps.client.createUserList(send.connectionId, name, { signal })).id;
   } catch (error) {
     const kind = errorKind(error);
     if (kind === 'invalid') return failFollowUp(deps, send, 'ofauth_rejected', `OFAuth refused to create the buyers list: ${describeFailure(error).message}`);
@@ -124,6 +145,8 @@ async function ensureBuyersList(deps: OperationDeps, send: Send, plan: FollowUpP
     }
     return recordCallFailure(deps, send, 'create_buyers_list', error);
   }
+  const created = { ...intent, buyersListId: toListId(listId) };
+  return (await savePlan(deps, send, created, { events: [syncEvent(send.id, 'buyers_list_created', { listId: created.buyersListId!, name, adopted: false })] })) ? created : 'lost_lease';
 }
 
 /** Adds the next buyers to the list; true once every buyer is in it. */
@@ -152,16 +175,21 @@ export async function prepareFollowUp(deps: OperationDeps, work: SendWork, signa
     if (plan.path === 'fan_ids') return await prepareFanIds(deps, work, plan, signal);
     return await prepareBuyersList(deps, work, plan, signal);
   } catch (error) {
+    if (error instanceof FollowUpImpossibleError) return { outcome: await failFollowUp(deps, send, error.reason, error.message) };
     return { outcome: await recordCallFailure(deps, send, 'follow_up_audience', error) };
   }
 }
 
 async function prepareFanIds(deps: OperationDeps, work: SendWork, plan: FollowUpPlan, signal: AbortSignal): Promise<Prepared> {
   const { send } = work;
-  const buyerIds = await readBuyers(deps.client, send, plan, signal);
+  // Read right before the create: a read finished by an earlier attempt is started afresh.
+  const from = plan.buyerIds !== null && plan.buyersCursor === null ? { ...plan, buyerIds: null } : plan;
+  const step = await readBuyersStep(deps.client, send, from, signal);
+  if (!step.isDone) return { outcome: await continueLater(deps, send, step.plan) };
+  const read = step.plan;
+  const buyerIds = read.buyerIds ?? [];
   const bought = new Set(buyerIds);
   const userIds = plan.audience.userIds.filter((id) => !bought.has(id));
-  const read = { ...plan, buyerIds };
   const event = syncEvent(send.id, 'follow_up_audience', { path: 'fan_ids', buyers: buyerIds.length, userIds: userIds.length, buyersListId: null });
   const saved = await savePlan(deps, send, read, { events: [event] });
   if (!saved) return { outcome: 'lost_lease' };
@@ -174,17 +202,16 @@ async function prepareBuyersList(deps: OperationDeps, work: SendWork, plan: Foll
   const listed = await ensureBuyersList(deps, send, plan, signal);
   if (typeof listed === 'string') return { outcome: listed };
   let current = listed;
-  if (current.buyerIds === null) {
-    current = { ...current, buyerIds: await readBuyers(deps.client, send, current, signal), buyersAdded: 0 };
+  // The buyers are read once for the list (a snapshot the adds then work through).
+  if (current.buyerIds === null || current.buyersCursor !== null) {
+    const step = await readBuyersStep(deps.client, send, current, signal);
+    if (!step.isDone) return { outcome: await continueLater(deps, send, step.plan) };
+    current = { ...step.plan, buyersAdded: 0 };
     if (!(await savePlan(deps, send, current))) return { outcome: 'lost_lease' };
   }
   const added = await addBuyers(deps, send, current, signal);
   if (typeof added === 'string') return { outcome: added };
-  if (!added.isDone) {
-    // More adds to come: hand the send back, due now, so the lane (or the next tick) goes on.
-    const released = await recordOutcome(deps, send.id, deps.clock.now(), () => ({ changes: {} }));
-    return { outcome: released ? 'prepared' : 'lost_lease' };
-  }
+  if (!added.isDone) return { outcome: await continueLater(deps, send, added.plan) };
   const buyers = new Set(added.plan.buyerIds);
   const listId = added.plan.buyersListId!;
   const audience: Audience = {

@@ -46,6 +46,7 @@ function followUpOf(original: Send, index: number, now: number): NewSend {
       buyersListStartedAt: null,
       buyersListId: null,
       buyerIds: null,
+      buyersCursor: null,
       buyersAdded: 0,
     },
   };
