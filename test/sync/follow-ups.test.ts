@@ -174,4 +174,30 @@ describe('follow-ups to fans who did not buy', () => {
     expect(await followUpsOf(campaign.id)).toEqual([]);
     expect(h.sim.messages()).toEqual([]);
   });
+
+  it('a series makes a follow-up per occurrence sent, outside its sendCounts and stats', async () => {
+    h = await buildSyncHarness();
+    const recurrence = { cron: '0 13 * * *', timezone: 'UTC', endsAt: null, maxOccurrences: 1 };
+    const campaign = await createCampaign(h.app, h.admin, simCampaignBody(h.clock.now(), { audience: { userIds: FANS }, scheduledAt: null, recurrence, followUps: [followUp] }));
+    await syncUntilIdle(); // T0 is 12:00: the 13:00 occurrence is made (RECURRENCE_LEAD 1h) and queued
+    h.clock.set(Date.UTC(2030, 0, 1, 13, 2));
+    await h.fanout.statsPoller.pollOnce();
+    const [occurrence] = (await h.store.campaigns.listSends(campaign.id, { limit: 10 })).filter((s) => s.kind === 'occurrence');
+    expect(occurrence!.status).toBe('sent');
+
+    h.clock.set(occurrence!.sentAt! + HOUR);
+    await syncUntilIdle();
+    const [made] = await followUpsOf(campaign.id);
+    expect(made).toMatchObject({ status: 'queued', parentSendId: occurrence!.id });
+    const buyers = h.sim.audienceOf(Number(occurrence!.remoteId))!.buyers;
+    expect(h.sim.audienceOf(Number(made!.remoteId))!.recipients).toEqual(FANS.filter((id) => !buyers.includes(id)));
+    h.clock.advance(2 * MINUTE);
+    await h.fanout.statsPoller.pollOnce();
+    const view = await getCampaign(h, campaign.id);
+    expect(view.sendCounts).toMatchObject({ sent: 1, queued: 0 });
+    expect(view.stats.sentCount).toBe(FANS.length);
+    const stats = (await h.app.inject({ method: 'GET', url: `/v1/campaigns/${campaign.id}/stats`, headers: h.admin })).json();
+    expect(stats.sentCount).toBe(FANS.length);
+    expect(stats.sends.map((s: { kind: string }) => s.kind).sort()).toEqual(['follow_up', 'occurrence']);
+  });
 });
