@@ -104,6 +104,11 @@ async function savePlan(deps: OperationDeps, send: Send, plan: FollowUpPlan, ext
   return saved?.send ?? null;
 }
 
+/** Canceled while its audience was prepared: nothing to create (and nothing to unsend later). */
+async function stopWithdrawn(deps: OperationDeps, send: Send): Promise<Outcome> {
+  return (await recordOutcome(deps, send.id, deps.clock.now(), () => ({ changes: {} }))) ? 'noop' : 'lost_lease';
+}
+
 async function failFollowUp(deps: OperationDeps, send: Send, reason: string, message: string): Promise<Outcome> {
   const recorded = await recordOutcome(deps, send.id, deps.clock.now(), ({ send: fresh }) => ({
     changes: failed(fresh, reason, message),
@@ -193,6 +198,7 @@ async function prepareFanIds(deps: OperationDeps, work: SendWork, plan: FollowUp
   const event = syncEvent(send.id, 'follow_up_audience', { path: 'fan_ids', buyers: buyerIds.length, userIds: userIds.length, buyersListId: null });
   const saved = await savePlan(deps, send, read, { events: [event] });
   if (!saved) return { outcome: 'lost_lease' };
+  if (saved.status !== 'pending') return { outcome: await stopWithdrawn(deps, send) };
   if (userIds.length === 0) return { outcome: await failFollowUp(deps, send, 'empty_audience', 'Every fan the original reached bought it: nobody is left to follow up.') };
   return { ready: { send: saved, campaign: { ...work.campaign, message: plan.message, audience: { ...plan.audience, userIds } } } };
 }
@@ -222,5 +228,6 @@ async function prepareBuyersList(deps: OperationDeps, work: SendWork, plan: Foll
   const event = syncEvent(send.id, 'follow_up_audience', { path: 'buyers_list', buyers: buyers.size, userIds: audience.userIds.length, buyersListId: listId });
   const saved = await savePlan(deps, send, added.plan, { events: [event] });
   if (!saved) return { outcome: 'lost_lease' };
+  if (saved.status !== 'pending') return { outcome: await stopWithdrawn(deps, send) };
   return { ready: { send: saved, campaign: { ...work.campaign, message: added.plan.message, audience } } };
 }

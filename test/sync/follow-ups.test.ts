@@ -200,4 +200,24 @@ describe('follow-ups to fans who did not buy', () => {
     expect(stats.sentCount).toBe(FANS.length);
     expect(stats.sends.map((s: { kind: string }) => s.kind).sort()).toEqual(['follow_up', 'occurrence']);
   });
+
+  it('a cancel while the buyers list is being filled stops the follow-up before its create', async () => {
+    h = await buildSyncHarness();
+    const { campaign, original } = await sentPpv({ userLists: [2, 3] });
+    h.clock.set(original.sentAt! + HOUR);
+    // The marketer cancels while the sync is adding buyers (one method replaced, the call still made).
+    const add = h.client.addUserToList.bind(h.client);
+    let isCanceled = false;
+    h.client.addUserToList = async (...args) => {
+      if (!isCanceled) {
+        isCanceled = true;
+        expect((await h.app.inject({ method: 'POST', url: `/v1/campaigns/${campaign.id}/cancel`, headers: h.admin })).statusCode).toBe(200);
+      }
+      return add(...args);
+    };
+    await syncUntilIdle();
+    const [made] = await followUpsOf(campaign.id);
+    expect(made).toMatchObject({ status: 'canceled', reason: 'campaign_canceled', remoteId: null, createStartedAt: null });
+    expect(h.sim.messages()).toHaveLength(1);
+  });
 });
