@@ -39,7 +39,10 @@ export interface CampaignRecord {
 /** What a campaign mutation decides on: the campaign and every send that can still change. */
 export interface CampaignState {
   campaign: Campaign;
-  /** Sends not final (pending, queued, sending), plus a one-shot's send whatever its status. */
+  /**
+   * Sends not final (pending, queued, sending), a one-shot's send whatever its status, and
+   * canceled sends whose remote copy is not surely gone (create intent or undeleted copy).
+   */
   sends: Send[];
 }
 

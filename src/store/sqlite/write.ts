@@ -1,10 +1,11 @@
-import { and, eq, getTableName, notInArray, or, sql } from 'drizzle-orm';
+import { and, eq, getTableName, sql } from 'drizzle-orm';
 import type { Campaign, CampaignChanges } from '../../campaigns/model.ts';
 import type { Db } from '../../db/sqlite/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { EventSpec } from '../../events/types.ts';
 import { recomputeCampaign, recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts';
-import { FINAL_SEND_STATUSES, type Send, type SendChanges } from '../../sends/model.ts';
+import type { Send, SendChanges } from '../../sends/model.ts';
+import { isOpenSend } from '../dialect.ts';
 import { cachedQuery, cachedStatement, updateRowById } from './statements.ts';
 
 /*
@@ -22,13 +23,13 @@ export function sendById(db: Db, id: string): Send | undefined {
   return query.get({ id });
 }
 
-/** Sends that can still change, plus a one-shot's send whatever its status. */
+/** The sends a campaign mutation decides on (see isOpenSend). */
 export function openSendsOf(db: Db, campaignId: string): Send[] {
   const query = cachedQuery(db, 'openSendsOf', () =>
     db
       .select()
       .from(sends)
-      .where(and(eq(sends.campaignId, sql.placeholder('campaignId')), or(notInArray(sends.status, [...FINAL_SEND_STATUSES]), eq(sends.kind, 'scheduled'))))
+      .where(and(eq(sends.campaignId, sql.placeholder('campaignId')), isOpenSend(sends)))
       .prepare(),
   );
   return query.all({ campaignId });
