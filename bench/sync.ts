@@ -27,7 +27,8 @@
  * exit non-zero.
  *
  * The diagnostic columns say where a slow round went: commits and write-transaction time per
- * create (each commit is an fsync under synchronous=FULL, on the event loop), event-loop busy
+ * create (the sync's commits run under synchronous=NORMAL; the create intent's fsync runs off the
+ * event loop, see src/store/sqlite/durability.ts; the commit probe below is a FULL commit), event-loop busy
  * time per create (the loop has ~3.5 ms per create here: 2,000 creates in the 7 s window), and
  * CPU time and load average (other processes competing for the CPUs).
  */

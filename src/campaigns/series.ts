@@ -56,7 +56,10 @@ export function planMaterialization(state: CampaignState, now: number, settings:
   const { campaign } = state;
   const recurrence = campaign.recurrence;
   if (campaign.status !== 'scheduled' || recurrence === null) return {};
-  const live = new Set(state.sends.filter((s: Send) => s.kind === 'occurrence').map((s) => s.occurrenceAt));
+  const occurrences = state.sends.filter((s: Send) => s.kind === 'occurrence');
+  const live = new Set(occurrences.filter((s) => s.status !== 'canceled').map((s) => s.occurrenceAt));
+  // Withdrawn by a pause or a schedule change, their copy in OFAuth not surely gone (see isOpenSend).
+  const withdrawing = new Map(occurrences.filter((s) => s.status === 'canceled').map((s) => [s.occurrenceAt, s]));
   const missedBefore = Math.max(campaign.missedBefore ?? Number.NEGATIVE_INFINITY, now - settings.lateSendMaxMs);
   const insertSends: NewSend[] = [];
   const events: EventSpec[] = [];
@@ -71,7 +74,17 @@ export function planMaterialization(state: CampaignState, now: number, settings:
     // An occurrence already materialised once and canceled by a pause is not recorded again as
     // missed once its time has passed; one still ahead is made again (the resume came in time).
     const wasCanceledByPause = campaign.seriesCursorAt !== null && at <= campaign.seriesCursorAt && at < missedBefore;
-    if (!live.has(at) && !wasCanceledByPause) {
+    const earlierCopy = live.has(at) || wasCanceledByPause ? undefined : withdrawing.get(at);
+    if (earlierCopy !== undefined && earlierCopy.syncState !== 'error') {
+      // Its delete is not confirmed yet: making the occurrence again now could put two copies
+      // in OFAuth's queue. Wait here (the series stays due) until the sync settles it.
+      break;
+    }
+    if (earlierCopy !== undefined) {
+      // OFAuth refused the delete (the copy is going out, or an operator must look): that copy
+      // is this occurrence, counted towards maxOccurrences, and never made twice.
+      count++;
+    } else if (!live.has(at) && !wasCanceledByPause) {
       const send = occurrenceSend(campaign, at, now, at < missedBefore);
       insertSends.push(send);
       count++;

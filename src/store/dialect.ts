@@ -55,7 +55,7 @@ interface SendColumns {
  * A send with a live remote copy. Spelled exactly as the predicate of the partial index
  * sends_tracked_id_idx, so the planner matches it to the index.
  */
-export const hasLiveCopy = (s: SendColumns): SQL => sql`${s.remoteId} IS NOT NULL AND ${s.remoteDeletedAt} IS NULL`;
+export const hasLiveCopy = (s: Pick<SendColumns, 'remoteId' | 'remoteDeletedAt'>): SQL => sql`${s.remoteId} IS NOT NULL AND ${s.remoteDeletedAt} IS NULL`;
 
 /**
  * What the stats poller follows: a live remote copy and either an open outcome (queued, sending,
@@ -64,6 +64,25 @@ export const hasLiveCopy = (s: SendColumns): SQL => sql`${s.remoteId} IS NOT NUL
  */
 export const isTrackedSince = (s: SendColumns, since: number): SQL =>
   sql`${hasLiveCopy(s)} AND (${s.status} IN ('queued', 'sending', 'canceled') OR (${s.status} = 'sent' AND (${s.sentAt} >= ${since} OR (${s.sentAt} IS NULL AND ${s.updatedAt} >= ${since}))))`;
+
+/** The columns of `sends` that say whether a send is still open (see isOpenSend). */
+interface OpenSendColumns {
+  status: AnyColumn;
+  kind: AnyColumn;
+  remoteId: AnyColumn;
+  remoteDeletedAt: AnyColumn;
+  createStartedAt: AnyColumn;
+}
+
+/**
+ * The sends a campaign mutation decides on (CampaignState.sends): not final, a one-shot's send
+ * whatever its status, and a withdrawn send whose remote copy is not surely gone (a create that
+ * may have happened, or a copy whose delete is not confirmed). The last keep a resumed series
+ * from making their occurrence again while the old copy may still go out (see
+ * planMaterialization); the sync's `needsSync` is what settles them.
+ */
+export const isOpenSend = (s: OpenSendColumns): SQL =>
+  sql`(${s.status} NOT IN ('sent', 'failed', 'canceled') OR ${s.kind} = 'scheduled' OR (${s.status} = 'canceled' AND (${s.createStartedAt} IS NOT NULL OR ${hasLiveCopy(s)})))`;
 
 /** A LIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally (ESCAPE '\'). */
 export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

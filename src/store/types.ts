@@ -39,7 +39,10 @@ export interface CampaignRecord {
 /** What a campaign mutation decides on: the campaign and every send that can still change. */
 export interface CampaignState {
   campaign: Campaign;
-  /** Sends not final (pending, queued, sending), plus a one-shot's send whatever its status. */
+  /**
+   * Sends not final (pending, queued, sending), a one-shot's send whatever its status, and
+   * canceled sends whose remote copy is not surely gone (create intent or undeleted copy).
+   */
   sends: Send[];
 }
 
@@ -178,14 +181,17 @@ export interface SendStore {
   /**
    * Writes what an attempt learned, against the send as it is now, only while `owner` still holds
    * its lease; null otherwise (nothing written). `release` ends the lease in the same write;
-   * otherwise it is extended by `leaseMs`.
+   * otherwise it is extended by `leaseMs`. `durable`: the write survives power loss before the
+   * promise resolves (a create intent, which must be on disk before the POST leaves); without
+   * it a store may trade the last writes before a power loss (never a process crash) for speed,
+   * so only writes whose loss the sync recovers from may omit it.
    */
   recordOutcome(
     sendId: string,
     owner: string,
     now: number,
     decide: (fresh: SendWork) => { changes: SendChanges; events?: EventSpec[] },
-    options?: { release: boolean; leaseMs?: number },
+    options?: { release: boolean; leaseMs?: number; durable?: boolean },
   ): Promise<SendWork | null>;
   releaseLease(sendId: string, owner: string): Promise<void>;
   /** Send ids owning each of these remote ids on the connection. */

@@ -99,8 +99,17 @@ function toListId(id: string | number): number {
 }
 
 /** Writes the plan's progress under the lease (extended), or null when the lease was lost. */
-async function savePlan(deps: OperationDeps, send: Send, plan: FollowUpPlan, extra: { changes?: SendChanges; events?: ReturnType<typeof syncEvent>[] } = {}): Promise<Send | null> {
-  const saved = await recordOutcome(deps, send.id, deps.clock.now(), () => ({ changes: { followUp: plan, ...extra.changes }, events: extra.events }), { release: false, leaseMs: deps.leaseMs });
+async function savePlan(
+  deps: OperationDeps,
+  send: Send,
+  plan: FollowUpPlan,
+  extra: { changes?: SendChanges; events?: ReturnType<typeof syncEvent>[]; durable?: boolean } = {},
+): Promise<Send | null> {
+  const saved = await recordOutcome(deps, send.id, deps.clock.now(), () => ({ changes: { followUp: plan, ...extra.changes }, events: extra.events }), {
+    release: false,
+    leaseMs: deps.leaseMs,
+    durable: extra.durable,
+  });
   return saved?.send ?? null;
 }
 
@@ -131,7 +140,7 @@ async function ensureBuyersList(deps: OperationDeps, send: Send, plan: FollowUpP
   // The intent must be durable before the request leaves: after a crash it makes the next owner
   // look the list up by name instead of creating a second one.
   const intent = { ...plan, buyersListStartedAt: deps.clock.now() };
-  if (!(await savePlan(deps, send, intent))) return 'lost_lease';
+  if (!(await savePlan(deps, send, intent, { durable: true }))) return 'lost_lease';
   let listId: string | number;
   try {
     listId = (await deps.client.createUserList(send.connectionId, name, { signal })).id;

@@ -170,7 +170,7 @@ async function create(deps: OperationDeps, work: SendWork, sendNow: boolean, sig
       changes: { createStartedAt: now, createRevision: send.revision, createFingerprint: JSON.stringify(fingerprint), createAmbiguous: false, syncState: 'creating' },
       events: [syncEvent(send.id, 'sync_started', { operation: 'create', revision: send.revision, sendNow })],
     }),
-    { release: false, leaseMs: deps.leaseMs },
+    { release: false, leaseMs: deps.leaseMs, durable: true },
   );
   if (!intent) return 'lost_lease';
 

@@ -25,7 +25,7 @@ export function recordOutcome(
   sendId: string,
   now: number,
   decide: (fresh: SendWork) => { changes: SendChanges; events?: EventSpec[] },
-  options: { release: boolean; leaseMs?: number } = { release: true },
+  options: { release: boolean; leaseMs?: number; durable?: boolean } = { release: true },
 ): Promise<SendWork | null> {
   return deps.sends.recordOutcome(sendId, deps.owner, now, decide, options);
 }

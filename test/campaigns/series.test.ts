@@ -227,6 +227,37 @@ describe('recurring campaigns', () => {
     expect(h.liveRemote()).toHaveLength(1);
   });
 
+  it('a resume remakes a withdrawn occurrence only once its copy is surely deleted in OFAuth', async () => {
+    h = await buildSeriesHarness({ start: FRIDAY_1 - HOUR });
+    const series = await createSeries();
+    await h.fanout.syncOnce();
+    // The pause's DELETE is answered 500 and changes nothing: the queued copy is still in OFAuth.
+    await h.post(`/v1/campaigns/${series.id}/pause`);
+    h.sim.setFaults({ serverErrorBeforeCommit: 1 });
+    await h.fanout.syncOnce();
+    h.sim.setFaults({});
+    expect(h.liveRemote()).toHaveLength(1);
+
+    // Resumed while that delete waits for its retry: remaking the occurrence now would put a
+    // second copy in OFAuth's queue, and both go out if the delete never succeeds.
+    await h.post(`/v1/campaigns/${series.id}/resume`);
+    await h.fanout.syncOnce();
+    expect((await h.sendsOf(series.id)).map((s) => s.status)).toEqual(['canceled']);
+    expect(h.liveRemote()).toHaveLength(1);
+    expect(await h.get(`/v1/campaigns/${series.id}`)).toMatchObject({ status: 'scheduled', nextOccurrenceAt: new Date(FRIDAY_1).toISOString() });
+
+    // The retried delete is confirmed; the next tick makes the occurrence again, once.
+    h.clock.advance(10 * MINUTE);
+    await h.fanout.syncOnce();
+    await h.fanout.syncOnce();
+    const statuses = (await h.sendsOf(series.id)).map((s) => [s.occurrenceAt, s.status, s.sync.state]);
+    expect(statuses).toEqual([
+      [new Date(FRIDAY_1).toISOString(), 'canceled', 'deleted'],
+      [new Date(FRIDAY_1).toISOString(), 'queued', 'synced'],
+    ]);
+    expect(h.liveRemote()).toHaveLength(1);
+  });
+
   it('a resumed occurrence sent now finds its own message after an ambiguous create, not its canceled copy\'s date', async () => {
     const start = Date.UTC(2030, 0, 1, 12, 10);
     h = await buildSeriesHarness({ start });

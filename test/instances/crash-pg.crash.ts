@@ -113,7 +113,7 @@ describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random
       const api = createApi(group, ADMIN_TOKEN);
 
       const plans = planCampaigns(createRng(seed), { seed, count: profile.campaigns, connectionIds: [sim.connectionId, SECOND_CONNECTION], now: Date.now() });
-      const models: CampaignModel[] = plans.map((plan) => ({ plan, id: null, confirmedRevision: 0, isCanceled: false, nextOperation: 0, isBusy: false }));
+      const models: CampaignModel[] = plans.map((plan) => ({ plan, id: null, confirmedRevision: 0, isCanceled: false, isPaused: false, nextOperation: 0, isBusy: false }));
       const totalOperations = plans.reduce((n, p) => n + p.operations.length, 0);
       const meanUptimeMs = (profile.uptimeMs[0] + profile.uptimeMs[1]) / 2;
       const thinkMaxMs = Math.round((2 * profile.minKills * meanUptimeMs * CONCURRENCY) / totalOperations);

@@ -344,6 +344,29 @@ export function defineStoreContract(backend: StoreBackend): void {
       });
     });
 
+    it('decides also on a withdrawn send whose remote copy is not surely gone, until its delete is confirmed', async () => {
+      const { campaign, sends } = await createSeries(store, T0, { nextOccurrenceAt: T0 + 4 * DAY, occurrences: [T0 + DAY, T0 + 2 * DAY, T0 + 3 * DAY] });
+      const at = T0 + MINUTE;
+      // Queued in OFAuth, then withdrawn: its DELETE has not been confirmed.
+      await changeSend(store, sends[0]!, at, queuedRemotely('7001', at));
+      const undeleted = await changeSend(store, sends[0]!, at, { status: 'canceled', reason: 'paused' });
+      // Withdrawn while its create's outcome was unknown: a copy may exist.
+      await changeSend(store, sends[1]!, at, { createStartedAt: at, createRevision: 1, createFingerprint: '{}', syncState: 'creating' });
+      const maybeCreated = await changeSend(store, sends[1]!, at, { status: 'canceled', reason: 'paused' });
+      // Withdrawn and deleted in OFAuth: settled.
+      await changeSend(store, sends[2]!, at, queuedRemotely('7003', at));
+      await changeSend(store, sends[2]!, at, { status: 'canceled', reason: 'paused' });
+      await changeSend(store, sends[2]!, at, { remoteDeletedAt: at, syncState: 'deleted' });
+
+      let decidedOn: Send[] = [];
+      await store.campaigns.mutate(campaign.id, at, (state) => {
+        decidedOn = state.sends;
+        return {};
+      });
+      expect(decidedOn.map((s) => s.id).sort()).toEqual([undeleted.id, maybeCreated.id].sort());
+      expect(decidedOn.find((s) => s.id === undeleted.id)).toEqual(undeleted);
+    });
+
     it('writes campaign changes and events, and returns the new record', async () => {
       const { campaign, send } = await createOneShot(store, T0);
       const record = await store.campaigns.mutate(campaign.id, T0 + MINUTE, () => ({

@@ -9,6 +9,7 @@ import { ApiProxy } from '../helpers/crash/api-proxy.ts';
 import { createApi } from '../helpers/crash/api.ts';
 import { killRepeatedly } from '../helpers/crash/kill-loop.ts';
 import { createRng, seedFrom } from '../helpers/crash/random.ts';
+import { SERIES_ENV, checkSeries, planSeries, readSeries, remoteOwnersOf, whyUnsettled, type SeriesView } from '../helpers/crash/series.ts';
 import { ServerProcess, findFreePort, snapshotApp } from '../helpers/crash/server-process.ts';
 import { checkInvariants, collectEventFigures, waitForConvergence } from '../helpers/crash/verify.ts';
 import { planCampaigns, runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
@@ -32,8 +33,8 @@ const reproduce = isFull ? `CRASH_SEED=${seed} npm run test:crash` : `CRASH_SEED
 // The short run took 72 s alone on 2 cores, but 180 s was not enough once every server life also
 // loads the dashboard and the PostgreSQL driver on a machine loaded by other test runs (load 8–12).
 const profile = isFull
-  ? { campaigns: 200, minKills: 20, uptimeMs: [400, 3_000] as [number, number], convergeMs: 240_000, testMs: 15 * 60_000 }
-  : { campaigns: 40, minKills: 7, uptimeMs: [300, 2_000] as [number, number], convergeMs: 60_000, testMs: 300_000 };
+  ? { campaigns: 200, series: 30, minKills: 20, uptimeMs: [400, 3_000] as [number, number], convergeMs: 240_000, testMs: 15 * 60_000 }
+  : { campaigns: 40, series: 6, minKills: 7, uptimeMs: [300, 2_000] as [number, number], convergeMs: 60_000, testMs: 300_000 };
 const CONCURRENCY = 6;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_TOKEN = `crash-admin-${seed}-0123456789abcdef`;
@@ -73,7 +74,7 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
   });
 
   it(
-    `converges with ${profile.campaigns} campaigns and at least ${profile.minKills} SIGKILLs (seed ${seed})`,
+    `converges with ${profile.campaigns} campaigns, ${profile.series} series and at least ${profile.minKills} SIGKILLs (seed ${seed})`,
     async () => {
       const startedAt = Date.now();
       sim = await startSimulator({
@@ -111,13 +112,20 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
           // of the last at once (as before connection leases), rather than idling until they expire.
           INSTANCE_ID: 'crash-slot-1',
           SYNC_SETTLE: '1s',
+          ...SERIES_ENV,
         },
       });
       proxy = await ApiProxy.start(port, activity);
       const api = createApi(server, ADMIN_TOKEN, { baseUrl: proxy.url, activity });
 
-      const plans = planCampaigns(createRng(seed), { seed, count: profile.campaigns, connectionIds: [sim.connectionId, SECOND_CONNECTION], now: Date.now() });
-      const models: CampaignModel[] = plans.map((plan) => ({ plan, id: null, confirmedRevision: 0, isCanceled: false, nextOperation: 0, isBusy: false }));
+      const connectionIds = [sim.connectionId, SECOND_CONNECTION];
+      const plans = [
+        ...planCampaigns(createRng(seed), { seed, count: profile.campaigns, connectionIds, now: Date.now() }),
+        ...planSeries(createRng(seed ^ 0x9e3779b9), { seed, count: profile.series, first: profile.campaigns, connectionIds, now: Date.now() }),
+      ];
+      const models: CampaignModel[] = plans.map((plan) => ({ plan, id: null, confirmedRevision: 0, isCanceled: false, isPaused: false, nextOperation: 0, isBusy: false }));
+      const seriesModels = models.filter((m) => m.plan.recurrence !== null);
+      const readAllSeries = () => Promise.all(seriesModels.filter((m) => m.id !== null).map((m) => readSeries(api, m.id!)));
       const totalOperations = plans.reduce((n, p) => n + p.operations.length, 0);
       progress = () => `${models.reduce((n, m) => n + m.nextOperation, 0)}/${totalOperations} API operations done`;
       // Operations are spread over the server lives (runWorkload gates them) and, by think time,
@@ -152,8 +160,14 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
       // Phase 2: OFAuth healthy again, one last start, and wait for the sync loop to settle.
       sim.setFaults({});
       await server.start();
-      const { campaigns, waitedMs } = await waitForConvergence(api, profile.convergeMs);
-      const verdict = checkInvariants(models, campaigns, sim.messages());
+      const { campaigns, waitedMs } = await waitForConvergence(api, profile.convergeMs, async () =>
+        (await readAllSeries()).map(whyUnsettled).filter((why): why is string => why !== null),
+      );
+      const series = new Map<string, SeriesView>((await readAllSeries()).map((view) => [view.id, view]));
+      const remote = sim.messages();
+      const verdict = checkInvariants(models, campaigns, remote, seriesModels.flatMap((m) => (series.has(m.id!) ? remoteOwnersOf(m.plan, series.get(m.id!)!) : [])));
+      const seriesViolations = seriesModels.flatMap((m) => (m.id !== null && series.has(m.id) ? checkSeries(m, series.get(m.id)!, remote) : []));
+      const seriesSends = [...series.values()].flatMap((view) => view.sends);
       const figures = await collectEventFigures(api, campaigns.map((c) => c.id));
       const requests = sim.requestCounts();
       const exitCode = await server.stop();
@@ -167,6 +181,8 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
           `adoptions=${figures.adopted} provenAbsent=${figures.createAbsent} remoteCreated=${figures.remoteCreated} ` +
           `syncErrors=${figures.syncErrors} ${JSON.stringify(figures.syncErrorsBy)} remoteMessages=${sim.messages().length} ` +
           `duplicates=${verdict.duplicates} unclaimed=${verdict.unclaimed} ` +
+          `series=${seriesModels.length} (running ${seriesModels.filter((m) => !m.isCanceled && !m.isPaused).length}, paused ${seriesModels.filter((m) => m.isPaused).length}, ` +
+          `canceled ${seriesModels.filter((m) => m.isCanceled).length}) seriesSends=${seriesSends.length} (queued ${seriesSends.filter((s) => s.status === 'queued').length}) ` +
           `killPhase=${killPhaseMs}ms converge=${waitedMs}ms total=${Date.now() - startedAt}ms finalExit=${exitCode}`,
       );
 
@@ -175,6 +191,7 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
       expect(kills, `SIGKILLs (${context})`).toBeGreaterThanOrEqual(profile.minKills);
       expect(models.filter((m) => m.nextOperation < m.plan.operations.length).map((m) => `c${m.plan.index}`), `unfinished scripts (${context})`).toEqual([]);
       expect(verdict.violations, `invariant violations (${context})`).toEqual([]);
+      expect(seriesViolations, `series invariant violations (${context})`).toEqual([]);
       expect(verdict.duplicates, `live remote messages no campaign owns (${context})`).toBe(0);
     },
     profile.testMs,

@@ -72,6 +72,8 @@ export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): 
     },
 
     /* Campaign first, then the send (write.ts's lock order); the lease is checked on the locked row. */
+    // Every commit here is durable (synchronous_commit on, PostgreSQL's default), so `durable`
+    // needs nothing more; an operator turning it off gives up exactly-once across power loss.
     async recordOutcome(sendId, owner, now, decide, options = { release: true }) {
       const [peek] = await db.select({ campaignId: sends.campaignId, leaseOwner: sends.leaseOwner }).from(sends).where(eq(sends.id, sendId));
       if (!peek || peek.leaseOwner !== owner) return null;

@@ -1,10 +1,11 @@
-import { and, asc, eq, inArray, notInArray, or } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Campaign, CampaignChanges } from '../../campaigns/model.ts';
 import type { PgDb, PgExecutor, PgTx } from '../../db/postgres/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/postgres/schema.ts';
 import type { EventSpec } from '../../events/types.ts';
 import { recomputeCampaign, recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts';
-import { FINAL_SEND_STATUSES, type Send, type SendChanges } from '../../sends/model.ts';
+import type { Send, SendChanges } from '../../sends/model.ts';
+import { isOpenSend } from '../dialect.ts';
 
 /*
  * The write path every PostgreSQL store method shares (the twin of ../sqlite/write.ts), so
@@ -65,12 +66,12 @@ export async function lockSend(tx: PgTx, id: string): Promise<Send | undefined> 
   return row;
 }
 
-/** Sends that can still change, plus a one-shot's send whatever its status; locked in id order when `lock`. */
+/** The sends a campaign mutation decides on (see isOpenSend); locked in id order when `lock`. */
 export async function openSendsOf(db: PgExecutor, campaignId: string, options: { lock?: boolean } = {}): Promise<Send[]> {
   const query = db
     .select()
     .from(sends)
-    .where(and(eq(sends.campaignId, campaignId), or(notInArray(sends.status, [...FINAL_SEND_STATUSES]), eq(sends.kind, 'scheduled'))))
+    .where(and(eq(sends.campaignId, campaignId), isOpenSend(sends)))
     .orderBy(asc(sends.id));
   return options.lock ? query.for('update') : query;
 }

@@ -2,6 +2,7 @@ import { closeDatabase, type Db } from '../../db/sqlite/client.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Store } from '../types.ts';
 import { createSqliteCampaignStore } from './campaigns.ts';
+import { sqliteWriterOf } from './durability.ts';
 import { createSqliteInstanceStore } from './instances.ts';
 import { createSqliteConnectionStore, createSqliteRunStore } from './connections.ts';
 import { createSqliteSendStore } from './sends.ts';
@@ -33,6 +34,7 @@ export function createSqliteStore(db: Db, settings: LifecycleSettings): Store & 
       }
     },
     async close() {
+      sqliteWriterOf(db).close();
       closeDatabase(db);
     },
   };

@@ -5,7 +5,9 @@ import { campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
 import type { SendStore, SendWork } from '../types.ts';
+import { sqliteWriterOf } from './durability.ts';
 import { createSqliteFollowUpStore } from './follow-ups.ts';
+import { cachedStatement } from './statements.ts';
 import { campaignById, sendById, writeSendAndCampaign } from './write.ts';
 
 /**
@@ -14,7 +16,8 @@ import { campaignById, sendById, writeSendAndCampaign } from './write.ts';
  * its send and derived columns are recomputed by the lifecycle.
  */
 export function createSqliteSendStore(db: Db, settings: LifecycleSettings): SendStore {
-  const immediate = <T>(fn: () => T): T => db.transaction(fn, { behavior: 'immediate' });
+  // Claims, leases and outcomes are bookkeeping; only a create intent waits for the disk (see durability.ts).
+  const writer = sqliteWriterOf(db);
 
   // Raw SQL on purpose: the partial index sends_due_idx (connection_id, sync_due_at) serves it,
   // and the optional filters are bound as NULL-or-value so there is one statement for every call.
@@ -58,7 +61,7 @@ export function createSqliteSendStore(db: Db, settings: LifecycleSettings): Send
      * has expired and is taken over (counted, so operators see crashes).
      */
     async claim({ connectionId, owner, now, leaseMs, limit, onlySendId, onlyCampaignId }) {
-      return immediate(() => {
+      return writer.writeNow(() => {
         const found = candidates.all(connectionId, now, now, onlySendId ?? null, onlySendId ?? null, onlyCampaignId ?? null, onlyCampaignId ?? null, limit);
         if (found.length === 0) return { work: [], takeovers: 0 };
         const takeovers = found.filter((c) => c.leaseOwner !== null && c.leaseOwner !== owner).length;
@@ -83,22 +86,19 @@ export function createSqliteSendStore(db: Db, settings: LifecycleSettings): Send
     },
 
     async recordOutcome(sendId, owner, now, decide, options = { release: true }) {
-      return immediate(() => {
+      return writer.write(options.durable === true ? 'durable' : 'bookkeeping', () => {
         const fresh = sendById(db, sendId);
         if (!fresh || fresh.leaseOwner !== owner) return null;
         const campaign = campaignById(db, fresh.campaignId);
         if (!campaign) return null;
         const { changes, events = [] } = decide({ send: fresh, campaign });
         const lease = options.release ? { leaseOwner: null, leaseExpiresAt: null } : { leaseExpiresAt: now + (options.leaseMs ?? 0) };
-        return writeSendAndCampaign(db, fresh, { ...changes, ...lease }, events, now, settings);
+        return writeSendAndCampaign(db, fresh, { ...changes, ...lease }, events, now, settings, campaign);
       });
     },
 
     async releaseLease(sendId, owner) {
-      db.update(sends)
-        .set({ leaseOwner: null, leaseExpiresAt: null })
-        .where(and(eq(sends.id, sendId), eq(sends.leaseOwner, owner)))
-        .run();
+      writer.writeNow(() => cachedStatement(db, 'UPDATE sends SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?').run(sendId, owner));
     },
 
     async siblingDueTimes(sendId, from, to) {

@@ -30,6 +30,8 @@ export interface CampaignView {
   status: string;
   scheduledAt: string | null;
   message: { text: string; price: number };
+  /** Set for a series, whose `sync` is null (each of its sends has one): see series.ts. */
+  recurrence?: object | null;
   sync: {
     state: string;
     remoteId: string | null;

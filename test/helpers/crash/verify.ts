@@ -24,6 +24,9 @@ export async function listAllCampaigns(api: Api): Promise<CampaignView[]> {
   return all;
 }
 
+/** A series' view has its recurrence (and no one-shot sync view); a one-shot's has none. */
+const isSeriesView = (c: CampaignView) => c.recurrence !== undefined && c.recurrence !== null;
+
 /** Settled: live ones synced at their latest revision, canceled ones with no remote work left. */
 export function isSettled(c: CampaignView): boolean {
   if (c.status === 'canceled') return c.sync.state === 'deleted' || c.sync.state === 'idle';
@@ -37,20 +40,25 @@ const describeCampaign = (c: CampaignView) =>
  * Polls until the sync loop has nothing left: no backlog, nothing leased, every campaign
  * settled. On the deadline, throws naming every unsettled campaign.
  */
-export async function waitForConvergence(api: Api, timeoutMs: number): Promise<{ campaigns: CampaignView[]; waitedMs: number }> {
+export async function waitForConvergence(
+  api: Api,
+  timeoutMs: number,
+  /** Why each series is not settled yet (empty: all are); a series has no one-shot sync view. */
+  unsettledSeries: () => Promise<string[]> = async () => [],
+): Promise<{ campaigns: CampaignView[]; waitedMs: number }> {
   const started = Date.now();
   for (;;) {
     const response = await api.read('/v1/sync/status');
     expectStatus(response, 200, 'GET /v1/sync/status');
     const status = response.body as SyncStatus;
     const campaigns = await listAllCampaigns(api);
-    const unsettled = campaigns.filter((c) => !isSettled(c));
+    const unsettled = [...campaigns.filter((c) => !isSeriesView(c) && !isSettled(c)).map(describeCampaign), ...(await unsettledSeries())];
     const isIdle = status.backlog.length === 0 && status.inFlight === 0;
     if (isIdle && unsettled.length === 0) return { campaigns, waitedMs: Date.now() - started };
     if (Date.now() - started > timeoutMs) {
       throw new Error(
         `not converged after ${timeoutMs} ms: backlog=${JSON.stringify(status.backlog)} inFlight=${status.inFlight} ` +
-          `paused=${JSON.stringify(status.pausedConnections)}; ${unsettled.length} unsettled campaign(s):\n  ${unsettled.map(describeCampaign).join('\n  ')}`,
+          `paused=${JSON.stringify(status.pausedConnections)}; ${unsettled.length} unsettled campaign(s):\n  ${unsettled.join('\n  ')}`,
       );
     }
     await delay(250);
@@ -137,24 +145,29 @@ export interface Verdict {
  * or doubled, each live campaign has exactly one live remote message with its last revision's
  * text, each canceled one has none, and every remote message belongs to exactly one campaign.
  */
-export function checkInvariants(models: CampaignModel[], campaigns: CampaignView[], remote: SimMessage[]): Verdict {
+export function checkInvariants(
+  models: CampaignModel[],
+  campaigns: CampaignView[],
+  remote: SimMessage[],
+  /** Remote ids held by series sends (see series.ts), which own messages as one-shots do. */
+  seriesOwners: Array<{ connectionId: string; remoteId: string; owner: string }> = [],
+): Verdict {
   const violations: string[] = [];
   const byId = new Map(campaigns.map((c) => [c.id, c]));
   const remoteKey = (connectionId: string, id: string | number) => `${connectionId}/${id}`;
   const remoteById = new Map(remote.map((m) => [remoteKey(m.connectionId, m.id), m]));
-  const owners = new Map<string, CampaignView[]>();
-  for (const c of campaigns) {
-    if (c.sync.remoteId === null) continue;
-    const key = remoteKey(c.connectionId, c.sync.remoteId);
-    owners.set(key, [...(owners.get(key) ?? []), c]);
-  }
+  const owners = new Map<string, string[]>();
+  const own = (key: string, owner: string) => owners.set(key, [...(owners.get(key) ?? []), owner]);
+  for (const c of campaigns) if (!isSeriesView(c) && c.sync.remoteId !== null) own(remoteKey(c.connectionId, c.sync.remoteId), c.id);
+  for (const o of seriesOwners) own(remoteKey(o.connectionId, o.remoteId), o.owner);
 
   const knownIds = new Set(models.map((m) => m.id));
   for (const c of campaigns) if (!knownIds.has(c.id)) violations.push(`campaign ${c.id} (${c.name}) was never accepted by a create: a replayed create made a second one`);
 
   let live = 0;
   let canceled = 0;
-  for (const model of models) {
+  // Series are checked by checkSeries (series.ts); here only their campaigns' existence and remote ids count.
+  for (const model of models.filter((m) => m.plan.recurrence === null)) {
     const { plan } = model;
     const label = `c${plan.index}`;
     if (model.id === null) {
@@ -206,7 +219,7 @@ export function checkInvariants(models: CampaignModel[], campaigns: CampaignView
       if (isLiveRemote(m)) duplicates++;
     }
     violations.push(
-      `remote message ${m.id} (${m.state}, text ${JSON.stringify(m.body.text)}) is claimed by ${claimedBy.length} campaigns${claimedBy.length > 0 ? `: ${claimedBy.map((c) => c.id).join(', ')}` : ''}`,
+      `remote message ${m.id} (${m.state}, text ${JSON.stringify(m.body.text)}) is claimed by ${claimedBy.length} campaigns or sends${claimedBy.length > 0 ? `: ${claimedBy.join(', ')}` : ''}`,
     );
   }
   return { violations, duplicates, unclaimed, liveCampaigns: live, canceledCampaigns: canceled };

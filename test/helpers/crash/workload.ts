@@ -2,7 +2,15 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ServerGoneError, expectStatus, type Api, type CampaignView, type ServerLike } from './api.ts';
 import type { Rng } from './random.ts';
 
-export type Operation = { kind: 'create' } | { kind: 'edit'; revision: number } | { kind: 'cancel' };
+/** pause and resume only in a series' script (see ./series.ts). */
+export type Operation = { kind: 'create' } | { kind: 'edit'; revision: number } | { kind: 'cancel' } | { kind: 'pause' } | { kind: 'resume' };
+
+/** A series' schedule in the crash test: every occurrence a day out, all within RECURRENCE_LEAD. */
+export interface SeriesSchedule {
+  cron: string;
+  timezone: 'UTC';
+  maxOccurrences: number;
+}
 
 /** What the marketer will do to one campaign, decided up front from the seed. */
 export interface CampaignPlan {
@@ -16,6 +24,8 @@ export interface CampaignPlan {
   texts: string[];
   cancel: boolean;
   operations: Operation[];
+  /** A series (scheduledAt is then its start); null for a one-shot. */
+  recurrence: SeriesSchedule | null;
 }
 
 /** What the API has confirmed so far; at the end, the expected final state. */
@@ -26,6 +36,8 @@ export interface CampaignModel {
   /** Revision whose text the API has confirmed (0 before the create). */
   confirmedRevision: number;
   isCanceled: boolean;
+  /** A series paused by the last confirmed pause (and not resumed since). */
+  isPaused: boolean;
   nextOperation: number;
   isBusy: boolean;
 }
@@ -72,6 +84,7 @@ export function planCampaigns(rng: Rng, options: { seed: number; count: number; 
       texts,
       cancel,
       operations,
+      recurrence: null,
     };
   });
 }
@@ -83,6 +96,7 @@ export function createBodyOf(plan: CampaignPlan) {
     message: { text: plan.texts[0]!, price: plan.price },
     audience: { userLists: [1, 2], excludeUserLists: [4] },
     scheduledAt: plan.scheduledAt,
+    ...(plan.recurrence === null ? {} : { recurrence: plan.recurrence }),
   };
 }
 
@@ -176,6 +190,19 @@ export async function runWorkload(deps: WorkloadDeps): Promise<WorkloadStats> {
       c.confirmedRevision = operation.revision;
       return;
     }
+    if (operation.kind === 'pause' || operation.kind === 'resume') {
+      const expected = operation.kind === 'pause' ? 'paused' : 'scheduled';
+      await settle(
+        label,
+        async () => {
+          const response = await api.send('POST', `/v1/campaigns/${c.id}/${operation.kind}`, {});
+          expectStatus(response, 200, label);
+        },
+        async () => (await current(c)).status === expected,
+      );
+      c.isPaused = operation.kind === 'pause';
+      return;
+    }
     await settle(
       label,
       async () => {
@@ -185,6 +212,7 @@ export async function runWorkload(deps: WorkloadDeps): Promise<WorkloadStats> {
       async () => (await current(c)).status === 'canceled',
     );
     c.isCanceled = true;
+    c.isPaused = false;
   }
 
   async function worker(): Promise<void> {
