@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { validatorCompiler, type FastifyPluginAsyncZod, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { audienceRoutes } from './audience/routes.ts';
 import { campaignRoutes } from './campaigns/routes.ts';
 import { dashboardPlugin } from './dashboard/plugin.ts';
 import { registerBearerAuth } from './http/auth.ts';
@@ -66,6 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     async (v1) => {
       registerBearerAuth(v1, services.tokens);
       await v1.register(campaignRoutes(services.campaigns));
+      await v1.register(audienceRoutes(services.audience));
       await v1.register(sendRoutes(services.sends));
       await v1.register(syncRoutes(services.sync));
       await v1.register(statsRoutes(services.stats));

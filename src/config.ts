@@ -58,6 +58,10 @@ const envSchema = z.object({
   RECURRENCE_LEAD: durationSchema.default(3_600_000),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   SESSION_TTL: durationSchema.default(12 * 3_600_000),
+  AUDIENCE_RESOLVE_LEAD: durationSchema.default(10 * 60_000),
+  AUDIENCE_MAX_FANS: intSchema(1, 10_000_000).default(50_000),
+  LISTS_CACHE_TTL: durationSchema.default(10 * 60_000),
+  OVERLAP_WINDOW: durationSchema.default(12 * 3_600_000),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -110,6 +114,12 @@ export interface Config {
    * in sandbox mode without one it is random per start (`isEphemeral`), so sessions end on restart.
    */
   session: { secret: string | null; isEphemeral: boolean; ttlMs: number };
+  /**
+   * Audiences: how long before its time a chat-filter audience is resolved (and the send
+   * created), the most fans one send may resolve to, how long OFAuth's user lists are cached,
+   * and how close two sends on a connection must be to be reported as overlapping.
+   */
+  audience: { resolveLeadMs: number; maxFans: number; listsCacheTtlMs: number; overlapWindowMs: number };
 }
 
 export class ConfigError extends Error {
@@ -173,6 +183,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     instanceId: e.INSTANCE_ID ?? null,
     sandbox: { sendDurationMs: e.SANDBOX_SEND_DURATION },
     recurrence: { minIntervalMs: e.RECURRENCE_MIN_INTERVAL, leadMs: e.RECURRENCE_LEAD },
+    audience: { resolveLeadMs: e.AUDIENCE_RESOLVE_LEAD, maxFans: e.AUDIENCE_MAX_FANS, listsCacheTtlMs: e.LISTS_CACHE_TTL, overlapWindowMs: e.OVERLAP_WINDOW },
     session: Object.freeze(sessionSettings(e.SESSION_SECRET, e.OFAUTH_API_KEY ? 'live' : 'sandbox', e.SESSION_TTL)),
   } satisfies Config) as Config;
 }

@@ -61,3 +61,10 @@ export class IdempotencyMismatchError extends AppError {
     );
   }
 }
+
+/** OFAuth could not answer a read the request depends on (an error, a timeout, a paused connection). */
+export class UpstreamError extends AppError {
+  constructor(detail: string) {
+    super(502, 'ofauth_unavailable', 'OFAuth could not be asked', detail);
+  }
+}

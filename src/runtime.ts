@@ -1,5 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AddressInfo } from 'node:net';
+import { createListCatalog } from './audience/list-catalog.ts';
+import { findOverlaps, toOverlapView } from './audience/overlaps.ts';
+import { createAudienceService, type AudienceService } from './audience/service.ts';
 import { materialiseFollowUps } from './sync/follow-up-materialise.ts';
 import { materializeDueSeries } from './campaigns/series.ts';
 import { createCampaignService, type CampaignService } from './campaigns/service.ts';
@@ -23,6 +26,7 @@ import { createTokenService, type TokenService } from './tokens/service.ts';
 /** What the HTTP layer calls. */
 export interface Services {
   campaigns: CampaignService;
+  audience: AudienceService;
   sends: SendService;
   tokens: TokenService;
   sync: SyncService;
@@ -112,9 +116,23 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   const simulator = options.client || config.mode !== 'sandbox' ? null : await startSandboxSimulator(config);
   const client = options.client ?? clientFromConfig(config, simulator?.url ?? config.ofauth.baseUrl, simulator?.apiKey ?? config.ofauth.apiKey!, metrics, logger);
 
-  const campaigns = createCampaignService({ campaigns: store.campaigns, clock, settings: { minIntervalMs: config.recurrence.minIntervalMs } });
+  const catalog = createListCatalog({ client, clock, connections: store.connections, ttlMs: config.audience.listsCacheTtlMs });
+  const campaigns = createCampaignService({
+    campaigns: store.campaigns,
+    clock,
+    settings: { minIntervalMs: config.recurrence.minIntervalMs },
+    audience: {
+      findUnknownLists: (connectionId, ids) => catalog.findUnknown(connectionId, ids),
+      findOverlaps: async (subject) => (await findOverlaps(store.campaigns, subject, config.audience.overlapWindowMs)).map(toOverlapView),
+    },
+  });
   const tokens = createTokenService({ tokens: store.tokens, clock, adminToken: config.adminToken });
-  const baseSync: SyncSettings = { ...config.sync, ...options.syncSettings };
+  const baseSync: SyncSettings = {
+    ...config.sync,
+    audienceResolveLeadMs: config.audience.resolveLeadMs,
+    audienceMaxFans: config.audience.maxFans,
+    ...options.syncSettings,
+  };
   // The sync and the materialiser hold a late occurrence to the same limit.
   const lateOccurrenceMs = baseSync.occurrenceLateMaxMs ?? occurrenceLateMaxMs(baseSync.lateSendMaxMs, config.recurrence.minIntervalMs);
   const syncSettings: SyncSettings = { ...baseSync, occurrenceLateMaxMs: lateOccurrenceMs };
@@ -191,6 +209,13 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   });
   const services: Services = {
     campaigns,
+    audience: createAudienceService({
+      store,
+      catalog,
+      campaigns,
+      clock,
+      settings: { overlapWindowMs: config.audience.overlapWindowMs, resolveLeadMs: config.audience.resolveLeadMs },
+    }),
     tokens,
     sends: createSendService({ campaigns, store: store.campaigns }),
     sync: createSyncService({ campaigns, store, reconciler, syncOnce, clock, schedulerStatus: () => syncScheduler.status(), instanceTtlMs: leases?.ttlMs ?? syncSettings.leaseMs }),

@@ -51,12 +51,22 @@ export interface Message {
   releaseForms: ReleaseForms;
 }
 
+/** OFAuth's chat-list filters (GET /v2/access/chats?filter=…): the fans of the matching chats. */
+export const chatFilters = ['priority', 'unread', 'who_tipped'] as const;
+export type ChatFilter = (typeof chatFilters)[number];
+
 /** Who receives it; ids are normalised to numbers and de-duplicated. */
 export interface Audience {
   userIds: number[];
   userLists: number[];
   excludeUserLists: number[];
   subscribedAfterDate: string | null;
+  /**
+   * Resolved to fan ids shortly before the send is created (see src/audience/resolve.ts) and
+   * joined with userIds. Absent on campaigns stored before chat filters existed, and whenever
+   * empty, so their stored JSON and views are unchanged.
+   */
+  chatFilters?: ChatFilter[];
 }
 
 /** A PPV campaign's follow-up: `message` to the fans a send reached minus its buyers, `afterMs` after it was sent. */
@@ -65,6 +75,15 @@ export interface FollowUp {
   message: Message;
   audience: 'non_buyers';
 }
+
+/** The audience as stored: chatFilters only when there are some (see Audience.chatFilters). */
+export function normalizeAudience<A extends Audience>(audience: A): Audience {
+  const { chatFilters: filters, ...rest } = audience;
+  return filters && filters.length > 0 ? { ...rest, chatFilters: filters } : rest;
+}
+
+/** The audience's chat filters; [] when it has none. */
+export const chatFiltersOf = (audience: Audience): ChatFilter[] => audience.chatFilters ?? [];
 
 /** The marketer's plan: what to send, to whom, and when (once, or as a series). */
 export interface Campaign {

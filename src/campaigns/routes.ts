@@ -6,6 +6,7 @@ import {
   campaignListSchema,
   campaignParamsSchema,
   campaignSchema,
+  campaignWithWarningsSchema,
   createCampaignBodySchema,
   eventListQuerySchema,
   eventListSchema,
@@ -37,7 +38,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         security,
         headers: idempotencyHeadersSchema,
         body: createCampaignBodySchema,
-        response: { 201: campaignSchema, ...problemResponses(409, 422), ...bodyProblemResponses, ...authProblemResponses },
+        response: { 201: campaignWithWarningsSchema, ...problemResponses(409, 422), ...bodyProblemResponses, ...authProblemResponses },
       },
       handler: async (request, reply) => {
         const result = await campaigns.create(principalOf(request), request.body, request.headers['idempotency-key']);
@@ -74,7 +75,7 @@ export function campaignRoutes(campaigns: CampaignService): FastifyPluginAsyncZo
         security,
         params: campaignParamsSchema,
         body: patchCampaignBodySchema,
-        response: { 200: campaignSchema, ...problemResponses(404, 409), ...bodyProblemResponses, ...authProblemResponses },
+        response: { 200: campaignWithWarningsSchema, ...problemResponses(404, 409), ...bodyProblemResponses, ...authProblemResponses },
       },
       handler: async (request) => campaigns.update(principalOf(request), request.params.id, request.body),
     });

@@ -1,9 +1,10 @@
 import { z } from 'zod';
+import { overlapSchema } from '../audience/schemas.ts';
 import { cursorSchema, isoDateTimeSchema } from '../http/common-schemas.ts';
 import { eventDataSchemas } from '../events/schemas.ts';
 import { eventTypes, type EventType } from '../events/types.ts';
 import { MAX_FOLLOW_UPS, followUpBodySchema } from './follow-ups.ts';
-import { campaignStatuses, sendStatuses, syncStates } from './model.ts';
+import { campaignStatuses, chatFilters, sendStatuses, syncStates } from './model.ts';
 
 const positiveIdSchema = z.int().positive().max(Number.MAX_SAFE_INTEGER);
 
@@ -91,11 +92,16 @@ export const messagePatchSchema = z.strictObject({
 const idListSchema = z.array(numericIdSchema).transform(uniqueNumbers);
 const subscribedAfterSchema = isoDateTimeSchema.nullable().transform((d) => (d === null ? null : new Date(d).toISOString()));
 
+const chatFiltersSchema = z
+  .array(z.enum(chatFilters))
+  .transform((filters) => [...new Set(filters)])
+  .describe('Fans of the chats OFAuth lists under each filter, resolved to fan ids shortly before the send (AUDIENCE_RESOLVE_LEAD) and joined with userIds');
+
 /** Audience rules that need the whole audience; run on create and on the merged PATCH result. */
-export function findAudienceProblems(a: { userIds: number[]; userLists: number[]; excludeUserLists: number[] }): Array<{ path: string; message: string }> {
+export function findAudienceProblems(a: { userIds: number[]; userLists: number[]; excludeUserLists: number[]; chatFilters?: string[] }): Array<{ path: string; message: string }> {
   const problems: Array<{ path: string; message: string }> = [];
-  if (a.userIds.length === 0 && a.userLists.length === 0) {
-    problems.push({ path: 'userIds', message: 'the audience needs at least one of userIds or userLists' });
+  if (a.userIds.length === 0 && a.userLists.length === 0 && (a.chatFilters ?? []).length === 0) {
+    problems.push({ path: 'userIds', message: 'the audience needs at least one of userIds, userLists or chatFilters' });
   }
   const excluded = new Set(a.excludeUserLists);
   const both = a.userLists.filter((id) => excluded.has(id));
@@ -111,6 +117,7 @@ export const audienceSchema = z
     userLists: idListSchema.default([]),
     excludeUserLists: idListSchema.default([]),
     subscribedAfterDate: subscribedAfterSchema.default(null),
+    chatFilters: chatFiltersSchema.default([]),
   })
   .superRefine((a, ctx) => {
     for (const p of findAudienceProblems(a)) ctx.addIssue({ code: 'custom', path: [p.path], message: p.message });
@@ -122,6 +129,7 @@ export const audiencePatchSchema = z.strictObject({
   userLists: idListSchema.optional(),
   excludeUserLists: idListSchema.optional(),
   subscribedAfterDate: subscribedAfterSchema.optional(),
+  chatFilters: chatFiltersSchema.optional(),
 });
 
 const nameSchema = z.string().trim().min(1, 'name must not be empty').max(200);
@@ -237,6 +245,7 @@ export const campaignSchema = z
       userLists: z.array(z.number()),
       excludeUserLists: z.array(z.number()),
       subscribedAfterDate: isoOut.nullable(),
+      chatFilters: z.array(z.enum(chatFilters)).optional().describe('Present when the audience has chat filters'),
     }),
     scheduledAt: isoOut.nullable(),
     recurrence: z
@@ -256,6 +265,10 @@ export const campaignSchema = z
   })
   .meta({ id: 'Campaign' });
 
+/** A create or PATCH answer: `warnings` lists overlapping sends, and is absent when there are none. */
+export const campaignWithWarningsSchema = campaignSchema
+  .extend({ warnings: z.array(overlapSchema).optional().describe("Other campaigns' sends on the connection within OVERLAP_WINDOW that share a list, a chat filter or fans") })
+  .meta({ id: 'CampaignWithWarnings' });
 
 export const campaignListSchema = z.object({
   items: z.array(campaignSchema),

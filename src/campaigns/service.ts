@@ -1,3 +1,5 @@
+import type { OverlapSubject } from '../audience/overlaps.ts';
+import type { OverlapView } from '../audience/schemas.ts';
 import type { Clock } from '../clock.ts';
 import type { EventSpec } from '../events/types.ts';
 import { ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
@@ -8,7 +10,7 @@ import { canAccessConnection, type Principal } from '../tokens/service.ts';
 import { decideCancel, decideEdit, decidePause, decideRemove, decideResume, decideSchedule, decideSyncNow, oneShotSend, seriesStart, type DecideContext, type EditedPlan } from './decide.ts';
 import { findFollowUpProblems, sortFollowUps, toFollowUp } from './follow-ups.ts';
 import { hashRequest } from './idempotency.ts';
-import type { Audience, Campaign, FollowUp, Message, Recurrence } from './model.ts';
+import { normalizeAudience, type Audience, type Campaign, type FollowUp, type Message, type Recurrence } from './model.ts';
 import { findRecurrenceProblems } from './recurrence.ts';
 import {
   findAudienceProblems,
@@ -25,11 +27,24 @@ export interface CampaignServiceSettings {
   minIntervalMs: number;
 }
 
+/** What the campaign rules ask of audiences (src/audience/): OFAuth's lists, and overlaps. */
+export interface AudienceChecks {
+  /** List ids OFAuth does not have on the connection; null when OFAuth could not be asked. */
+  findUnknownLists(connectionId: string, ids: readonly number[]): Promise<number[] | null>;
+  /** Other campaigns' sends that would reach the same fans around the same time. */
+  findOverlaps(subject: OverlapSubject): Promise<OverlapView[]>;
+}
+
 export interface CampaignServiceDeps {
   campaigns: CampaignStore;
   clock: Clock;
   settings: CampaignServiceSettings;
+  /** Without it, lists are not checked against OFAuth and no warnings are given. */
+  audience?: AudienceChecks;
 }
+
+/** A create or PATCH answer: the campaign, with overlaps as `warnings` when there are any. */
+export type CampaignViewWithWarnings = CampaignView & { warnings?: OverlapView[] };
 
 const CAMPAIGN_ID_PATTERN = /^cmp_[0-9A-Z]{26}$/;
 
@@ -100,6 +115,33 @@ export function createCampaignService(deps: CampaignServiceDeps) {
     return record;
   }
 
+  /**
+   * A 400 naming each list OFAuth does not have, when its lists could be read; accepted
+   * unchecked when they could not (an error, a timeout, a paused connection): sync finds out.
+   */
+  async function assertListsKnown(connectionId: string, audience: { userLists?: number[]; excludeUserLists?: number[] }): Promise<void> {
+    if (!deps.audience) return;
+    const fields = (['userLists', 'excludeUserLists'] as const).filter((field) => (audience[field]?.length ?? 0) > 0);
+    if (fields.length === 0) return;
+    const unknown = await deps.audience.findUnknownLists(connectionId, fields.flatMap((field) => audience[field]!));
+    if (unknown === null || unknown.length === 0) return;
+    const missing = new Set(unknown);
+    fail(
+      fields.flatMap((field) => {
+        const ids = audience[field]!.filter((id) => missing.has(id));
+        return ids.length === 0 ? [] : [{ path: `body/audience/${field}`, message: `OFAuth has no list ${ids.join(', ')} on connection ${connectionId}` }];
+      }),
+    );
+  }
+
+  /** The view with overlapping sends as warnings (none: the view unchanged). */
+  async function withWarnings(view: CampaignView): Promise<CampaignViewWithWarnings> {
+    if (!deps.audience) return view;
+    const plannedAt = Date.parse(view.nextOccurrenceAt ?? view.scheduledAt ?? '') || clock.now();
+    const warnings = await deps.audience.findOverlaps({ campaignId: view.id, connectionId: view.connectionId, audience: view.audience as Audience, plannedAt });
+    return warnings.length > 0 ? { ...view, warnings } : view;
+  }
+
   function build(principal: Principal, body: CreateCampaignBody, now: number): { campaign: Campaign; sends: NewSend[]; events: EventSpec[] } {
     if (!canAccessConnection(principal, body.connectionId)) throw new ForbiddenError(`This token may not use connection ${body.connectionId}.`);
     const recurrence = body.recurrence === null ? null : toRecurrence(body.recurrence);
@@ -111,7 +153,7 @@ export function createCampaignService(deps: CampaignServiceDeps) {
       name: body.name,
       connectionId: body.connectionId,
       message: body.message as Message,
-      audience: body.audience,
+      audience: normalizeAudience(body.audience),
       scheduledAt: parseStart(body.scheduledAt, recurrence !== null, now),
       recurrence,
       followUps,
@@ -141,7 +183,7 @@ export function createCampaignService(deps: CampaignServiceDeps) {
   /** The plan a PATCH asks for, merged onto the campaign and validated; `changed` names what differs. */
   function planEdit(campaign: Campaign, body: PatchCampaignBody, now: number): EditedPlan {
     const message = body.message ? ({ ...campaign.message, ...body.message } as Message) : campaign.message;
-    const audience = body.audience ? { ...campaign.audience, ...body.audience } : campaign.audience;
+    const audience = body.audience ? normalizeAudience({ ...campaign.audience, ...body.audience }) : campaign.audience;
     assertValidMessageAndAudience(message, audience);
     const recurrence = body.recurrence === undefined ? campaign.recurrence : body.recurrence === null ? null : toRecurrence(body.recurrence);
     if (body.recurrence !== undefined) assertValidRecurrence(recurrence, now);
@@ -160,7 +202,10 @@ export function createCampaignService(deps: CampaignServiceDeps) {
 
   return {
     /** Creates a campaign; with an Idempotency-Key, a retry returns the first response instead. */
-    async create(principal: Principal, body: CreateCampaignBody, idempotencyKey?: string): Promise<{ statusCode: number; body: CampaignView }> {
+    async create(principal: Principal, body: CreateCampaignBody, idempotencyKey?: string): Promise<{ statusCode: number; body: CampaignViewWithWarnings }> {
+      // Scope first: a list check must not tell a caller about a connection it may not use.
+      if (!canAccessConnection(principal, body.connectionId)) throw new ForbiddenError(`This token may not use connection ${body.connectionId}.`);
+      await assertListsKnown(body.connectionId, body.audience);
       const now = clock.now();
       const response = await store.create({
         now,
@@ -168,7 +213,14 @@ export function createCampaignService(deps: CampaignServiceDeps) {
         build: () => build(principal, body, now),
         respond: (record) => ({ statusCode: 201, body: toCampaignView(record) }),
       });
-      return response as { statusCode: number; body: CampaignView };
+      const stored = response as { statusCode: number; body: CampaignView };
+      return { statusCode: stored.statusCode, body: await withWarnings(stored.body) };
+    },
+
+    /** What a create would make of this body, validated the same way, without storing anything. */
+    draft(principal: Principal, body: CreateCampaignBody): { campaign: Campaign; sends: NewSend[] } {
+      const { campaign, sends } = build(principal, body, clock.now());
+      return { campaign, sends };
     },
 
     /** The campaign (and its one-shot send) if the caller may see it; 404 otherwise. For services built on this one. */
@@ -197,9 +249,13 @@ export function createCampaignService(deps: CampaignServiceDeps) {
       return { items: page.map(toCampaignView), nextCursor: hasMore ? encodeCursor(page.at(-1)!.campaign.id) : null };
     },
 
-    async update(principal: Principal, id: string, body: PatchCampaignBody): Promise<CampaignView> {
+    async update(principal: Principal, id: string, body: PatchCampaignBody): Promise<CampaignViewWithWarnings> {
+      if (body.audience?.userLists?.length || body.audience?.excludeUserLists?.length) {
+        await assertListsKnown((await findAccessible(principal, id)).campaign.connectionId, body.audience);
+      }
       const now = clock.now();
-      return toCampaignView(await mutate(principal, id, (state, ctx) => decideEdit(state, planEdit(state.campaign, body, now), ctx)));
+      const view = toCampaignView(await mutate(principal, id, (state, ctx) => decideEdit(state, planEdit(state.campaign, body, now), ctx)));
+      return withWarnings(view);
     },
 
     async schedule(principal: Principal, id: string): Promise<CampaignView> {

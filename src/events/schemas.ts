@@ -38,6 +38,7 @@ export const eventDataSchemas = {
   remote_deleted: z.looseObject({ remoteId: z.string().nullable(), alreadyGone: z.boolean().optional() }),
   adopted: z.looseObject({ remoteId: z.string(), list: z.string(), revision: z.number(), otherMatches: z.number() }),
   create_absent: z.looseObject({ startedAt: z.string() }),
+  audience_resolved: z.looseObject({ chatFilters: z.array(z.string()), fans: z.number().describe('Fans the chat filters resolved to'), pages: z.number(), audience: z.number().describe('Fan ids sent: those and userIds') }),
   sync_error: z.looseObject({ operation: z.string(), ...failure }),
   failed: z.looseObject({ reason: z.string(), lateBySeconds: z.number().optional(), ...Object.fromEntries(Object.entries(failure).map(([k, v]) => [k, v.optional()])) }),
   status_changed: z.looseObject({ from: z.string(), to: z.string(), list: z.string(), remoteId: z.string().nullable() }),

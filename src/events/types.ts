@@ -30,6 +30,7 @@ export const eventTypes = [
   'remote_deleted',
   'adopted',
   'create_absent',
+  'audience_resolved',
   'sync_error',
   'failed',
   // The stats poller, per send.

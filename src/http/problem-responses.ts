@@ -5,6 +5,7 @@ import {
   IdempotencyMismatchError,
   NotFoundError,
   UnauthorizedError,
+  UpstreamError,
   ValidationError,
   type AppError,
 } from '../errors.ts';
@@ -38,6 +39,7 @@ const exampleErrors = {
   415: new errorCodes.FST_ERR_CTP_INVALID_MEDIA_TYPE(),
   422: new IdempotencyMismatchError(),
   500: new Error('SQLITE_BUSY: database is locked'),
+  502: new UpstreamError('OFAuth could not be asked for the lists of conn_sandbox: retryable 503 UNKNOWN_ERROR'),
 } satisfies Record<number, Error>;
 
 export type ProblemStatus = keyof typeof exampleErrors;

@@ -50,6 +50,7 @@ export async function registerSwagger(app: FastifyInstance, mode: 'sandbox' | 'l
         { name: 'sends', description: 'Each OFAuth mass message made from a campaign: one per one-shot campaign, one per occurrence of a series' },
         { name: 'stats', description: 'What happened to each campaign' },
         { name: 'sync', description: 'The loop that mirrors campaigns into OFAuth\'s queue' },
+        { name: 'connections', description: 'OFAuth connections Fanout has seen, and their user lists (names and sizes) for audiences' },
         { name: 'tokens', description: 'API tokens (admin)' },
         { name: 'health', description: 'Liveness and mode' },
       ],

@@ -10,6 +10,7 @@ import { RateLimiter, defaultRateLimit, type RateLimitOptions, type Sleep } from
 import {
   parseAddUserResult,
   parseBuyersPage,
+  parseChatPage,
   parseDeleteResult,
   parseQueueStatus,
   parseStatsItem,
@@ -22,6 +23,8 @@ import { computeBackoffMs, defaultRetryPolicy, readRateLimitHints, type RetryPol
 import {
   massMessageBodySchema,
   type BuyersPage,
+  type ChatFilterQuery,
+  type ChatPage,
   type DeleteResult,
   type MassMessageBody,
   type QueueStatus,
@@ -89,6 +92,8 @@ export interface OfauthClient {
   addUserToList(connectionId: string, listId: string | number, userId: number, opts?: CallOptions): Promise<{ hasUser: boolean | null }>;
   /** One page of a mass message's buyers: by `marker` when OFAuth gave one, else by offset. limit ≤ 20. */
   listMassMessageBuyers(connectionId: string, massMessageId: string | number, q: { marker?: string | null; offset?: number; limit?: number }, opts?: CallOptions): Promise<BuyersPage>;
+  /** One page of chats, most recent activity first unless `order` says otherwise; limit defaults to 20, the documented maximum. */
+  listChats(connectionId: string, q: ChatFilterQuery & { limit?: number; offset?: number; order?: 'recent' | 'old' }, opts?: CallOptions): Promise<ChatPage>;
   /** Tokens a connection's bucket could spend now without waiting (for the stats poller's budget). */
   availableTokens(connectionId: string): number;
   /** The connection's bucket starts over empty: another process was spending it until now (a lease takeover). */
@@ -101,6 +106,7 @@ const MAX_STATS_LIMIT = 20;
 const MAX_LISTS_LIMIT = 100;
 /** Contract §3.6: buyers pages hold at most 20. */
 const MAX_BUYERS_LIMIT = 20;
+const MAX_CHATS_LIMIT = 20;
 
 interface CallSpec<T> {
   connectionId: string;
@@ -337,6 +343,16 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
       const limit = Math.min(MAX_BUYERS_LIMIT, Math.max(1, Math.floor(q.limit ?? MAX_BUYERS_LIMIT)));
       const cursor = q.marker ? { marker: q.marker } : { offset: Math.max(0, Math.floor(q.offset ?? 0)) };
       return call({ connectionId, operation: 'listMassMessageBuyers', id: massMessageId, query: { limit, ...cursor }, parse: (json) => parseBuyersPage(json, limit), ...opts });
+    },
+    listChats: (connectionId, q, opts) => {
+      const limit = Math.min(MAX_CHATS_LIMIT, Math.max(1, Math.floor(q.limit ?? MAX_CHATS_LIMIT)));
+      return call({
+        connectionId,
+        operation: 'listChats',
+        query: { limit, offset: Math.max(0, Math.floor(q.offset ?? 0)), order: q.order ?? 'recent', filter: q.filter, userListId: q.userListId },
+        parse: (json) => parseChatPage(json, limit),
+        ...opts,
+      });
     },
     availableTokens: (connectionId) => limiter.available(connectionId),
     assumeSpent: (connectionId) => limiter.assumeSpent(connectionId),

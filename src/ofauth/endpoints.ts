@@ -16,7 +16,8 @@ export type OperationName =
   | 'getUserList'
   | 'createUserList'
   | 'addUserToList'
-  | 'listMassMessageBuyers';
+  | 'listMassMessageBuyers'
+  | 'listChats';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -33,6 +34,8 @@ const userListEndpoints = {
   addUserToList: { method: 'POST', route: '/v2/access/users/lists/{id}/users/{userId}' },
   // Contract §3.6: the same path whichever family the queue uses.
   listMassMessageBuyers: { method: 'GET', route: '/v2/access/analytics/mass-messages/{id}/buyers' },
+  // The messaging guide's chat list (seed 000); one path in both families.
+  listChats: { method: 'GET', route: '/v2/access/chats' },
 } as const satisfies Partial<Record<OperationName, Endpoint>>;
 
 /** Every operation the client performs, per path family. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BuyersPage, DeleteResult, QueueStatus, StatsItem, StatsPage, UserList, UserListPage } from './schemas.ts';
+import type { BuyersPage, ChatPage, DeleteResult, QueueStatus, StatsItem, StatsPage, UserList, UserListPage } from './schemas.ts';
 
 /*
  * Response parsing is deliberately lenient: the queue family's answers are undocumented and the
@@ -183,6 +183,30 @@ export function parseStatsPage(body: unknown, limit: number): ParseResult<StatsP
 export function parseUserListPage(body: unknown, limit: number): ParseResult<UserListPage> {
   const result = run(userListPageRawSchema, body);
   return result.ok ? { ok: true, value: toPage(result.value, limit) } : result;
+}
+
+/**
+ * A chat: only `withUser.id` is relied on (the contract's one required field); a numeric string
+ * id is accepted. Chats without a readable fan id are dropped rather than failing the page.
+ */
+const chatItemSchema = z
+  .object({ withUser: z.object({ id: z.union([z.number().int().positive(), z.string().regex(/^[1-9]\d{0,15}$/)]) }).optional() })
+  .transform((raw) => (raw.withUser === undefined ? null : { fanId: Number(raw.withUser.id) }));
+const chatPageRawSchema = z.union([
+  z.array(z.unknown()),
+  z.object({ list: z.array(z.unknown()).optional(), items: z.array(z.unknown()).optional(), hasMore: z.unknown().optional().transform(toBoolean), nextOffset: numberish }),
+]);
+
+/** Parses a chat page; `limit` is what was asked for, used when the body has no hasMore. */
+export function parseChatPage(body: unknown, limit: number): ParseResult<ChatPage> {
+  const result = run(chatPageRawSchema, body);
+  if (!result.ok) return result;
+  const raw = result.value;
+  const items = Array.isArray(raw) ? raw : (raw.list ?? raw.items ?? []);
+  const list = items.flatMap((item) => chatItemSchema.safeParse(item).data ?? []).filter((c) => c !== null);
+  const hasMore = Array.isArray(raw) ? items.length >= limit : (raw.hasMore ?? items.length >= limit);
+  const nextOffset = Array.isArray(raw) ? null : raw.nextOffset;
+  return { ok: true, value: { list, hasMore, nextOffset } };
 }
 
 /** Parses one user list. */

@@ -87,6 +87,24 @@ export interface BuyersPage {
   nextMarker: string | null;
 }
 
+/** The chat list's filters (contract §3.11): one `filter` per request is assumed, or a user list. */
+export interface ChatFilterQuery {
+  filter?: 'priority' | 'unread' | 'who_tipped';
+  userListId?: number | string;
+}
+
+/** One chat of GET /v2/access/chats, reduced to what audiences need: the fan (`withUser.id`). */
+export interface ChatItem {
+  fanId: number;
+}
+
+export interface ChatPage {
+  list: ChatItem[];
+  hasMore: boolean;
+  /** OFAuth's next offset when it gives one (SDK iterators prefer it to offset + list.length). */
+  nextOffset: number | null;
+}
+
 export interface DeleteResult {
   success: boolean;
   queue: StatsItem | null;

@@ -27,6 +27,20 @@ export interface FollowUpPlan {
   buyersAdded: number;
 }
 
+/**
+ * A chat-filter audience as resolved for one send: the fan ids it is sent to (with the
+ * campaign's own userIds), stored before the create so a retry or a crash re-sends the same
+ * audience. `key` names the audience it was resolved from (see audienceKey): an edit to the
+ * audience makes it stale.
+ */
+export interface ResolvedAudience {
+  key: string;
+  fanIds: number[];
+  resolvedAt: number;
+  /** Chat pages read to resolve it. */
+  pages: number;
+}
+
 /** One OFAuth mass message made from a campaign: the unit that sync and stats work on. */
 export interface Send {
   id: string;
@@ -77,6 +91,8 @@ export interface Send {
   remotePrice: number | null;
   statsObservedAt: number | null;
   remoteMissingAt: number | null;
+  /** Null unless the campaign's audience has chat filters and they were resolved for this send. */
+  resolvedAudience: ResolvedAudience | null;
 }
 
 export type SendChanges = Partial<Omit<Send, 'id' | 'campaignId' | 'connectionId' | 'kind' | 'createdAt'>>;
@@ -117,6 +133,7 @@ export function sendDefaults(send: NewSend): Send {
     remotePrice: null,
     statsObservedAt: null,
     remoteMissingAt: null,
+    resolvedAudience: null,
     ...send,
   };
 }

@@ -28,7 +28,7 @@ export const sendSchema = z
     occurrenceAt: isoOut.nullable().describe('The series occurrence this send is; null for a one-shot'),
     dueAt: isoOut.nullable().describe('When it goes out; null: as soon as synced'),
     status: z.enum(sendStatuses),
-    reason: z.string().nullable().describe('Why it failed or was canceled (missed_window, ofauth_rejected, remote_error, paused, schedule_changed, campaign_canceled)'),
+    reason: z.string().nullable().describe('Why it failed or was canceled (missed_window, ofauth_rejected, remote_error, paused, schedule_changed, campaign_canceled, empty_audience, audience_too_large)'),
     sentAt: isoOut.nullable(),
     sync: syncViewSchema,
     stats: statsViewSchema.nullable(),
@@ -42,6 +42,10 @@ export const sendSchema = z
       })
       .optional()
       .describe('Follow-ups only'),
+    audience: z
+      .object({ resolvedFans: z.number().describe('Fan ids the chat filters resolved to (joined with userIds)'), resolvedAt: isoOut })
+      .optional()
+      .describe('Present once a chat-filter audience was resolved for this send'),
     createdAt: isoOut,
     updatedAt: isoOut,
   })

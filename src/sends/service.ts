@@ -43,6 +43,7 @@ export function toSendView(send: Send): SendView {
           },
         }
       : {}),
+    ...(send.resolvedAudience ? { audience: { resolvedFans: send.resolvedAudience.fanIds.length, resolvedAt: iso(send.resolvedAudience.resolvedAt)! } } : {}),
     createdAt: iso(send.createdAt)!,
     updatedAt: iso(send.updatedAt)!,
   };

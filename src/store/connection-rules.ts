@@ -1,4 +1,4 @@
-import type { Connection, PollState } from './types.ts';
+import type { Connection, ConnectionSummary, PollState } from './types.ts';
 
 /*
  * What both stores' connection and run tables follow, whatever the dialect.
@@ -43,3 +43,30 @@ export const fromPollState = (state: PollState): PollStateRow => ({
   budgetMilliTokens: Math.floor(state.budgetTokens * 1000),
   budgetUpdatedAt: state.budgetUpdatedAt,
 });
+
+/** Statuses GET /v1/connections counts as queued: not yet gone out. */
+export const QUEUED_SEND_STATUSES = ['pending', 'queued'] as const;
+
+/**
+ * Joins what each dialect reads for GET /v1/connections: the health rows, and per-connection
+ * counts of campaigns and queued sends. A connection only a campaign names has no health row:
+ * it has never been paused, probed or polled.
+ */
+export function summarizeConnections(
+  rows: Connection[],
+  campaignCounts: Array<{ connectionId: string; count: number }>,
+  queuedCounts: Array<{ connectionId: string; count: number }>,
+): ConnectionSummary[] {
+  const byId = new Map<string, ConnectionSummary>();
+  const blank = (id: string): ConnectionSummary => ({ id, pausedAt: null, pauseReason: null, lastProbeAt: null, lastSuccessAt: null, untrackedCount: 0, statsPolledAt: null, campaigns: 0, sendsQueued: 0 });
+  for (const row of rows) byId.set(row.id, { ...toConnection(row), campaigns: 0, sendsQueued: 0 });
+  for (const { connectionId, count } of campaignCounts) {
+    const summary = byId.get(connectionId) ?? blank(connectionId);
+    byId.set(connectionId, { ...summary, campaigns: Number(count) });
+  }
+  for (const { connectionId, count } of queuedCounts) {
+    const summary = byId.get(connectionId) ?? blank(connectionId);
+    byId.set(connectionId, { ...summary, sendsQueued: Number(count) });
+  }
+  return [...byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}

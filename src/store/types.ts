@@ -1,4 +1,4 @@
-import type { Campaign, CampaignChanges, CampaignStatus, SendKind, SendStatus } from '../campaigns/model.ts';
+import type { Audience, Campaign, CampaignChanges, CampaignStatus, SendKind, SendStatus } from '../campaigns/model.ts';
 import type { StatsItem, StatsType } from '../ofauth/schemas.ts';
 import type { NewSend, Send, SendChanges } from '../sends/model.ts';
 import type { EventSpec, EventType } from '../events/types.ts';
@@ -155,6 +155,16 @@ export interface CampaignStore {
    * `before`, soonest first: the calendar projects their occurrences not yet made into sends.
    */
   runningSeries(filter: RunningSeriesFilter): Promise<Campaign[]>;
+  /**
+   * Who each of these sends goes to: its campaign's audience, and the fan ids its chat filters
+   * resolved to (null until resolved). Unknown ids are left out. One read however many (overlaps).
+   */
+  sendAudiences(sendIds: readonly string[]): Promise<Map<string, SendAudience>>;
+}
+
+export interface SendAudience {
+  audience: Audience;
+  resolvedFanIds: number[] | null;
 }
 
 export interface RunningSeriesFilter {
@@ -327,8 +337,20 @@ export interface Connection {
   statsPolledAt: number | null;
 }
 
+/** A connection as GET /v1/connections shows it: its health and what Fanout holds for it. */
+export interface ConnectionSummary extends Connection {
+  campaigns: number;
+  /** Sends not yet gone out: pending (not in OFAuth's queue yet) or queued. */
+  sendsQueued: number;
+}
+
 export interface ConnectionStore {
   find(id: string): Promise<Connection | null>;
+  /**
+   * Every connection Fanout has seen (a campaign names it, or it has a health row), by id; null
+   * is every connection, an empty list none.
+   */
+  list(connectionIds: string[] | null): Promise<ConnectionSummary[]>;
   paused(): Promise<Connection[]>;
   /** Pauses a connection and marks its sends with due work paused, with the reason, at once. */
   pause(id: string, reason: string, now: number): Promise<void>;

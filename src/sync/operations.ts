@@ -11,6 +11,7 @@ import { describeFailure, recordOutcome, syncEvent, type OutcomeDeps } from './o
 import type { SyncAction } from './plan.ts';
 import { prepareFollowUp, withFollowUpMessage } from './follow-up-prepare.ts';
 import { toMassMessageBody } from './remote-body.ts';
+import { prepareAudience } from './audience-step.ts';
 
 export interface OperationDeps extends OutcomeDeps {
   client: OfauthClient;
@@ -19,6 +20,8 @@ export interface OperationDeps extends OutcomeDeps {
   random: () => number;
   leaseMs: number;
   settleMs: number;
+  /** AUDIENCE_RESOLVE_LEAD and AUDIENCE_MAX_FANS (see audience-step.ts). */
+  audience: { resolveLeadMs: number; maxFans: number };
 }
 
 export type Outcome =
@@ -85,11 +88,15 @@ export function failed(fresh: Send, reason: string, lastError: string, extra: Se
  * by the lease: it is aborted before the lease could expire, so a process that lost its lease can
  * never have a create in flight while another process searches for it.
  */
+/** Aborts a call before the send's lease (as it is now) could expire. */
+export function leaseSignal(send: Send, now: number): AbortSignal {
+  return AbortSignal.timeout(Math.max(1_000, (send.leaseExpiresAt ?? now) - now - LEASE_SAFETY_MS));
+}
+
 export async function performAction(deps: OperationDeps, work: SendWork, action: SyncAction): Promise<Outcome> {
   const { send } = work;
   const now = deps.clock.now();
-  const leaseLeft = Math.max(1_000, (send.leaseExpiresAt ?? now) - now - LEASE_SAFETY_MS);
-  const signal = AbortSignal.timeout(leaseLeft);
+  const signal = leaseSignal(send, now);
   switch (action.kind) {
     case 'none':
       return release(deps, send, 'noop');
@@ -98,14 +105,14 @@ export async function performAction(deps: OperationDeps, work: SendWork, action:
     case 'fail_late':
       return failLate(deps, send, now);
     case 'create': {
-      if (work.send.kind !== 'follow_up') return create(deps, work, action.sendNow, signal);
+      if (work.send.kind !== 'follow_up') return create(deps, work, action.sendNow);
       const prepared = await prepareFollowUp(deps, work, signal);
-      return 'outcome' in prepared ? prepared.outcome : create(deps, prepared.ready, action.sendNow, signal);
+      return 'outcome' in prepared ? prepared.outcome : create(deps, prepared.ready, action.sendNow);
     }
     case 'resolve':
       return resolve(deps, withFollowUpMessage(work), signal);
     case 'update':
-      return update(deps, work, signal);
+      return update(deps, work);
     case 'delete':
       return remove(deps, send, signal);
     case 'keep_going_out':
@@ -155,9 +162,13 @@ export async function recordCallFailure(deps: OperationDeps, send: Send, operati
   return 'retry';
 }
 
-async function create(deps: OperationDeps, work: SendWork, sendNow: boolean, signal: AbortSignal): Promise<Outcome> {
-  const { send, campaign } = work;
+async function create(deps: OperationDeps, claimed: SendWork, sendNow: boolean): Promise<Outcome> {
+  const audience = await prepareAudience(deps, claimed, 'create');
+  if (audience.kind === 'done') return audience.outcome;
+  const { send, campaign } = audience.work;
   const now = deps.clock.now();
+  // Resolving an audience may have taken a while; its write extended the lease.
+  const signal = leaseSignal(send, now);
   const sendAt = sendNow ? null : send.dueAt;
   const fingerprint = fingerprintOf(campaign.message, sendAt);
   // The intent must be durable before the request leaves: after a crash it is the only trace
@@ -175,7 +186,7 @@ async function create(deps: OperationDeps, work: SendWork, sendNow: boolean, sig
   if (!intent) return 'lost_lease';
 
   try {
-    const status = await deps.client.createMassMessage(send.connectionId, toMassMessageBody(campaign, sendAt), { signal });
+    const status = await deps.client.createMassMessage(send.connectionId, toMassMessageBody(campaign, sendAt, audience.fanIds), { signal });
     const remoteId = String(status.id);
     const done = await recordOutcome(deps, send.id, deps.clock.now(), ({ send: fresh }) => ({
       changes: remoteExists(fresh, remoteId, send.revision, deps.clock.now()),
@@ -262,9 +273,12 @@ async function resolve(deps: OperationDeps, work: SendWork, signal: AbortSignal)
   }
 }
 
-async function update(deps: OperationDeps, work: SendWork, signal: AbortSignal): Promise<Outcome> {
-  const { send, campaign } = work;
+async function update(deps: OperationDeps, claimed: SendWork): Promise<Outcome> {
+  const audience = await prepareAudience(deps, claimed, 'update');
+  if (audience.kind === 'done') return audience.outcome;
+  const { send, campaign } = audience.work;
   const now = deps.clock.now();
+  const signal = leaseSignal(send, now);
   const sendNow = send.dueAt === null || send.dueAt <= now;
   // Extends the lease for the call; a process that lost it must not send the PUT (another owner
   // may be doing the same work, or the marketer's latest change may already be on its way).
@@ -274,7 +288,7 @@ async function update(deps: OperationDeps, work: SendWork, signal: AbortSignal):
   });
   if (!started) return 'lost_lease';
   try {
-    const status = await deps.client.updateMassMessage(send.connectionId, send.remoteId!, toMassMessageBody(campaign, sendNow ? null : send.dueAt), { signal });
+    const status = await deps.client.updateMassMessage(send.connectionId, send.remoteId!, toMassMessageBody(campaign, sendNow ? null : send.dueAt, audience.fanIds), { signal });
     const remoteId = String(status.id);
     const later = deps.clock.now();
     await deps.connections.markHealthy(send.connectionId, later);

@@ -5,6 +5,7 @@ import type { Metrics } from '../metrics.ts';
 import type { OfauthClient } from '../ofauth/client.ts';
 import { isOfauthError } from '../ofauth/errors.ts';
 import type { SendWork, Store } from '../store/types.ts';
+import { DEFAULT_AUDIENCE_MAX_FANS, DEFAULT_AUDIENCE_RESOLVE_LEAD_MS } from './audience-step.ts';
 import { describeFailure } from './outcomes.ts';
 import { performAction, type OperationDeps, type Outcome } from './operations.ts';
 import { planSync, type PlanSettings } from './plan.ts';
@@ -13,6 +14,10 @@ export interface SyncSettings extends PlanSettings {
   /** Sends leased per claim on one connection. */
   batch: number;
   leaseMs: number;
+  /** AUDIENCE_RESOLVE_LEAD: a chat-filter audience is resolved (and its send created) this long before its time. */
+  audienceResolveLeadMs?: number;
+  /** AUDIENCE_MAX_FANS: a send resolving to more fans fails. */
+  audienceMaxFans?: number;
 }
 
 export interface ReconcilerDeps {
@@ -97,6 +102,10 @@ export function createReconciler(deps: ReconcilerDeps) {
     random,
     leaseMs: deps.settings.leaseMs,
     settleMs: deps.settings.settleMs,
+    audience: {
+      resolveLeadMs: deps.settings.audienceResolveLeadMs ?? DEFAULT_AUDIENCE_RESOLVE_LEAD_MS,
+      maxFans: deps.settings.audienceMaxFans ?? DEFAULT_AUDIENCE_MAX_FANS,
+    },
   };
 
   /** One harmless read on a paused connection; success resumes it. */

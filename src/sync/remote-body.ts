@@ -8,11 +8,13 @@ export function toOfauthDate(ms: number): string {
 
 /**
  * The full request body for a send: its campaign's message and audience, at `sendAt` (the send's
- * due time, or null). PUT is "replace" in OFAuth's SDK, so updates send this whole body too.
+ * due time, or null), with the fan ids its chat filters resolved to. PUT is "replace" in OFAuth's SDK, so updates send this whole body too.
  * `sendAt` null means "send now", which OFAuth expresses by omitting the date.
  */
-export function toMassMessageBody(campaign: { message: Message; audience: Audience }, sendAt: number | null): MassMessageBody {
+export function toMassMessageBody(campaign: { message: Message; audience: Audience }, sendAt: number | null, resolvedFanIds: readonly number[] = []): MassMessageBody {
   const { message: m, audience: a } = campaign;
+  // A chat-filter audience goes as the fan ids it resolved to (stored on the send), with userIds.
+  const userIds = resolvedFanIds.length === 0 ? a.userIds : [...new Set([...a.userIds, ...resolvedFanIds])];
   return {
     text: m.text,
     mediaItems: m.mediaItems,
@@ -22,7 +24,7 @@ export function toMassMessageBody(campaign: { message: Message; audience: Audien
     isMarkdown: m.isMarkdown,
     userTags: m.userTags,
     releaseForms: m.releaseForms,
-    ...(a.userIds.length > 0 ? { userIds: a.userIds } : {}),
+    ...(userIds.length > 0 ? { userIds } : {}),
     ...(a.userLists.length > 0 ? { userLists: a.userLists } : {}),
     ...(a.excludeUserLists.length > 0 ? { excludeUserLists: a.excludeUserLists } : {}),
     ...(a.subscribedAfterDate ? { subscribedAfterDate: toOfauthDate(Date.parse(a.subscribedAfterDate)) } : {}),

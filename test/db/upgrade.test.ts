@@ -327,6 +327,8 @@ function expectedSend(c: LegacyCampaignRow): Record<string, unknown> {
     created_at: c.created_at,
     updated_at: c.updated_at,
     ...pick(c, MOVED_COLUMNS),
+    // A later migration's column (0003): no legacy campaign had a resolved chat-filter audience.
+    resolved_audience: null,
   };
 }
 

@@ -1,6 +1,6 @@
 import { ManualClock } from '../../src/clock.ts';
 import type { Metrics } from '../../src/metrics.ts';
-import type { OfauthClient } from '../../src/ofauth/client.ts';
+import type { OfauthClient, OfauthClientOptions } from '../../src/ofauth/client.ts';
 import type { SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
 import type { Store } from '../../src/store/types.ts';
 import { createReconciler, type Reconciler, type SyncSettings } from '../../src/sync/reconciler.ts';
@@ -32,7 +32,7 @@ export interface SyncHarness extends TestApp {
  * rate limiter runs on real time and the simulator's bucket is off unless a test turns it on.
  */
 export async function buildSyncHarness(
-  options: { sim?: SimulatorOptions; settings?: Partial<SyncSettings>; retryAttempts?: number } = {},
+  options: { sim?: SimulatorOptions; settings?: Partial<SyncSettings>; retryAttempts?: number; client?: Partial<OfauthClientOptions>; env?: Record<string, string> } = {},
 ): Promise<SyncHarness> {
   const clock = new ManualClock(T0);
   const sim = await startSimulator({ clock, rateLimit: false, ...options.sim });
@@ -42,8 +42,9 @@ export async function buildSyncHarness(
   const client = fastClientFor(sim, {
     retry: { maxAttempts: options.retryAttempts ?? 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
     onRequest: (info) => metrics?.ofauthRequests.inc({ route: info.route, status: String(info.status ?? 0) }),
+    ...options.client,
   });
-  const test = await buildTestApp({ clock, client, syncSettings: settings, owner: 'test-owner', random: () => 0.5 });
+  const test = await buildTestApp({ clock, client, syncSettings: settings, owner: 'test-owner', random: () => 0.5, env: options.env });
   metrics = test.fanout.metrics;
   const makeReconciler = (overrides: { owner?: string; client?: OfauthClient; store?: Pick<Store, 'sends' | 'connections'> } = {}) =>
     createReconciler({

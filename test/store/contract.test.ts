@@ -9,6 +9,7 @@ import { createTestDb } from '../helpers/app.ts';
 import { createTestPgDatabase } from '../helpers/postgres.ts';
 import { defineFollowUpContract } from './contract-follow-ups.ts';
 import { defineInstanceContract } from './contract-instances.ts';
+import { defineAudienceContract } from './contract-audience.ts';
 import { defineRaceContract } from './contract-races.ts';
 import { defineStoreContract, type StoreBackend } from './contract-suite.ts';
 import { LEAD_MS } from './fixtures.ts';
@@ -66,4 +67,5 @@ describe.each(backends)('$name store contract', (backend) => {
   defineRaceContract(backend);
   defineInstanceContract(backend);
   defineFollowUpContract(backend);
+  defineAudienceContract(backend);
 });

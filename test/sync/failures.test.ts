@@ -113,7 +113,11 @@ describe('reconciler: error classes', () => {
 
   it('fails a campaign OFAuth rejects as invalid, with its message', async () => {
     h = await buildSyncHarness();
+    // A list OFAuth lacks is refused at create when the lists can be read; while they cannot
+    // (here a 500), the campaign is accepted and the sync meets OFAuth's refusal.
+    h.sim.setFaults({ serverErrorBeforeCommit: 1 });
     const campaign = await createSimCampaign(h, { audience: { userLists: [999] } });
+    h.sim.setFaults({});
 
     const summary = await h.reconciler.reconcileOnce();
 

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, customType, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex } from 'drizzle-orm/pg-core';
 import type { Audience, CampaignStatus, FollowUp, Message, Recurrence, SendKind, SendStatus, SyncState } from '../../campaigns/model.ts';
-import type { FollowUpPlan } from '../../sends/model.ts';
+import type { FollowUpPlan, ResolvedAudience } from '../../sends/model.ts';
 
 /*
  * The PostgreSQL twin of ../sqlite/schema.ts: the same tables, columns, names and indexes (a
@@ -101,6 +101,8 @@ export const sends = pgTable(
     remotePrice: integer('remote_price_cents'),
     statsObservedAt: millis('stats_observed_at'),
     remoteMissingAt: millis('remote_missing_at'),
+    /** A chat-filter audience resolved for this send (fan ids), written before its create. */
+    resolvedAudience: jsonb('resolved_audience').$type<ResolvedAudience>(),
   },
   (t) => [
     index('sends_due_idx').on(t.connectionId, t.syncDueAt).where(sql`sync_due_at IS NOT NULL`),

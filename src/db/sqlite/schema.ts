@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import type { Audience, CampaignStatus, FollowUp, Message, Recurrence, SendKind, SendStatus, SyncState } from '../../campaigns/model.ts';
-import type { FollowUpPlan } from '../../sends/model.ts';
+import type { FollowUpPlan, ResolvedAudience } from '../../sends/model.ts';
 
 // Times are integer milliseconds since the epoch (UTC): cheap to index and compare, and the
 // API layer is the one place that renders them as ISO-8601.
@@ -114,6 +114,8 @@ export const sends = sqliteTable(
     statsObservedAt: integer('stats_observed_at'),
     /** Set when the poller read the lists back past this send's remote message without finding it. */
     remoteMissingAt: integer('remote_missing_at'),
+    /** A chat-filter audience resolved for this send (fan ids), written before its create. */
+    resolvedAudience: text('resolved_audience', { mode: 'json' }).$type<ResolvedAudience>(),
   },
   (t) => [
     // Partial, so a tick's claim costs what is due, not what is stored.

@@ -9,17 +9,18 @@ import { buyersOf, recipientsOf } from './buyers.ts';
 import type { SimQuirks } from './render.ts';
 import { sendError, type ErrorFormat } from './replies.ts';
 import { SimRateLimiter } from './rate-limit.ts';
+import { registerChatListRoutes } from './routes-chat-list.ts';
 import { registerInspectRoutes } from './routes-inspect.ts';
 import { registerFollowUpRoutes } from './routes-follow-ups.ts';
 import { registerListRoutes } from './routes-lists.ts';
 import { registerMessageRoutes } from './routes-messages.ts';
-import { SimStore, defaultConnections, type SimConnectionInput } from './store.ts';
+import { SimStore, defaultConnections, toSimChat, type SimConnectionInput } from './store.ts';
 
 export type { FaultOptions } from './faults.ts';
 export type { SimMessage } from './inspect.ts';
 export type { SimQuirks } from './render.ts';
 export type { ErrorFormat } from './replies.ts';
-export type { SimConnectionInput } from './store.ts';
+export type { SimChatInput, SimConnectionInput } from './store.ts';
 
 export interface SimulatorOptions {
   /** Default systemClock. States are derived from it on every request; no timers run. */
@@ -203,6 +204,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
   registerMessageRoutes(app, deps);
   registerListRoutes(app, deps);
   registerFollowUpRoutes(app, deps, options.buyersSeed ?? 1);
+  registerChatListRoutes(app, deps);
   const simulator: Simulator = {
     app,
     store,
@@ -237,7 +239,19 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
       [...(store.connections.get(connectionId)?.lists.values() ?? [])].map((l) => ({ id: l.id, name: l.name, size: l.size, members: l.members === null ? null : [...l.members].sort((a, b) => a - b) })),
     maxInFlight: (connectionId) => (connectionId === undefined ? inFlight.maxAll : (inFlight.byConnection.get(connectionId)?.max ?? 0)),
   };
-  registerInspectRoutes(app, { ...simulator, faults: () => faults.options });
+  registerInspectRoutes(app, {
+    ...simulator,
+    faults: () => faults.options,
+    chats: (connectionId) => {
+      const connection = store.connections.get(connectionId);
+      return connection === undefined ? null : [...connection.chats.values()].sort((a, b) => a.fanId - b.fanId);
+    },
+    putChats: (connectionId, chats) => {
+      const connection = store.connections.get(connectionId);
+      for (const chat of chats) connection?.chats.set(chat.fanId, toSimChat(chat));
+      return connection !== undefined;
+    },
+  });
   await app.ready();
   return simulator;
 }

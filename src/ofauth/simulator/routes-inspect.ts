@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ManualClock, type Clock } from '../../clock.ts';
 import type { FaultOptions } from './faults.ts';
 import type { SimMessage } from './inspect.ts';
+import type { SimChat, SimChatInput } from './store.ts';
 
 export interface Inspector {
   clock: Clock;
@@ -13,7 +14,18 @@ export interface Inspector {
   faults(): FaultOptions;
   audienceOf(messageId: number): { recipients: number[]; buyers: number[] } | null;
   lists(connectionId: string): Array<{ id: number; name: string; size: number; members: number[] | null }>;
+  /** A connection's chats and their filters; null for an unknown connection. */
+  chats(connectionId: string): SimChat[] | null;
+  /** Adds (or replaces, by fan id) chats of a connection; false for an unknown connection. */
+  putChats(connectionId: string, chats: SimChatInput[]): boolean;
 }
+
+const chatsBodySchema = z.object({
+  connectionId: z.string().min(1),
+  chats: z.array(
+    z.object({ fanId: z.number().int().positive(), priority: z.boolean().optional(), unread: z.boolean().optional(), tipped: z.boolean().optional(), lastActivityAt: z.number().optional() }),
+  ),
+});
 
 const rateSchema = z.number().min(0).max(1);
 const faultsBodySchema = z.object({
@@ -52,6 +64,18 @@ export function registerInspectRoutes(app: FastifyInstance, inspector: Inspector
   app.get('/__sim/lists', async (request: FastifyRequest<{ Querystring: { connectionId?: string } }>, reply) => {
     if (!request.query.connectionId) return badRequest(reply, 'connectionId is required');
     return { lists: inspector.lists(request.query.connectionId) };
+  });
+
+  app.get('/__sim/chats', async (request: FastifyRequest<{ Querystring: { connectionId?: string } }>, reply) => {
+    const chats = inspector.chats(request.query.connectionId ?? '');
+    return chats === null ? badRequest(reply, 'connectionId: unknown connection') : { chats };
+  });
+
+  app.post('/__sim/chats', async (request, reply) => {
+    const parsed = chatsBodySchema.safeParse(request.body ?? {});
+    if (!parsed.success) return badRequest(reply, parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!inspector.putChats(parsed.data.connectionId, parsed.data.chats)) return badRequest(reply, 'connectionId: unknown connection');
+    return { chats: inspector.chats(parsed.data.connectionId) };
   });
 
   app.get('/__sim/requests', async () => ({ counts: inspector.requestCounts() }));

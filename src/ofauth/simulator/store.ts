@@ -10,10 +10,21 @@ export interface SimListInput {
   size?: number;
 }
 
+/** A chat with one fan, and the chat-list filters it falls under. */
+export interface SimChatInput {
+  fanId: number;
+  priority?: boolean;
+  unread?: boolean;
+  tipped?: boolean;
+  /** When the chat last saw activity (orders the list, most recent first); default by fanId. */
+  lastActivityAt?: number;
+}
+
 export interface SimConnectionInput {
   id: string;
   status?: 'active' | 'expired';
   lists?: SimListInput[];
+  chats?: SimChatInput[];
   /** OFAuth permission names (`messages:write`, …); all granted when omitted. */
   permissions?: string[];
 }
@@ -26,11 +37,20 @@ export interface SimList {
   members: Set<number> | null;
 }
 
+export interface SimChat {
+  fanId: number;
+  priority: boolean;
+  unread: boolean;
+  tipped: boolean;
+  lastActivityAt: number;
+}
+
 export interface SimConnection {
   id: string;
   status: 'active' | 'expired';
   permissions: ReadonlySet<string> | null;
   lists: Map<string, SimList>;
+  chats: Map<number, SimChat>;
 }
 
 /** A mass message as the simulator keeps it; states are derived from these times by lifecycle.ts. */
@@ -53,7 +73,23 @@ export interface StoredMessage {
   updates: number;
 }
 
-/** The sandbox: one connection with a mix of synthetic and explicit lists. */
+/**
+ * The sandbox's chats: a few in each filter (priority, unread, who_tipped), some in two, and
+ * the VIP list's fans among them, so every chat-filter audience resolves to someone.
+ */
+const sandboxChats: SimChatInput[] = [
+  { fanId: 101, priority: true, tipped: true },
+  { fanId: 102, priority: true, unread: true },
+  { fanId: 103, unread: true },
+  { fanId: 104, tipped: true },
+  { fanId: 201, priority: true },
+  { fanId: 202, unread: true, tipped: true },
+  { fanId: 203, tipped: true },
+  { fanId: 204 },
+  { fanId: 205, unread: true },
+];
+
+/** The sandbox: one connection with a mix of synthetic and explicit lists, and a few chats. */
 export const defaultConnections: readonly SimConnectionInput[] = [
   {
     id: 'conn_sandbox',
@@ -63,6 +99,7 @@ export const defaultConnections: readonly SimConnectionInput[] = [
       { id: 3, name: 'VIP', userIds: [101, 102, 103, 104, 105] },
       { id: 4, name: 'Muted', size: 25 },
     ],
+    chats: sandboxChats,
   },
 ];
 
@@ -98,11 +135,14 @@ export class SimStore {
       const size = list.userIds !== undefined ? new Set(list.userIds).size : (list.size ?? 0);
       lists.set(String(list.id), { id: list.id, name: list.name, size, members: list.userIds !== undefined ? new Set(list.userIds) : null });
     }
+    const chats = new Map<number, SimChat>();
+    for (const chat of input.chats ?? []) chats.set(chat.fanId, toSimChat(chat));
     const connection: SimConnection = {
       id: input.id,
       status: input.status ?? 'active',
       permissions: input.permissions === undefined ? null : new Set(input.permissions),
       lists,
+      chats,
     };
     this.connections.set(input.id, connection);
     return connection;
@@ -129,6 +169,10 @@ export class SimStore {
     const message = this.messages.get(id);
     return message?.connectionId === connectionId ? message : undefined;
   }
+}
+
+export function toSimChat(chat: SimChatInput): SimChat {
+  return { fanId: chat.fanId, priority: chat.priority ?? false, unread: chat.unread ?? false, tipped: chat.tipped ?? false, lastActivityAt: chat.lastActivityAt ?? chat.fanId };
 }
 
 /**

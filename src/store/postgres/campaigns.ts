@@ -6,9 +6,12 @@ import { recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts'
 import { sendDefaults, type NewSend } from '../../sends/model.ts';
 import { containsPattern, postgresDialect, runningSeriesMatching } from '../dialect.ts';
 import { foldSeriesSummaries } from '../series-summary.ts';
-import type { CampaignRecord, CampaignStore, SeriesSummary, StoredEvent } from '../types.ts';
+import type { CampaignRecord, CampaignStore, SendAudience, SeriesSummary, StoredEvent } from '../types.ts';
 import { claimIdempotent, pruneIdempotent, rememberIdempotent } from './idempotency.ts';
 import { appendEvents, lockCampaign, openSendsOf, transaction, writeCampaign, writeSend } from './write.ts';
+
+/** Send ids per IN-list when reading audiences (well under either driver's parameter limit). */
+const AUDIENCE_CHUNK = 500;
 
 /** Inserts new sends with their derived columns; an occurrence that already has a live send is skipped (any unique index). */
 async function insertSends(db: PgExecutor, rows: NewSend[], now: number): Promise<void> {
@@ -84,6 +87,19 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
         if (idempotency) await rememberIdempotent(tx, idempotency, response);
         return response;
       });
+    },
+
+    async sendAudiences(sendIds) {
+      const found = new Map<string, SendAudience>();
+      for (let i = 0; i < sendIds.length; i += AUDIENCE_CHUNK) {
+        const rows = await db
+          .select({ id: sends.id, audience: campaigns.audience, resolved: sends.resolvedAudience })
+          .from(sends)
+          .innerJoin(campaigns, eq(sends.campaignId, campaigns.id))
+          .where(inArray(sends.id, sendIds.slice(i, i + AUDIENCE_CHUNK)));
+        for (const row of rows) found.set(row.id, { audience: row.audience, resolvedFanIds: row.resolved?.fanIds ?? null });
+      }
+      return found;
     },
 
     async find(id) {

@@ -1,7 +1,8 @@
-import { and, asc, desc, eq, isNotNull, lte } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNotNull, lte } from 'drizzle-orm';
+import type { Column } from 'drizzle-orm';
 import type { PgDb } from '../../db/postgres/client.ts';
-import { connections, runs, sends } from '../../db/postgres/schema.ts';
-import { RUNS_KEPT, isSuccessAlreadyRecorded, toConnection } from '../connection-rules.ts';
+import { campaigns, connections, runs, sends } from '../../db/postgres/schema.ts';
+import { QUEUED_SEND_STATUSES, RUNS_KEPT, isSuccessAlreadyRecorded, summarizeConnections, toConnection } from '../connection-rules.ts';
 import type { ConnectionStore, Run, RunStore } from '../types.ts';
 import { transaction, writeSend } from './write.ts';
 
@@ -18,6 +19,22 @@ export function createPostgresConnectionStore(db: PgDb): ConnectionStore {
 
     async paused() {
       return (await db.select().from(connections).where(isNotNull(connections.pausedAt)).orderBy(asc(connections.id))).map(toConnection);
+    },
+
+    // Three reads, not one snapshot: the page is a dashboard of counts, not a ledger.
+    async list(connectionIds) {
+      if (connectionIds !== null && connectionIds.length === 0) return [];
+      const only = (column: Column) => (connectionIds === null ? undefined : inArray(column, connectionIds));
+      const [rows, campaignCounts, queuedCounts] = await Promise.all([
+        db.select().from(connections).where(only(connections.id)),
+        db.select({ connectionId: campaigns.connectionId, count: count() }).from(campaigns).where(only(campaigns.connectionId)).groupBy(campaigns.connectionId),
+        db
+          .select({ connectionId: sends.connectionId, count: count() })
+          .from(sends)
+          .where(and(only(sends.connectionId), inArray(sends.status, [...QUEUED_SEND_STATUSES])))
+          .groupBy(sends.connectionId),
+      ]);
+      return summarizeConnections(rows, campaignCounts, queuedCounts);
     },
 
     async pause(id, reason, now) {

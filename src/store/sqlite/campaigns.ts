@@ -7,7 +7,7 @@ import { recomputeSend } from '../../sends/lifecycle.ts';
 import { sendDefaults, type NewSend, type Send } from '../../sends/model.ts';
 import { containsPattern, runningSeriesMatching, sqliteDialect } from '../dialect.ts';
 import { foldSeriesSummaries } from '../series-summary.ts';
-import type { CampaignFilter, CampaignRecord, CampaignStore, PlannedSend, SeriesSummary, StoredEvent } from '../types.ts';
+import type { CampaignFilter, CampaignRecord, CampaignStore, PlannedSend, SendAudience, SeriesSummary, StoredEvent } from '../types.ts';
 
 interface Statement<Row> {
   all(...params: unknown[]): Row[];
@@ -15,6 +15,9 @@ interface Statement<Row> {
 type PlannedCountRow = { connectionId: string; status: SendStatus; count: number };
 import { lookupIdempotent, rememberIdempotent } from './idempotency.ts';
 import { appendEvents, campaignById, openSendsOf, writeCampaign, writeSend } from './write.ts';
+
+/** Send ids per IN-list when reading audiences (well under either driver's parameter limit). */
+const AUDIENCE_CHUNK = 500;
 
 /** The parts of a filter that change the SQL text; the values are bound as parameters. */
 function listShapeKey(filter: CampaignFilter): string {
@@ -154,6 +157,20 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
         if (idempotency) rememberIdempotent(db, idempotency, response, now);
         return response;
       });
+    },
+
+    async sendAudiences(sendIds) {
+      const found = new Map<string, SendAudience>();
+      for (let i = 0; i < sendIds.length; i += AUDIENCE_CHUNK) {
+        const rows = db
+          .select({ id: sends.id, audience: campaigns.audience, resolved: sends.resolvedAudience })
+          .from(sends)
+          .innerJoin(campaigns, eq(sends.campaignId, campaigns.id))
+          .where(inArray(sends.id, sendIds.slice(i, i + AUDIENCE_CHUNK)))
+          .all();
+        for (const row of rows) found.set(row.id, { audience: row.audience, resolvedFanIds: row.resolved?.fanIds ?? null });
+      }
+      return found;
     },
 
     async find(id) {

@@ -1,7 +1,8 @@
-import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
+import { and, count, desc, eq, inArray, isNotNull, sql } from 'drizzle-orm';
+import type { Column } from 'drizzle-orm';
 import type { Db } from '../../db/sqlite/client.ts';
-import { connections, runs, sends } from '../../db/sqlite/schema.ts';
-import { RUNS_KEPT, isSuccessAlreadyRecorded, toConnection } from '../connection-rules.ts';
+import { campaigns, connections, runs, sends } from '../../db/sqlite/schema.ts';
+import { QUEUED_SEND_STATUSES, RUNS_KEPT, isSuccessAlreadyRecorded, summarizeConnections, toConnection } from '../connection-rules.ts';
 import type { ConnectionStore, Run, RunStore } from '../types.ts';
 import { writeSend } from './write.ts';
 
@@ -22,6 +23,22 @@ export function createSqliteConnectionStore(db: Db): ConnectionStore {
 
     async paused() {
       return db.select().from(connections).where(isNotNull(connections.pausedAt)).all().map(toConnection);
+    },
+
+    async list(connectionIds) {
+      if (connectionIds !== null && connectionIds.length === 0) return [];
+      const only = (column: Column) => (connectionIds === null ? undefined : inArray(column, connectionIds));
+      return db.transaction(() => {
+        const rows = db.select().from(connections).where(only(connections.id)).all();
+        const campaignCounts = db.select({ connectionId: campaigns.connectionId, count: count() }).from(campaigns).where(only(campaigns.connectionId)).groupBy(campaigns.connectionId).all();
+        const queuedCounts = db
+          .select({ connectionId: sends.connectionId, count: count() })
+          .from(sends)
+          .where(and(only(sends.connectionId), inArray(sends.status, [...QUEUED_SEND_STATUSES])))
+          .groupBy(sends.connectionId)
+          .all();
+        return summarizeConnections(rows, campaignCounts, queuedCounts);
+      });
     },
 
     async pause(id, reason, now) {

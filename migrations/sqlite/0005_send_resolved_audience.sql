@@ -1,0 +1,1 @@
+ALTER TABLE `sends` ADD `resolved_audience` text;
