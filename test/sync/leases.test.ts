@@ -85,7 +85,7 @@ describe('leases', () => {
   it('never claims a send leased by a live owner, and takes over an expired lease', async () => {
     h = await buildSyncHarness();
     const campaign = await createSimCampaign(h);
-    leaseSend(h, (await sendOf(h, campaign.id)).id, 'other', h.clock.now() + 1_000);
+    await leaseSend(h, (await sendOf(h, campaign.id)).id, 'other', h.clock.now() + 1_000);
 
     expect((await h.reconciler.reconcileOnce()).claimed).toBe(0);
     h.clock.advance(1_000);
@@ -117,7 +117,7 @@ describe('leases', () => {
           ...h.store.sends,
           async claim(input) {
             const claimed = await h.store.sends.claim(input);
-            for (const { send } of claimed.work) leaseSend(h, send.id, 'thief', h.clock.now() + 120_000);
+            for (const { send } of claimed.work) await leaseSend(h, send.id, 'thief', h.clock.now() + 120_000);
             return claimed;
           },
         },
