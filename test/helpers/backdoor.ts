@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { eq, type SQL } from 'drizzle-orm';
+import { SQLiteSyncDialect } from 'drizzle-orm/sqlite-core';
 import type { Campaign } from '../../src/campaigns/model.ts';
 import type { Db } from '../../src/db/sqlite/client.ts';
 import { campaigns, sends } from '../../src/db/sqlite/schema.ts';
@@ -59,7 +60,14 @@ export function sqliteBackdoor(db: Db, settings: LifecycleSettings): Backdoor {
     snapshot: async () => snapshotTables(db),
     rowCounts: async () => rowCounts(db),
     writeStamp: async () => sha256(db.$client.serialize()),
-    query: async <T>(statement: SQL) => db.all<T>(statement),
+    async query<T>(statement: SQL) {
+      const { sql: text, params } = new SQLiteSyncDialect().sqlToQuery(statement);
+      const prepared = db.$client.prepare(text);
+      // better-sqlite3 refuses all() on a statement that returns no rows (an UPDATE).
+      if (prepared.reader) return prepared.all(...params) as T[];
+      prepared.run(...params);
+      return [];
+    },
     campaign: async (id) => db.select().from(campaigns).where(eq(campaigns.id, id)).get(),
     async insertCampaign(row) {
       db.insert(campaigns).values(row).run();

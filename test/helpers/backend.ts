@@ -1,4 +1,8 @@
-import type { Db } from '../../src/db/sqlite/client.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { closeDatabase, openDatabase, type Db } from '../../src/db/sqlite/client.ts';
+import { runMigrations } from '../../src/db/sqlite/migrate.ts';
 import type { LifecycleSettings } from '../../src/sends/lifecycle.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -48,7 +52,7 @@ export async function openTestStore(backend: TestBackend, settings: LifecycleSet
     const db = createSqliteDb();
     return { backend, db, store: createSqliteStore(db, settings), rows: sqliteBackdoor(db, settings), dispose: async () => {} };
   }
-  const database = await createTestPgDatabase();
+  const database = await createTestPgDatabase({ reusable: true });
   const db = database.open();
   return { backend, db: sqliteOnly(), store: createPostgresStore(db, settings), rows: postgresBackdoor(db, settings), dispose: database.drop };
 }
@@ -57,4 +61,38 @@ export async function openTestStore(backend: TestBackend, settings: LifecycleSet
 export function backdoorFor(store: Store, sqliteDb: Db, settings: LifecycleSettings): Backdoor {
   if (store.backend === 'postgres' && 'db' in store) return postgresBackdoor((store as Store & { db: Parameters<typeof postgresBackdoor>[0] }).db, settings);
   return sqliteBackdoor(sqliteDb, settings);
+}
+
+export interface PeerStores {
+  /** Each as one process would hold the database: its own SQLite handle on one file, or its own pool on one PostgreSQL database. */
+  peers: Array<{ store: Store; rows: Backdoor }>;
+  /** Closes every peer's store (again: closing twice is safe) and removes the database. */
+  dispose(): Promise<void>;
+}
+
+/** `count` stores on one shared database, as that many Fanout instances would open it. */
+export async function openPeerStores(backend: TestBackend, settings: LifecycleSettings, count = 2): Promise<PeerStores> {
+  if (backend === 'sqlite') {
+    // A file: a second handle on :memory: would be a different database.
+    const dir = mkdtempSync(join(tmpdir(), 'fanout-peers-'));
+    const path = join(dir, 'fanout.db');
+    const dbs = Array.from({ length: count }, (_, i) => {
+      const db = openDatabase(path);
+      if (i === 0) runMigrations(db);
+      return db;
+    });
+    return {
+      peers: dbs.map((db) => ({ store: createSqliteStore(db, settings), rows: sqliteBackdoor(db, settings) })),
+      async dispose() {
+        dbs.forEach(closeDatabase);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  const database = await createTestPgDatabase({ reusable: true });
+  const pools = Array.from({ length: count }, () => database.open());
+  return {
+    peers: pools.map((db) => ({ store: createPostgresStore(db, settings), rows: postgresBackdoor(db, settings) })),
+    dispose: database.drop,
+  };
 }

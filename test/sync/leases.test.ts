@@ -1,14 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCampaignBodySchema } from '../../src/campaigns/schemas.ts';
 import { loadConfig } from '../../src/config.ts';
-import { openDatabase } from '../../src/db/sqlite/client.ts';
-import { runMigrations } from '../../src/db/sqlite/migrate.ts';
 import { createFanout } from '../../src/runtime.ts';
-import { createSqliteStore } from '../../src/store/sqlite/index.ts';
+import { openPeerStores, testBackend, type PeerStores } from '../helpers/backend.ts';
 import type { Principal } from '../../src/tokens/service.ts';
 import { createOfauthClient } from '../../src/ofauth/client.ts';
 import { T0 } from '../helpers/app.ts';
@@ -19,26 +14,28 @@ import { createSimCampaign, eventTypes, leaseSend, sendOf, simCampaignBody } fro
 
 const admin: Principal = { tokenId: 'tok_test', name: 'test', role: 'admin', connectionIds: null };
 
-describe('two reconcilers on one database file', () => {
-  let dir: string;
+describe('two reconcilers on one database', () => {
+  let shared: PeerStores | undefined;
   let sim: StartedSimulator;
   afterEach(async () => {
-    await sim.close();
-    rmSync(dir, { recursive: true, force: true });
+    try {
+      await sim.close();
+    } finally {
+      await shared?.dispose();
+    }
   });
 
   it('work a backlog of 500 campaigns into exactly 500 remote messages', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fanout-leases-'));
-    const path = join(dir, 'fanout.db');
     const clock = new ManualClock(T0);
     sim = await startSimulator({ clock, rateLimit: false });
     const config = loadConfig({ LOG_LEVEL: 'silent' });
+    // Two processes' connections to one database: a SQLite file, or two pools on one PostgreSQL database.
+    shared = await openPeerStores(testBackend(), { recurrenceLeadMs: config.recurrence.leadMs });
+    const peers = shared.peers;
     // Two processes as server.ts wires them: each its own connection to the file, store and reconciler.
     const processes = await Promise.all(
       [0, 1].map(async (i) => {
-        const db = openDatabase(path);
-        if (i === 0) runMigrations(db);
-        const store = createSqliteStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
+        const store = peers[i]!.store;
         const client = createOfauthClient({ baseUrl: sim.url, apiKey: sim.apiKey, rateLimit: { capacity: 10_000, refillPerSecond: 10_000 } });
         const fanout = await createFanout({
           config,
