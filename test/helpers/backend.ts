@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { closeDatabase, openDatabase, type Db } from '../../src/db/sqlite/client.ts';
 import { runMigrations } from '../../src/db/sqlite/migrate.ts';
+import { it } from 'vitest';
 import type { LifecycleSettings } from '../../src/sends/lifecycle.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
@@ -19,6 +20,9 @@ import { createTestPgDatabase } from './postgres.ts';
  */
 
 export type TestBackend = 'sqlite' | 'postgres';
+
+/** DATABASE_POOL_SIZE's default (src/config.ts). */
+const SERVER_POOL_SIZE = 10;
 
 /** The backend this run's integration tests use; an unknown name fails rather than falling back. */
 export function testBackend(): TestBackend {
@@ -46,6 +50,15 @@ function sqliteOnly(): Db {
   });
 }
 
+/**
+ * `it` on SQLite; on PostgreSQL the test is reported skipped. Only for a test whose assertion
+ * holds because SQLite answers within the calling microtask (orderings measured against
+ * OFAuth calls or the real-time rate bucket); say why at the call site.
+ */
+export function itOnSqliteOnly() {
+  return it.skipIf(testBackend() === 'postgres');
+}
+
 /** A store on `db` (SQLite), or on a fresh PostgreSQL test database. */
 export async function openTestStore(backend: TestBackend, settings: LifecycleSettings, createSqliteDb: () => Db): Promise<TestStore> {
   if (backend === 'sqlite') {
@@ -53,7 +66,9 @@ export async function openTestStore(backend: TestBackend, settings: LifecycleSet
     return { backend, db, store: createSqliteStore(db, settings), rows: sqliteBackdoor(db, settings), dispose: async () => {} };
   }
   const database = await createTestPgDatabase({ reusable: true });
-  const db = database.open();
+  // The pool a server opens by default (DATABASE_POOL_SIZE): a smaller one queues a lane's
+  // writes behind another lane's, which the sync tests would see as one connection holding up another.
+  const db = database.open(SERVER_POOL_SIZE);
   return { backend, db: sqliteOnly(), store: createPostgresStore(db, settings), rows: postgresBackdoor(db, settings), dispose: database.drop };
 }
 
@@ -90,7 +105,7 @@ export async function openPeerStores(backend: TestBackend, settings: LifecycleSe
     };
   }
   const database = await createTestPgDatabase({ reusable: true });
-  const pools = Array.from({ length: count }, () => database.open());
+  const pools = Array.from({ length: count }, () => database.open(SERVER_POOL_SIZE));
   return {
     peers: pools.map((db) => ({ store: createPostgresStore(db, settings), rows: postgresBackdoor(db, settings) })),
     dispose: database.drop,

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OfauthClient } from '../../src/ofauth/client.ts';
+import { itOnSqliteOnly } from '../helpers/backend.ts';
 import {
   DAY,
   HOUR,
@@ -309,7 +310,12 @@ describe('stats poller: budget', () => {
     expect((await Promise.all(tracked.map((c) => findSend(h, c.sendId)))).every((send) => send.statsObservedAt !== null)).toBe(true);
   });
 
-  it('lets sync go first on the same connection: no stats pages once the bucket is below 70 %', async () => {
+  // SQLite only: the client's bucket refills on real time (20 tokens/s), and the poller checks the
+  // store (hasSyncDue) before each page. On PostgreSQL that check and the reconciler's claims are
+  // round trips, during which the bucket refills, so it may never drop below 70 % and the poller
+  // rightly reads on (seen: 10 pages under load, 6 or fewer when idle); the bound assumes a store
+  // that answers at once.
+  itOnSqliteOnly()('lets sync go first on the same connection: no stats pages once the bucket is below 70 %', async () => {
     h = await buildStatsHarness();
     const operations: string[] = [];
     const bucket = { capacity: 20, refillPerSecond: 20 };
