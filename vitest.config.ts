@@ -12,7 +12,7 @@ const browserTests = ['test/dashboard/browser.test.ts'];
  * The API, sync and stats integration tests, run a second time on PostgreSQL (project main-pg):
  * FANOUT_TEST_BACKEND=postgres makes buildTestApp and the harnesses build each app on a fresh
  * database copied from the run's migrated template (test/helpers/backend.ts). Left out: the
- * crash test (its server processes run on SQLite files; its PostgreSQL twin is its own issue),
+ * crash test (its server processes run on SQLite files; npm run test:crash:pg is its PostgreSQL twin),
  * and the files that never build an app on a database (pure plans, the OFAuth client, config,
  * the migrations and the store suite, which covers both backends itself).
  */
