@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
 import type { Backdoor } from '../helpers/backdoor.ts';
-import { openPeerStores, testBackend, type PeerStores } from '../helpers/backend.ts';
+import { itOnSqliteOnly, openPeerStores, testBackend, type PeerStores } from '../helpers/backend.ts';
 import { issueToken } from '../helpers/tokens.ts';
 
 /**
@@ -30,7 +30,11 @@ describe('token authentication and revocation', () => {
 
   const listTokens = (headers: Record<string, string>) => t.app.inject({ method: 'GET', url: '/v1/tokens', headers });
 
-  it('refuses a token revoked by another process on its very next request', async () => {
+  // SQLite only: PRAGMA data_version moves on any other connection's commit, so even this raw
+  // UPDATE is seen on the next request. On PostgreSQL, by design, only the store's revoke bumps
+  // the version row, polled at most once per TOKEN_VERSION_POLL_MS: test/instances/revocation
+  // proves that path on both backends.
+  itOnSqliteOnly()('refuses a token revoked by another process on its very next request', async () => {
     const bob = await issueToken(t.app, t.admin, { name: 'bob', role: 'admin' });
     expect((await listTokens(bob.headers)).statusCode).toBe(200);
     expect((await listTokens(bob.headers)).statusCode).toBe(200);
