@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 import { issueToken, type IssuedToken } from '../helpers/tokens.ts';
 
@@ -35,12 +34,12 @@ describe('campaign access by connection', () => {
     async (_label, template) => {
       const unknownId = 'cmp_00000000000000000000000000';
       const as = (id: string) => ({ ...template, url: template.url.replace('ID', id), headers: alice.headers });
-      const before = snapshotTables(t.db);
+      const before = await t.rows.snapshot();
       const foreign = await t.app.inject(as(foreignId));
       const unknown = await t.app.inject(as(unknownId));
       expect(foreign.statusCode).toBe(404);
       expect(foreign.json()).toEqual({ ...unknown.json(), detail: unknown.json().detail.replace(unknownId, foreignId) });
-      expect(snapshotTables(t.db)).toEqual(before);
+      expect(await t.rows.snapshot()).toEqual(before);
     },
   );
 
@@ -58,7 +57,7 @@ describe('campaign access by connection', () => {
   });
 
   it('answers 403 to a create on another connection, and writes nothing', async () => {
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await t.app.inject({
       method: 'POST',
       url: '/v1/campaigns',
@@ -67,7 +66,7 @@ describe('campaign access by connection', () => {
     });
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ status: 403, code: 'forbidden' });
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
   });
 
   it('records the token name as creator and actor', async () => {

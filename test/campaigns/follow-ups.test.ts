@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 
 /* A campaign's followUps through the API: what is accepted, shown and refused (changing nothing). */
@@ -50,12 +49,12 @@ describe('campaign follow-ups', () => {
     ['a bad follow-up message', { followUps: [followUp({ message: { text: 'x', price: 1 } })] }, 'body/followUps/0/message/price'],
     ['more than five follow-ups', { followUps: Array.from({ length: 6 }, () => followUp()) }, 'body/followUps'],
   ])('refuses %s with 400 naming it, storing nothing', async (_label, overrides, path) => {
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await post(overrides);
     expect(res.statusCode, res.body).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json().errors.map((e: { path: string }) => e.path)).toContain(path);
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
   });
 
   it.each([
@@ -64,10 +63,10 @@ describe('campaign follow-ups', () => {
     ['sets after to 30m', {}, { followUps: [followUp({ after: '30m' })] }, 'body/followUps/0/after'],
   ])('refuses a PATCH that %s, changing nothing', async (_label, createOverrides, body, path) => {
     const created = await createCampaign(t.app, t.admin, campaignBody(t.clock.now(), createOverrides));
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await patch(created.id, body);
     expect(res.statusCode, res.body).toBe(400);
     expect(res.json().errors.map((e: { path: string }) => e.path)).toContain(path);
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
   });
 });

@@ -36,8 +36,8 @@ describe('GET /v1/campaigns', () => {
     return ids;
   }
 
-  function setStatus(id: string, status: CampaignStatus) {
-    forceOneShot(t.db, id, status, {}, t.clock.now());
+  async function setStatus(id: string, status: CampaignStatus) {
+    await forceOneShot(t.rows, id, status, {}, t.clock.now());
   }
 
   it('lists newest first with a default limit of 20', async () => {
@@ -50,7 +50,7 @@ describe('GET /v1/campaigns', () => {
   it('shows each campaign exactly as GET /v1/campaigns/:id does, every column filled', async () => {
     const [id] = await createMany(1);
     const at = t.clock.now();
-    forceOneShot(t.db, id!, 'sent', {
+    await forceOneShot(t.rows, id!, 'sent', {
       reason: 'none really',
       remoteId: 'mm_9',
       syncedRevision: 1,
@@ -99,9 +99,9 @@ describe('GET /v1/campaigns', () => {
 
   it('filters by one or several statuses', async () => {
     const ids = await createMany(4);
-    setStatus(ids[0]!, 'queued');
-    setStatus(ids[1]!, 'sent');
-    setStatus(ids[2]!, 'draft');
+    await setStatus(ids[0]!, 'queued');
+    await setStatus(ids[1]!, 'sent');
+    await setStatus(ids[2]!, 'draft');
     expect((await list('?status=queued')).items.map((c) => c.id)).toEqual([ids[0]]);
     expect((await list('?status=sent&status=queued')).items.map((c) => c.id)).toEqual([ids[1], ids[0]]);
     expect((await list('?status=canceled')).items).toEqual([]);
@@ -161,7 +161,7 @@ describe('GET /v1/campaigns', () => {
 
   it('treats a status repeated many times as one filter', async () => {
     const ids = await createMany(2);
-    forceOneShot(t.db, ids[0]!, 'sent', {}, t.clock.now());
+    await forceOneShot(t.rows, ids[0]!, 'sent', {}, t.clock.now());
     const query = Array.from({ length: 500 }, () => 'status=sent').join('&');
     expect((await list(`?${query}`)).items.map((c) => c.id)).toEqual([ids[0]]);
   });

@@ -2,7 +2,6 @@ import fc from 'fast-check';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 
 // FC_SEED=<n> replays a failure; fast-check's report prints the seed and shrink path too, and the
@@ -201,8 +200,8 @@ describe(`malformed and random bodies (FC_SEED=${SEED}, ${RUNS} runs)`, () => {
 
   /** Sends one payload; a rejected request must leave every table exactly as it was. */
   async function check(method: 'POST' | 'PATCH', url: string, payload: Payload, key: string | undefined): Promise<LightMyRequestResponse> {
-    const before = snapshotTables(t.db);
-    const bytesBefore = t.db.$client.serialize();
+    const before = await t.rows.snapshot();
+    const stampBefore = await t.rows.writeStamp();
     const res = await t.app.inject({
       method,
       url,
@@ -212,8 +211,8 @@ describe(`malformed and random bodies (FC_SEED=${SEED}, ${RUNS} runs)`, () => {
     const label = `${method} ${url} ${JSON.stringify(payload).slice(0, 300)}`;
     expectWellFormed(res, label);
     if (res.statusCode >= 300) {
-      expect(snapshotTables(t.db), label).toEqual(before);
-      expect(t.db.$client.serialize().equals(bytesBefore), `${label}: database bytes changed`).toBe(true);
+      expect(await t.rows.snapshot(), label).toEqual(before);
+      expect((await t.rows.writeStamp()) === stampBefore, `${label}: database bytes changed`).toBe(true);
     }
     return res;
   }
@@ -262,10 +261,10 @@ describe(`malformed and random bodies (FC_SEED=${SEED}, ${RUNS} runs)`, () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(key, value), { maxLength: 5 }), async (pairs) => {
         const query = pairs.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
-        const before = snapshotTables(t.db);
+        const before = await t.rows.snapshot();
         const res = await t.app.inject({ method: 'GET', url: `/v1/campaigns?${query}`, headers: t.admin });
         expectWellFormed(res, query);
-        expect(snapshotTables(t.db)).toEqual(before);
+        expect(await t.rows.snapshot()).toEqual(before);
       }),
       { seed: SEED, numRuns: Math.ceil(RUNS / 2) },
     );

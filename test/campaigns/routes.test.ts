@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 
 const HOUR = 3_600_000;
@@ -149,14 +148,14 @@ describe('POST /v1/campaigns', () => {
     ['unknown audience field', { audience: { userIds: [1], excludeUsers: [2] } }, 'body/audience'],
     ['unknown releaseForms field', { message: { text: 'x', releaseForms: { fans: [1] } } }, 'body/message/releaseForms'],
   ])('rejects %s with 400 naming the field', async (_label, overrides, path) => {
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await post(campaignBody(t.clock.now(), overrides));
     expect(res.statusCode, res.body).toBe(400);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     const problem = res.json();
     expect(problem).toMatchObject({ type: '/problems/validation_failed', status: 400, code: 'validation_failed' });
     expect(problem.errors.map((e: { path: string }) => e.path)).toContain(path);
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
   });
 });
 
@@ -228,7 +227,7 @@ describe('PATCH /v1/campaigns/:id and revisions', () => {
   it('changes nothing for a no-op PATCH: same row, no event, no revision', async () => {
     const created = await createCampaign(t.app, t.admin, campaignBody(t.clock.now()));
     t.clock.advance(1_000);
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await patch(created.id, {
       name: created.name,
       message: { text: created.message.text, price: created.message.price },
@@ -237,7 +236,7 @@ describe('PATCH /v1/campaigns/:id and revisions', () => {
     });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual(created);
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
   });
 
   it.each([
@@ -251,11 +250,11 @@ describe('PATCH /v1/campaigns/:id and revisions', () => {
     ['fewer media than previewMediaCount after the merge', { message: { mediaItems: [] } }, 'body/message/previewMediaCount'],
   ])('rejects %s and writes nothing', async (_label, payload, path) => {
     const created = await createCampaign(t.app, t.admin, campaignBody(t.clock.now()));
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await patch(created.id, payload);
     expect(res.statusCode, res.body).toBe(400);
     expect(res.json().errors.map((e: { path: string }) => e.path)).toContain(path);
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
   });
 });
 

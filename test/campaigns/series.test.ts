@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { rowCounts } from '../helpers/db-snapshot.ts';
 import { buildSeriesHarness, DAY, HOUR, MINUTE, seriesBody, type SeriesHarness } from './series-support.ts';
 
 // 2030-01-01 is a Tuesday; Fridays at 20:00 in New York (EST, UTC-5) are 01:00Z on Saturdays.
@@ -79,12 +78,12 @@ describe('recurring campaigns', () => {
     [{ cron: '0 20 * * 5', endsAt: '2029-01-01T00:00:00Z' }, 'body/recurrence/endsAt', 'future'],
   ])('refuses %j naming %s, and stores nothing', async (recurrence, path, message) => {
     h = await buildSeriesHarness({ start: TUESDAY });
-    const before = rowCounts(h.db);
+    const before = await h.rows.rowCounts();
     const res = await h.post('/v1/campaigns', seriesBody({ recurrence }));
     expect(res.statusCode).toBe(400);
     expect(res.json.errors).toEqual([expect.objectContaining({ path })]);
     expect(res.json.errors[0].message).toContain(message);
-    expect(rowCounts(h.db)).toEqual(before);
+    expect(await h.rows.rowCounts()).toEqual(before);
   });
 
   it('accepts a cron exactly at RECURRENCE_MIN_INTERVAL, and a lower minimum when configured', async () => {

@@ -1,11 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CampaignStatus } from '../../src/campaigns/model.ts';
-import { eq } from 'drizzle-orm';
-import { campaigns } from '../../src/db/sqlite/schema.ts';
 import type { SendChanges } from '../../src/sends/model.ts';
 import { forceOneShot, sendOf, updateSend } from '../helpers/rows.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 
 type Action = 'edit' | 'schedule' | 'cancel' | 'delete';
@@ -42,10 +39,10 @@ describe('campaign transitions', () => {
     const created = await createCampaign(t.app, t.admin, campaignBody(t.clock.now(), { status: 'draft' }));
     const { scheduledAt, ...sendFields } = extra;
     if (scheduledAt !== undefined) {
-      t.db.update(campaigns).set({ scheduledAt }).where(eq(campaigns.id, created.id)).run();
+      await t.rows.updateCampaign(created.id, { scheduledAt });
       sendFields.dueAt = scheduledAt;
     }
-    forceOneShot(t.db, created.id, status, sendFields, t.clock.now());
+    await forceOneShot(t.rows, created.id, status, sendFields, t.clock.now());
     return created.id;
   }
 
@@ -65,7 +62,7 @@ describe('campaign transitions', () => {
 
   it.each(cases)('$action from $status: allowed=$isAllowed', async ({ action, status, isAllowed }) => {
     const id = await campaignIn(status);
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await act(action, id);
     if (isAllowed) {
       expect(res.statusCode, res.body).toBe(successCode[action]);
@@ -75,7 +72,7 @@ describe('campaign transitions', () => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ status: 409, code: 'invalid_state' });
     expect(res.json().detail).toContain(status);
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
   });
 
   it('moves each allowed action to the expected status', async () => {
@@ -123,14 +120,14 @@ describe('campaign transitions', () => {
       const id = await campaignIn('queued', { remoteId: 'mm_1', syncedRevision: 1, syncState: 'synced', scheduledAt: t.clock.now() + 3_600_000 });
       const canceled = await act('cancel', id);
       expect(canceled.json()).toMatchObject({ status: 'canceled', sync: { state: 'pending' } });
-      expect(sendOf(t.db, id)!.syncDueAt).not.toBeNull();
+      expect((await sendOf(t.rows, id))!.syncDueAt).not.toBeNull();
 
       const refused = await act('delete', id);
       expect(refused.statusCode).toBe(409);
       expect(refused.json().code).toBe('sync_in_progress');
 
       // The reconciler records the remote deletion.
-      updateSend(t.db, sendOf(t.db, id)!.id, { remoteDeletedAt: t.clock.now() }, t.clock.now());
+      await updateSend(t.rows, (await sendOf(t.rows, id))!.id, { remoteDeletedAt: t.clock.now() }, t.clock.now());
       expect((await act('delete', id)).statusCode).toBe(204);
     });
 

@@ -8,13 +8,20 @@ import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.t
 import { createFanout, type Fanout, type FanoutOptions, type Services } from '../../src/runtime.ts';
 import { createSqliteStore } from '../../src/store/sqlite/index.ts';
 import type { Store } from '../../src/store/types.ts';
+import { sqliteBackdoor, type Backdoor } from './backdoor.ts';
+import { backdoorFor, openTestStore, testBackend, type TestBackend, type TestStore } from './backend.ts';
 
 export const TEST_ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 
 export interface TestApp {
   app: FastifyInstance;
+  /** The backend the app runs on (FANOUT_TEST_BACKEND, unless the test pinned one). */
+  backend: TestBackend;
+  /** SQLite's handle, for SQLite-only tests; on PostgreSQL it throws on use. Prefer `rows`. */
   db: Db;
+  /** The dialect-neutral way below the store: snapshots, raw rows, states the API cannot reach. */
+  rows: Backdoor;
   store: Store;
   fanout: Fanout;
   clock: ManualClock;
@@ -40,7 +47,10 @@ function unreachableClient(): OfauthClient {
 export interface TestAppOptions extends Pick<FanoutOptions, 'client' | 'syncSettings' | 'statsSettings' | 'owner' | 'random'> {
   env?: Record<string, string>;
   clock?: ManualClock;
+  /** A SQLite database to run on: pins the app to SQLite whatever FANOUT_TEST_BACKEND says. */
   db?: Db;
+  /** Overrides FANOUT_TEST_BACKEND for this app. */
+  backend?: TestBackend;
   /** A store to run on instead of one on `db` (a PostgreSQL store, say); `db` is then unused. */
   store?: Store;
   logger?: FastifyServerOptions['logger'];
@@ -48,30 +58,57 @@ export interface TestAppOptions extends Pick<FanoutOptions, 'client' | 'syncSett
   rootPlugins?: AppDeps['rootPlugins'];
 }
 
+/** The store the options ask for: one given, one on a given SQLite db, or a fresh one on the run's backend. */
+async function storeFor(options: TestAppOptions, config: Config): Promise<TestStore> {
+  const settings = { recurrenceLeadMs: config.recurrence.leadMs };
+  const none = async () => {};
+  if (options.store) {
+    const db = options.db ?? createTestDb();
+    return { backend: options.store.backend, db, store: options.store, rows: backdoorFor(options.store, db, settings), dispose: none };
+  }
+  if (options.db) {
+    const db = options.db;
+    return { backend: 'sqlite', db, store: createSqliteStore(db, settings), rows: sqliteBackdoor(db, settings), dispose: none };
+  }
+  return openTestStore(options.backend ?? testBackend(), settings, () => createTestDb());
+}
+
 /**
  * The whole service wired as the server wires it (createFanout, then buildApp), on a fresh
- * in-memory database, with a manual clock and no timers running.
+ * database of the run's backend (in-memory SQLite, or a PostgreSQL copy of the migrated
+ * template: see ./backend.ts), with a manual clock and no timers running. `close` stops the app
+ * and drops its database, even when a step of the teardown fails.
  */
 export async function buildTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const clock = options.clock ?? new ManualClock(T0);
   const config = loadConfig({ ADMIN_TOKEN: TEST_ADMIN_TOKEN, LOG_LEVEL: 'silent', ...options.env });
-  const db = options.db ?? createTestDb();
-  const store = options.store ?? createSqliteStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
-  const fanout = await createFanout({
-    config,
-    store,
-    clock,
-    logger: Fastify({ logger: { level: 'silent' } }).log,
-    client: options.client ?? unreachableClient(),
-    syncSettings: options.syncSettings,
-    statsSettings: options.statsSettings,
-    owner: options.owner,
-    random: options.random,
-  });
-  const app = await buildApp({ fanout, logger: options.logger, v1Plugins: options.v1Plugins, rootPlugins: options.rootPlugins });
+  const { backend, db, store, rows, dispose } = await storeFor(options, config);
+  let fanout: Fanout | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    fanout = await createFanout({
+      config,
+      store,
+      clock,
+      logger: Fastify({ logger: { level: 'silent' } }).log,
+      client: options.client ?? unreachableClient(),
+      syncSettings: options.syncSettings,
+      statsSettings: options.statsSettings,
+      owner: options.owner,
+      random: options.random,
+    });
+    app = await buildApp({ fanout, logger: options.logger, v1Plugins: options.v1Plugins, rootPlugins: options.rootPlugins });
+  } catch (error) {
+    await (fanout ? fanout.stop() : store.close()).catch(() => {});
+    await dispose();
+    throw error;
+  }
+  const built = { app, fanout };
   return {
     app,
+    backend,
     db,
+    rows,
     store,
     fanout,
     clock,
@@ -79,8 +116,15 @@ export async function buildTestApp(options: TestAppOptions = {}): Promise<TestAp
     services: fanout.services,
     admin: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` },
     async close() {
-      await app.close();
-      await fanout.stop();
+      try {
+        await built.app.close();
+      } finally {
+        try {
+          await built.fanout.stop();
+        } finally {
+          await dispose();
+        }
+      }
     },
   };
 }

@@ -1,10 +1,8 @@
-import { eq } from 'drizzle-orm';
 import type { CampaignStatus } from '../../src/campaigns/model.ts';
-import type { Db } from '../../src/db/sqlite/client.ts';
-import { campaigns, sends } from '../../src/db/sqlite/schema.ts';
 import { newSendId } from '../../src/ids.ts';
 import { sendDefaults, type Send, type SendChanges } from '../../src/sends/model.ts';
 import { withSyncRecomputed } from '../../src/sync/plan.ts';
+import type { Backdoor } from './backdoor.ts';
 
 /** The send status a one-shot campaign in `status` has. */
 const sendStatusFor = (status: CampaignStatus): Send['status'] => (status === 'scheduled' ? 'pending' : (status as Send['status']));
@@ -15,12 +13,12 @@ const sendStatusFor = (status: CampaignStatus): Send['status'] => (status === 's
  * recomputed so the send is one the reconciler could actually leave behind. For tests that need
  * a state the API cannot reach directly.
  */
-export function forceOneShot(db: Db, campaignId: string, status: CampaignStatus, sendFields: SendChanges = {}, now = Date.now()): Send | null {
-  const campaign = db.select().from(campaigns).where(eq(campaigns.id, campaignId)).get();
+export async function forceOneShot(rows: Backdoor, campaignId: string, status: CampaignStatus, sendFields: SendChanges = {}, now = Date.now()): Promise<Send | null> {
+  const campaign = await rows.campaign(campaignId);
   if (!campaign) throw new Error(`no campaign ${campaignId}`);
-  db.update(campaigns).set({ status, failureReason: sendFields.reason ?? campaign.failureReason }).where(eq(campaigns.id, campaignId)).run();
+  await rows.updateCampaign(campaignId, { status, failureReason: sendFields.reason ?? campaign.failureReason });
   if (status === 'draft') return null;
-  let send = db.select().from(sends).where(eq(sends.campaignId, campaignId)).get() as Send | undefined;
+  let send = await rows.sendOfCampaign(campaignId);
   if (!send) {
     send = sendDefaults({
       id: newSendId(now),
@@ -34,19 +32,20 @@ export function forceOneShot(db: Db, campaignId: string, status: CampaignStatus,
       createdAt: now,
       updatedAt: now,
     });
-    db.insert(sends).values(send).run();
+    await rows.insertSend(send);
   }
   const changes = withSyncRecomputed(send, { status: sendStatusFor(status), ...sendFields }, now);
-  return db.update(sends).set(changes).where(eq(sends.id, send.id)).returning().get() as Send;
+  return rows.updateSend(send.id, changes);
 }
 
 /** The one-shot campaign's send row, whole. */
-export function sendOf(db: Db, campaignId: string): Send | undefined {
-  return db.select().from(sends).where(eq(sends.campaignId, campaignId)).get() as Send | undefined;
+export function sendOf(rows: Backdoor, campaignId: string): Promise<Send | undefined> {
+  return rows.sendOfCampaign(campaignId);
 }
 
 /** Writes raw changes to a send (recomputing its sync columns), as a loop would. */
-export function updateSend(db: Db, sendId: string, fields: SendChanges, now = Date.now()): Send {
-  const send = db.select().from(sends).where(eq(sends.id, sendId)).get() as Send;
-  return db.update(sends).set(withSyncRecomputed(send, fields, now)).where(eq(sends.id, sendId)).returning().get() as Send;
+export async function updateSend(rows: Backdoor, sendId: string, fields: SendChanges, now = Date.now()): Promise<Send> {
+  const send = await rows.send(sendId);
+  if (!send) throw new Error(`no send ${sendId}`);
+  return rows.updateSend(sendId, withSyncRecomputed(send, fields, now));
 }

@@ -4,7 +4,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BODY_LIMIT_BYTES } from '../../src/app.ts';
 import { answerConnectionError } from '../../src/http/error-handler.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
-import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 import { issueToken } from '../helpers/tokens.ts';
 
@@ -33,9 +32,9 @@ describe('error responses', () => {
 
   /** Sends a request that must be refused, and checks it wrote nothing at all. */
   async function rejected(options: InjectOptions): Promise<LightMyRequestResponse> {
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await t.app.inject(options);
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
     return res;
   }
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
 import { buildTestApp, type TestApp } from '../helpers/app.ts';
+import { testBackend } from '../helpers/backend.ts';
 import { createTestPgDatabase, type TestPgDatabase } from '../helpers/postgres.ts';
 
 describe('GET /health', () => {
@@ -13,7 +14,7 @@ describe('GET /health', () => {
     t = await buildTestApp();
     const res = await t.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok', backend: 'sqlite' });
+    expect(res.json()).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok', backend: testBackend() });
   });
 
   it('reports live mode when an OFAuth key is configured', async () => {
@@ -23,10 +24,10 @@ describe('GET /health', () => {
 
   it('answers 503 degraded when the database is gone', async () => {
     t = await buildTestApp();
-    t.db.$client.close();
+    await t.rows.disconnect();
     const res = await t.app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toEqual({ status: 'degraded', mode: 'sandbox', db: 'error', backend: 'sqlite' });
+    expect(res.json()).toEqual({ status: 'degraded', mode: 'sandbox', db: 'error', backend: testBackend() });
   });
 
   describe('on PostgreSQL', () => {

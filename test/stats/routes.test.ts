@@ -24,7 +24,7 @@ describe('GET /v1/stats/summary', () => {
   });
 
   /** Queued campaigns whose messages OFAuth sent on two UTC days, on two connections, at several prices. */
-  function seed(h: StatsHarness) {
+  async function seed(h: StatsHarness) {
     const now = h.clock.now(); // 2030-01-01T12:00Z
     const plan = [
       { connectionId: 'conn_sandbox', createdAt: now - DAY + HOUR, price: 9.99, audience: 1_180 }, // 2029-12-31
@@ -33,7 +33,8 @@ describe('GET /v1/stats/summary', () => {
       { connectionId: 'conn_sandbox', createdAt: now - 3 * HOUR, price: 0, audience: 1_000 }, // 2030-01-01, free
       { connectionId: 'conn_other', createdAt: now - 2 * HOUR, price: 12.5, audience: 300 }, // 2030-01-01
     ];
-    const campaigns = plan.map((p) => seedCampaignFor(h, seedRemote(h, p), { status: 'queued' }));
+    const campaigns = [];
+    for (const p of plan) campaigns.push(await seedCampaignFor(h, seedRemote(h, p), { status: 'queued' }));
     seedRemote(h, { connectionId: 'conn_sandbox', createdAt: now - 4 * HOUR, price: 3 }); // sent from elsewhere
     return campaigns;
   }
@@ -56,7 +57,7 @@ describe('GET /v1/stats/summary', () => {
 
   it('adds up campaigns sent, messages, views, purchases and revenue per connection and per UTC day', async () => {
     h = await buildStatsHarness({ sim: twoConnections });
-    const campaigns = seed(h);
+    const campaigns = await seed(h);
     const summary = await h.poller.pollOnce();
     expect(summary).toMatchObject({ connections: 2, seen: 5, statusChanges: 5, untrackedSeen: 1 });
 
@@ -91,7 +92,7 @@ describe('GET /v1/stats/summary', () => {
 
   it('shows a marketer only the connections its token may use', async () => {
     h = await buildStatsHarness({ sim: twoConnections });
-    seed(h);
+    await seed(h);
     await h.poller.pollOnce();
     const marketer = await issueToken(h.app, h.admin, { name: 'other-team', role: 'marketer', connectionIds: ['conn_other'] });
 
@@ -143,8 +144,8 @@ describe('GET /v1/campaigns/:id/stats', () => {
   it('estimates revenue with the campaign price when OFAuth gave none', async () => {
     h = await buildStatsHarness();
     const remote = seedRemote(h, { createdAt: h.clock.now() - HOUR, price: 5 });
-    const campaign = seedCampaignFor(h, remote, { status: 'sent', sentAt: remote.createdAt, price: 7.5 });
-    setSendStats(h, campaign.sendId, { sentCount: 100, viewedCount: 40, purchasedCount: 3 });
+    const campaign = await seedCampaignFor(h, remote, { status: 'sent', sentAt: remote.createdAt, price: 7.5 });
+    await setSendStats(h, campaign.sendId, { sentCount: 100, viewedCount: 40, purchasedCount: 3 });
     expect(await getStats(h, campaign.id)).toMatchObject({ price: 7.5, priceSource: 'campaign', revenueEstimate: 22.5, viewRate: 0.4, purchaseRate: 0.03 });
   });
 

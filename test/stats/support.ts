@@ -1,6 +1,4 @@
-import { eq } from 'drizzle-orm';
 import { ManualClock } from '../../src/clock.ts';
-import { campaigns, sends } from '../../src/db/sqlite/schema.ts';
 import { newCampaignId, newSendId } from '../../src/ids.ts';
 import { createOfauthClient, type OfauthClient, type OfauthClientOptions } from '../../src/ofauth/client.ts';
 import type { SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
@@ -155,11 +153,9 @@ export interface SeededCampaign {
  * A one-shot campaign and its send owning `remote`, inserted directly (as if created and synced
  * long ago): queued, or sent at `sentAt`. Only for scenarios too large to build through the API.
  */
-export function seedCampaignFor(h: StatsHarness, remote: StoredMessage, state: { status: 'queued' | 'sent'; sentAt?: number | null; price?: number }): SeededCampaign {
+export async function seedCampaignFor(h: StatsHarness, remote: StoredMessage, state: { status: 'queued' | 'sent'; sentAt?: number | null; price?: number }): Promise<SeededCampaign> {
   const id = newCampaignId(remote.createdAt);
-  h.db
-    .insert(campaigns)
-    .values({
+  await h.rows.insertCampaign({
       id,
       name: `Campaign for ${remote.id}`,
       connectionId: remote.connectionId,
@@ -180,8 +176,7 @@ export function seedCampaignFor(h: StatsHarness, remote: StoredMessage, state: {
       createdBy: 'test',
       createdAt: remote.createdAt,
       updatedAt: remote.createdAt,
-    })
-    .run();
+    });
   const send = sendDefaults({
     id: newSendId(remote.createdAt),
     campaignId: id,
@@ -194,10 +189,7 @@ export function seedCampaignFor(h: StatsHarness, remote: StoredMessage, state: {
     createdAt: remote.createdAt,
     updatedAt: remote.createdAt,
   });
-  h.db
-    .insert(sends)
-    .values({ ...send, syncState: 'synced', remoteId: String(remote.id), syncedRevision: 1, lastSyncedAt: remote.createdAt, sentAt: state.sentAt ?? null })
-    .run();
+  await h.rows.insertSend({ ...send, syncState: 'synced', remoteId: String(remote.id), syncedRevision: 1, lastSyncedAt: remote.createdAt, sentAt: state.sentAt ?? null });
   return { id, sendId: send.id, remoteId: String(remote.id) };
 }
 
@@ -209,8 +201,8 @@ export async function findSend(h: StatsHarness, sendId: string): Promise<Send> {
 }
 
 /** Overwrites a send's stats columns (no derived state among them), as a past poll would have left them. */
-export function setSendStats(h: StatsHarness, sendId: string, changes: Pick<SendChanges, 'sentCount' | 'viewedCount' | 'purchasedCount' | 'statsObservedAt'>): void {
-  h.db.update(sends).set(changes).where(eq(sends.id, sendId)).run();
+export async function setSendStats(h: StatsHarness, sendId: string, changes: Pick<SendChanges, 'sentCount' | 'viewedCount' | 'purchasedCount' | 'statsObservedAt'>): Promise<void> {
+  await h.rows.updateSend(sendId, changes);
 }
 
 /** Position of each message in a stats list, newest first, as the simulator orders it. */

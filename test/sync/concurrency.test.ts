@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
@@ -16,8 +17,9 @@ async function createMany(h: SyncHarness, count: number, prefix = 'c'): Promise<
   return campaigns;
 }
 
-function leasesHeld(h: SyncHarness): number {
-  return h.db.$client.prepare('SELECT count(*) FROM sends WHERE lease_owner IS NOT NULL').pluck().get() as number;
+async function leasesHeld(h: SyncHarness): Promise<number> {
+  const [row] = await h.rows.query<{ n: number }>(sql`SELECT count(*) AS n FROM sends WHERE lease_owner IS NOT NULL`);
+  return Number(row!.n);
 }
 
 /**
@@ -63,7 +65,7 @@ describe('reconciler: steps in flight per connection', () => {
     expect(new Set(messages.map((m) => m.body.text)).size).toBe(count);
     const remoteIds = await Promise.all(campaigns.map(async (c) => (await getCampaign(h, c.id)).sync.remoteId));
     expect(new Set(remoteIds)).toEqual(new Set(messages.map((m) => String(m.id))));
-    expect(leasesHeld(h)).toBe(0);
+    expect(await leasesHeld(h)).toBe(0);
   });
 
   it.each([
@@ -104,7 +106,7 @@ describe('reconciler: steps in flight per connection', () => {
     expect(overlaps).toEqual([]);
     expect(h.sim.maxInFlight('conn_sandbox')).toBeGreaterThan(1);
     expect(h.sim.messages().map((m) => m.body.text).sort()).toEqual(campaigns.map((c) => `${c.message.text as string} edited`).sort());
-    expect(leasesHeld(h)).toBe(0);
+    expect(await leasesHeld(h)).toBe(0);
   });
 
   it('puts no more steps in flight than the bucket holds tokens', async () => {
@@ -131,7 +133,7 @@ describe('reconciler: steps in flight per connection', () => {
     // The lane had not widened yet: the refusal cost one call.
     expect(summary.claimed).toBe(1);
     expect(summary).toMatchObject({ paused: summary.claimed, created: 0 });
-    expect(leasesHeld(h)).toBe(0);
+    expect(await leasesHeld(h)).toBe(0);
     for (const c of campaigns) expect((await getCampaign(h, c.id)).sync.state).toBe('paused');
   });
 
@@ -144,7 +146,7 @@ describe('reconciler: steps in flight per connection', () => {
 
     expect(summary).toMatchObject({ claimed: count, retried: count, created: 0 });
     expect(h.sim.maxInFlight('conn_sandbox')).toBe(1);
-    expect(leasesHeld(h)).toBe(0);
+    expect(await leasesHeld(h)).toBe(0);
   });
 
   it('stops claiming when the signal aborts, lets the step in flight finish and releases the rest', async () => {
@@ -161,7 +163,7 @@ describe('reconciler: steps in flight per connection', () => {
 
     expect(summary).toMatchObject({ claimed: 1, created: 1 });
     expect(h.sim.messages()).toHaveLength(1);
-    expect(leasesHeld(h)).toBe(0);
+    expect(await leasesHeld(h)).toBe(0);
     h.client.createMassMessage = realCreate;
     expect(await h.reconciler.reconcileOnce()).toMatchObject({ claimed: 11, created: 11 });
   });

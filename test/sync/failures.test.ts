@@ -60,7 +60,7 @@ describe('reconciler: creates of unknown outcome', () => {
     };
     await crashed.reconcileOnce();
     h.client.createMassMessage = realCreate;
-    leaseSend(h, (await sendOf(h, campaign.id)).id, 'crashed-process', h.clock.now() + 120_000);
+    await leaseSend(h, (await sendOf(h, campaign.id)).id, 'crashed-process', h.clock.now() + 120_000);
 
     expect((await h.reconciler.reconcileOnce()).claimed).toBe(0); // lease still held
     h.clock.advance(120_001);

@@ -1,7 +1,4 @@
-import { eq } from 'drizzle-orm';
-import { sends } from '../../src/db/sqlite/schema.ts';
 import type { Send } from '../../src/sends/model.ts';
-import { writeSendAndCampaign } from '../../src/store/sqlite/write.ts';
 import { campaignBody, createCampaign } from '../helpers/factories.ts';
 import type { SyncHarness } from '../helpers/sync.ts';
 
@@ -41,8 +38,8 @@ export async function sendOf(h: SyncHarness, campaignId: string): Promise<Send> 
  * Puts a send's lease in another owner's hands, as a process that claimed it would have. Lease
  * columns are no derived state, so the test writes them directly.
  */
-export function leaseSend(h: SyncHarness, sendId: string, owner: string, expiresAt: number): void {
-  h.db.update(sends).set({ leaseOwner: owner, leaseExpiresAt: expiresAt }).where(eq(sends.id, sendId)).run();
+export async function leaseSend(h: SyncHarness, sendId: string, owner: string, expiresAt: number): Promise<void> {
+  await h.rows.updateSend(sendId, { leaseOwner: owner, leaseExpiresAt: expiresAt });
 }
 
 /**
@@ -52,5 +49,5 @@ export function leaseSend(h: SyncHarness, sendId: string, owner: string, expires
 export async function recordRemoteCancel(h: SyncHarness, campaignId: string): Promise<void> {
   const send = await sendOf(h, campaignId);
   const now = h.clock.now();
-  h.db.transaction(() => writeSendAndCampaign(h.db, send, { status: 'canceled', remoteDeletedAt: now, syncState: 'deleted' }, [], now, { recurrenceLeadMs: h.config.recurrence.leadMs }));
+  await h.rows.writeSendThroughLifecycle(send, { status: 'canceled', remoteDeletedAt: now, syncState: 'deleted' }, now);
 }

@@ -1,6 +1,6 @@
+import { sql } from 'drizzle-orm';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildTestApp, TEST_ADMIN_TOKEN, type TestApp } from '../helpers/app.ts';
-import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { campaignBody } from '../helpers/factories.ts';
 import { issueToken } from '../helpers/tokens.ts';
 
@@ -54,11 +54,11 @@ describe('token API', () => {
 
   it('stores only a hash of the secret', async () => {
     const { secret } = await issueToken(t.app, t.admin, { name: 'alice', role: 'marketer' });
-    const dump = JSON.stringify(snapshotTables(t.db));
+    const dump = JSON.stringify(await t.rows.snapshot());
     expect(dump).not.toContain(secret);
     expect(dump).not.toContain(secret.slice(3));
-    const row = t.db.$client.prepare('SELECT secret_hash FROM api_tokens').get() as { secret_hash: string };
-    expect(row.secret_hash).toMatch(/^[0-9a-f]{64}$/);
+    const [row] = await t.rows.query<{ secret_hash: string }>(sql`SELECT secret_hash FROM api_tokens`);
+    expect(row!.secret_hash).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('authenticates with an issued secret and refuses it once revoked', async () => {
@@ -95,12 +95,12 @@ describe('token API', () => {
     ['DELETE', '/v1/tokens/tok_env_admin', undefined],
   ] as const)('answers 403 to a marketer on %s %s, and writes nothing', async (method, url, payload) => {
     const marketer = await issueToken(t.app, t.admin, { name: 'm', role: 'marketer', connectionIds: ['conn_a'] });
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await t.app.inject({ method, url, headers: marketer.headers, ...(payload ? { payload } : {}) });
     expect(res.statusCode).toBe(403);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.json()).toMatchObject({ status: 403, code: 'forbidden' });
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
   });
 
   it.each([
@@ -111,10 +111,10 @@ describe('token API', () => {
     // An empty list once meant "every connection": a token meant to reach nothing reached all.
     ['an empty connectionIds list', { name: 'x', role: 'marketer', connectionIds: [] }],
   ])('rejects %s with 400 and writes nothing', async (_label, payload) => {
-    const before = snapshotTables(t.db);
+    const before = await t.rows.snapshot();
     const res = await t.app.inject({ method: 'POST', url: '/v1/tokens', headers: t.admin, payload });
     expect(res.statusCode).toBe(400);
-    expect(snapshotTables(t.db)).toEqual(before);
+    expect(await t.rows.snapshot()).toEqual(before);
   });
 
   it('answers 401 to a missing, unknown or malformed bearer token', async () => {
