@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CHECK_BACKOFF_MS } from '../../src/audience/list-catalog.ts';
-import { rowCounts, snapshotTables } from '../helpers/db-snapshot.ts';
 import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
 import { issueToken } from '../helpers/tokens.ts';
 import { createSimCampaign, simCampaignBody } from '../sync/support.ts';
@@ -86,7 +85,7 @@ describe('list ids checked against OFAuth', () => {
 
   it('refuses a create naming a list OFAuth does not have, naming the list, storing nothing', async () => {
     h = await buildSyncHarness();
-    const before = snapshotTables(h.db);
+    const before = await h.rows.snapshot();
 
     const res = await create(simCampaignBody(h.clock.now(), { audience: { userLists: [1, 77], excludeUserLists: [88] } }));
 
@@ -96,19 +95,19 @@ describe('list ids checked against OFAuth', () => {
       { path: 'body/audience/userLists', message: 'OFAuth has no list 77 on connection conn_sandbox' },
       { path: 'body/audience/excludeUserLists', message: 'OFAuth has no list 88 on connection conn_sandbox' },
     ]);
-    expect(snapshotTables(h.db)).toEqual(before);
+    expect(await h.rows.snapshot()).toEqual(before);
   });
 
   it('refuses a PATCH to an unknown list and leaves the campaign as it was; known lists pass, from the cache', async () => {
     h = await buildSyncHarness();
     const campaign = await createSimCampaign(h);
-    const before = snapshotTables(h.db);
+    const before = await h.rows.snapshot();
 
     const res = await h.app.inject({ method: 'PATCH', url: `/v1/campaigns/${campaign.id}`, headers: h.admin, payload: { audience: { userLists: [2, 404] } } });
 
     expect(res.statusCode).toBe(400);
     expect(res.json().errors).toEqual([{ path: 'body/audience/userLists', message: 'OFAuth has no list 404 on connection conn_sandbox' }]);
-    expect(snapshotTables(h.db)).toEqual(before);
+    expect(await h.rows.snapshot()).toEqual(before);
     const ok = await h.app.inject({ method: 'PATCH', url: `/v1/campaigns/${campaign.id}`, headers: h.admin, payload: { audience: { userLists: [2] } } });
     expect(ok.statusCode).toBe(200);
     expect(h.sim.requestCounts()[LISTS_ROUTE]).toBe(1);
@@ -126,7 +125,7 @@ describe('list ids checked against OFAuth', () => {
     const countsBefore = h.sim.requestCounts();
     expect((await create(simCampaignBody(h.clock.now(), { audience: { userLists: [78] } }))).statusCode).toBe(201);
     expect(h.sim.requestCounts()).toEqual(countsBefore);
-    expect(rowCounts(h.db).campaigns).toBe(2);
+    expect((await h.rows.rowCounts()).campaigns).toBe(2);
   });
 
   it('after a failed read, accepts without asking OFAuth for CHECK_BACKOFF_MS, then checks again', async () => {

@@ -1,5 +1,4 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { snapshotTables } from '../helpers/db-snapshot.ts';
 import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
 import { createSimCampaign, simCampaignBody } from '../sync/support.ts';
 
@@ -17,7 +16,7 @@ describe('POST /v1/campaigns/preview and overlaps', () => {
 
   it('estimates the audience from list sizes and fan ids, shows the OFAuth body, and stores nothing', async () => {
     h = await buildSyncHarness();
-    const before = snapshotTables(h.db);
+    const before = await h.rows.snapshot();
 
     const res = await preview({ audience: { userLists: [1, 3], excludeUserLists: [4], userIds: [7, 8] }, scheduledAt: at(2 * HOUR) });
 
@@ -40,7 +39,7 @@ describe('POST /v1/campaigns/preview and overlaps', () => {
     expect(body.sendAt).toBe(at(2 * HOUR));
     expect(body.ofauthBody).toMatchObject({ text: 'New set drops tonight', price: 9.99, userIds: [7, 8], userLists: [1, 3], excludeUserLists: [4], scheduledDate: at(2 * HOUR).replace('.000Z', 'Z') });
     expect(body.overlaps).toEqual([]);
-    expect(snapshotTables(h.db)).toEqual(before);
+    expect(await h.rows.snapshot()).toEqual(before);
     expect(h.sim.messages()).toHaveLength(0);
   });
 
