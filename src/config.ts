@@ -39,6 +39,20 @@ const envSchema = z.object({
   OFAUTH_TIMEOUT: durationSchema.default(15_000),
   OFAUTH_RATE_CAPACITY: intSchema(1, 100_000).default(90),
   OFAUTH_RATE_PER_MINUTE: intSchema(1, 1_000_000).default(60),
+  OFAUTH_UNSEND_WINDOW: durationSchema.default(24 * 3_600_000),
+  // Comma-separated fan ids; unset: any fan may receive a test send.
+  TEST_SEND_ALLOWLIST: z
+    .string()
+    .transform((text, ctx) => {
+      const ids = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+      const bad = ids.filter((id) => !/^[1-9]\d{0,15}$/.test(id));
+      if (bad.length > 0 || ids.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'expected comma-separated positive fan ids such as 101,102' });
+        return z.NEVER;
+      }
+      return [...new Set(ids.map(Number))];
+    })
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SYNC_CRON: cronSchema.default('*/5 * * * * *'),
   SYNC_BATCH: intSchema(1, 1_000).default(10),
@@ -89,7 +103,14 @@ export interface Config {
     timeoutMs: number;
     rateCapacity: number;
     refillPerSecond: number;
+    /**
+     * OFAuth's unsend window (undocumented; OnlyFans' own is 24 h): message.unsendAfter may not
+     * exceed it, and the sandbox simulator uses it.
+     */
+    unsendWindowMs: number;
   };
+  /** Who may receive a test send (TEST_SEND_ALLOWLIST); null: any fan. */
+  testSend: { allowlist: number[] | null };
   sync: {
     cron: string;
     batch: number;
@@ -170,7 +191,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: e.OFAUTH_TIMEOUT,
       rateCapacity: e.OFAUTH_RATE_CAPACITY,
       refillPerSecond: e.OFAUTH_RATE_PER_MINUTE / 60,
+      unsendWindowMs: e.OFAUTH_UNSEND_WINDOW,
     },
+    testSend: { allowlist: e.TEST_SEND_ALLOWLIST ?? null },
     sync: {
       cron: e.SYNC_CRON,
       batch: e.SYNC_BATCH,

@@ -13,6 +13,7 @@ import { createMetrics, type Metrics } from './metrics.ts';
 import { createOfauthClient, type OfauthClient } from './ofauth/client.ts';
 import { buildSimulator, type Simulator } from './ofauth/simulator/app.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
+import { createSendActions } from './sends/actions.ts';
 import { createSendService, type SendService } from './sends/service.ts';
 import { cronIntervalMs } from './stats/budget.ts';
 import { createStatsPoller, type StatsPoller, type StatsPollerSettings } from './stats/poller.ts';
@@ -83,7 +84,7 @@ export interface FanoutOptions {
 
 /** Starts the in-process OFAuth simulator that sandbox mode talks to, on a loopback port. */
 async function startSandboxSimulator(config: Config): Promise<Simulator & { url: string }> {
-  const simulator = await buildSimulator({ sendDurationMs: config.sandbox.sendDurationMs });
+  const simulator = await buildSimulator({ sendDurationMs: config.sandbox.sendDurationMs, unsendWindowMs: config.ofauth.unsendWindowMs });
   await simulator.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = simulator.app.server.address() as AddressInfo;
   return { ...simulator, url: `http://127.0.0.1:${port}` };
@@ -120,7 +121,7 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   const campaigns = createCampaignService({
     campaigns: store.campaigns,
     clock,
-    settings: { minIntervalMs: config.recurrence.minIntervalMs },
+    settings: { minIntervalMs: config.recurrence.minIntervalMs, unsendWindowMs: config.ofauth.unsendWindowMs },
     audience: {
       findUnknownLists: (connectionId, ids) => catalog.findUnknown(connectionId, ids),
       findOverlaps: async (subject) => (await findOverlaps(store.campaigns, subject, config.audience.overlapWindowMs)).map(toOverlapView),
@@ -217,7 +218,17 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
       settings: { overlapWindowMs: config.audience.overlapWindowMs, resolveLeadMs: config.audience.resolveLeadMs },
     }),
     tokens,
-    sends: createSendService({ campaigns, store: store.campaigns }),
+    sends: createSendService({
+      campaigns,
+      store: store.campaigns,
+      actions: createSendActions({
+        campaigns: store.campaigns,
+        sends: store.sends,
+        clock,
+        testSendAllowlist: config.testSend.allowlist,
+        runSend: (sendId) => reconciler.reconcileOnce({ sendId }),
+      }),
+    }),
     sync: createSyncService({ campaigns, store, reconciler, syncOnce, clock, schedulerStatus: () => syncScheduler.status(), instanceTtlMs: leases?.ttlMs ?? syncSettings.leaseMs }),
     stats: createStatsService({ campaigns, store, clock }),
   };

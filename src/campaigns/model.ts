@@ -2,18 +2,23 @@
  * A one-shot campaign's status mirrors its one send (scheduled while the send is pending); a
  * series is draft, scheduled (running), paused, canceled or completed.
  */
-export const campaignStatuses = ['draft', 'scheduled', 'queued', 'sending', 'sent', 'canceled', 'failed', 'paused', 'completed'] as const;
+export const campaignStatuses = ['draft', 'scheduled', 'queued', 'sending', 'sent', 'unsent', 'canceled', 'failed', 'paused', 'completed'] as const;
 export type CampaignStatus = (typeof campaignStatuses)[number];
 
-/** One OFAuth mass message's life: pending (not yet in OFAuth's queue) → queued → sending → sent. */
-export const sendStatuses = ['pending', 'queued', 'sending', 'sent', 'canceled', 'failed'] as const;
+/**
+ * One OFAuth mass message's life: pending (not yet in OFAuth's queue) → queued → sending → sent,
+ * and unsent once Fanout took it back. `unknown` is a test send whose outcome could not be told
+ * (a timeout or reset after the request left): it is never sent again blindly.
+ */
+export const sendStatuses = ['pending', 'queued', 'sending', 'sent', 'unsent', 'unknown', 'canceled', 'failed'] as const;
 export type SendStatus = (typeof sendStatuses)[number];
 
 /**
  * scheduled: a one-shot campaign's send; occurrence: one of a series; follow_up: a PPV's second
- * message to the fans one of those reached who did not buy (made `after` it was sent).
+ * message to the fans one of those reached who did not buy (made `after` it was sent); test: one
+ * chat message to one fan before the blast (never counted in stats, never moving the campaign).
  */
-export const sendKinds = ['scheduled', 'occurrence', 'follow_up'] as const;
+export const sendKinds = ['scheduled', 'occurrence', 'follow_up', 'test'] as const;
 export type SendKind = (typeof sendKinds)[number];
 
 /** A series: a five-field cron in an IANA time zone, with optional ends (epoch ms / a count). */
@@ -49,6 +54,11 @@ export interface Message {
   isMarkdown: boolean;
   userTags: number[];
   releaseForms: ReleaseForms;
+  /**
+   * Seconds after a send went out that sync unsends it (the agencies' "delete if unread"); null
+   * or absent (campaigns saved before it existed): never.
+   */
+  unsendAfter?: number | null;
 }
 
 /** OFAuth's chat-list filters (GET /v2/access/chats?filter=…): the fans of the matching chats. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { overlapSchema } from '../audience/schemas.ts';
+import { parseDuration } from '../duration.ts';
 import { cursorSchema, isoDateTimeSchema } from '../http/common-schemas.ts';
 import { eventDataSchemas } from '../events/schemas.ts';
 import { eventTypes, type EventType } from '../events/types.ts';
@@ -40,6 +41,26 @@ const releaseFormsSchema = z.strictObject({
   guests: z.array(positiveIdSchema).default([]),
 });
 
+/**
+ * message.unsendAfter: a duration with a unit ("30m", "6h", "1d") or whole seconds, stored and
+ * answered as seconds. At least a minute; the upper bound is OFAuth's window (checked by the
+ * service, which knows OFAUTH_UNSEND_WINDOW).
+ */
+const unsendAfterSchema = z
+  .union([
+    z.int().min(60, 'unsendAfter is at least 60 seconds'),
+    z.string().transform((text, ctx) => {
+      const ms = /^\s*\d+(\.\d+)?\s*(s|m|h|d)\s*$/.test(text) ? parseDuration(text) : null;
+      if (ms === null || ms < 60_000) {
+        ctx.addIssue({ code: 'custom', message: 'unsendAfter is a duration of at least a minute such as "30m", "6h" or "1d", or whole seconds' });
+        return z.NEVER;
+      }
+      return Math.round(ms / 1000);
+    }),
+  ])
+  .nullable()
+  .describe('Unsend each send this long after it went out ("delete if unread"): "30m", "6h", "1d" or seconds; answered in seconds; null: never');
+
 const messageFields = {
   text: z.string().max(10_000, 'text is at most 10,000 characters'),
   mediaItems: z.array(mediaItemSchema),
@@ -49,6 +70,7 @@ const messageFields = {
   isMarkdown: z.boolean(),
   userTags: z.array(positiveIdSchema).transform(uniqueNumbers),
   releaseForms: releaseFormsSchema,
+  unsendAfter: unsendAfterSchema,
 };
 
 /** Checks that need the whole message; run on create and on the merged result of a PATCH. */
@@ -69,6 +91,7 @@ export const messageSchema = z
     isMarkdown: messageFields.isMarkdown.default(true),
     userTags: messageFields.userTags.default([]),
     releaseForms: releaseFormsSchema.default({ users: [], partners: [], guests: [] }),
+    unsendAfter: messageFields.unsendAfter.default(null),
   })
   .superRefine((m, ctx) => {
     const problem = findMessageProblems(m);
@@ -87,6 +110,7 @@ export const messagePatchSchema = z.strictObject({
   isMarkdown: messageFields.isMarkdown.optional(),
   userTags: messageFields.userTags.optional(),
   releaseForms: releaseFormsSchema.optional(),
+  unsendAfter: messageFields.unsendAfter.optional(),
 });
 
 const idListSchema = z.array(numericIdSchema).transform(uniqueNumbers);
@@ -230,6 +254,7 @@ const messageViewSchema = z.object({
   isMarkdown: z.boolean(),
   userTags: z.array(z.number()),
   releaseForms: z.object({ users: z.array(z.number()), partners: z.array(z.number()), guests: z.array(z.number()) }),
+  unsendAfter: z.number().nullable().optional().describe('Seconds after a send went out that sync unsends it; null: never'),
 });
 
 export const followUpViewSchema = z.object({ after: z.string(), message: messageViewSchema, audience: z.literal('non_buyers') });

@@ -25,6 +25,8 @@ import { decodeCursor, encodeCursor, toCampaignView, toEventView } from './view.
 export interface CampaignServiceSettings {
   /** RECURRENCE_MIN_INTERVAL: occurrences closer than this are refused. */
   minIntervalMs: number;
+  /** OFAUTH_UNSEND_WINDOW: message.unsendAfter may not exceed it (default 24 h). */
+  unsendWindowMs?: number;
 }
 
 /** What the campaign rules ask of audiences (src/audience/): OFAuth's lists, and overlaps. */
@@ -91,6 +93,14 @@ const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringif
 export function createCampaignService(deps: CampaignServiceDeps) {
   const { campaigns: store, clock, settings } = deps;
 
+  function assertValidUnsendAfter(message: Message): void {
+    const windowMs = settings.unsendWindowMs ?? 24 * 3_600_000;
+    const seconds = message.unsendAfter ?? null;
+    if (seconds !== null && seconds * 1000 > windowMs) {
+      fail([{ path: 'body/message/unsendAfter', message: `unsendAfter (${seconds} s) is longer than OFAuth's unsend window (${Math.round(windowMs / 1000)} s, OFAUTH_UNSEND_WINDOW)` }]);
+    }
+  }
+
   function assertValidRecurrence(recurrence: Recurrence | null, now: number): void {
     if (recurrence === null) return;
     const problems = findRecurrenceProblems(recurrence, { minIntervalMs: settings.minIntervalMs, now });
@@ -148,6 +158,7 @@ export function createCampaignService(deps: CampaignServiceDeps) {
     assertValidRecurrence(recurrence, now);
     const followUps = sortFollowUps(body.followUps.map(toFollowUp));
     assertValidFollowUps(body.message as Message, followUps);
+    assertValidUnsendAfter(body.message as Message);
     const draft: Campaign = {
       id: newCampaignId(now),
       name: body.name,
@@ -185,6 +196,7 @@ export function createCampaignService(deps: CampaignServiceDeps) {
     const message = body.message ? ({ ...campaign.message, ...body.message } as Message) : campaign.message;
     const audience = body.audience ? normalizeAudience({ ...campaign.audience, ...body.audience }) : campaign.audience;
     assertValidMessageAndAudience(message, audience);
+    assertValidUnsendAfter(message);
     const recurrence = body.recurrence === undefined ? campaign.recurrence : body.recurrence === null ? null : toRecurrence(body.recurrence);
     if (body.recurrence !== undefined) assertValidRecurrence(recurrence, now);
     const scheduledAt = body.scheduledAt === undefined ? campaign.scheduledAt : parseStart(body.scheduledAt, recurrence !== null, now);

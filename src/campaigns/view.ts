@@ -2,7 +2,7 @@ import { ValidationError } from '../errors.ts';
 import type { Send } from '../sends/model.ts';
 import type { CampaignRecord, StoredEvent } from '../store/types.ts';
 import { toFollowUpView } from './follow-ups.ts';
-import type { Campaign } from './model.ts';
+import { sendStatuses, type Campaign, type SendStatus } from './model.ts';
 import type { CampaignView, EventView } from './schemas.ts';
 
 /** Epoch milliseconds as ISO-8601 UTC, null kept. */
@@ -36,7 +36,8 @@ export function toCampaignView({ campaign, send, series }: CampaignRecord): Camp
     id: campaign.id,
     name: campaign.name,
     connectionId: campaign.connectionId,
-    message: campaign.message,
+    // Campaigns saved before unsendAfter existed have none: never.
+    message: { ...campaign.message, unsendAfter: campaign.message.unsendAfter ?? null },
     audience: campaign.audience,
     scheduledAt: iso(campaign.scheduledAt),
     ...(campaign.followUps === null ? {} : { followUps: campaign.followUps.map(toFollowUpView) }),
@@ -50,7 +51,7 @@ export function toCampaignView({ campaign, send, series }: CampaignRecord): Camp
     ...base,
     recurrence: { ...campaign.recurrence, endsAt: iso(campaign.recurrence.endsAt) },
     nextOccurrenceAt: iso(campaign.nextOccurrenceAt),
-    sendCounts: series?.sendCounts ?? { pending: 0, queued: 0, sending: 0, sent: 0, canceled: 0, failed: 0 },
+    sendCounts: series?.sendCounts ?? (Object.fromEntries(sendStatuses.map((s) => [s, 0])) as Record<SendStatus, number>),
     status: campaign.status,
     failureReason: campaign.failureReason,
     sync: null,

@@ -14,6 +14,8 @@ export const eventTypes = [
   'paused',
   'resumed',
   'sync_requested',
+  'test_requested',
+  'unsend_requested',
   // The series materialiser.
   'occurrence_created',
   'occurrence_missed',
@@ -33,6 +35,8 @@ export const eventTypes = [
   'audience_resolved',
   'sync_error',
   'failed',
+  'test_sent',
+  'unsent',
   // The stats poller, per send.
   'status_changed',
   'sent',

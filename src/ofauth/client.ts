@@ -2,6 +2,7 @@ import { Agent } from 'undici';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../clock.ts';
+import { parseChatMessage, parseChatMessagePage, type ChatMessage, type ChatMessageBody, type ChatMessagePage } from './chat-responses.ts';
 import { buildPath, endpointFamilies, mutatingOperations, unkeyedCreates, type EndpointFamily, type OperationName } from './endpoints.ts';
 import { OfauthError, redact } from './errors.ts';
 import { describeHttpFailure, describeTransportFailure, isAbort } from './failures.ts';
@@ -94,6 +95,15 @@ export interface OfauthClient {
   listMassMessageBuyers(connectionId: string, massMessageId: string | number, q: { marker?: string | null; offset?: number; limit?: number }, opts?: CallOptions): Promise<BuyersPage>;
   /** One page of chats, most recent activity first unless `order` says otherwise; limit defaults to 20, the documented maximum. */
   listChats(connectionId: string, q: ChatFilterQuery & { limit?: number; offset?: number; order?: 'recent' | 'old' }, opts?: CallOptions): Promise<ChatPage>;
+  /** One chat message to one fan; like a create, never replayed once it may have left ('ambiguous'). */
+  sendChatMessage(connectionId: string, userId: number, body: ChatMessageBody, opts?: CallOptions): Promise<ChatMessage>;
+  /** One page of a fan's chat, newest first (assumed; the docs do not say). limit at most 20. */
+  listChatMessages(connectionId: string, userId: number, q?: { limit?: number; offset?: number }, opts?: CallOptions): Promise<ChatMessagePage>;
+  /**
+   * Unsends a chat message (body `{withUserId}`): the guide's path, then the SDK's when the first
+   * is not routed (404 ROUTE_NOT_FOUND). success:false throws 'invalid'.
+   */
+  deleteChatMessage(connectionId: string, messageId: string | number, withUserId: number, opts?: CallOptions): Promise<DeleteResult>;
   /** Tokens a connection's bucket could spend now without waiting (for the stats poller's budget). */
   availableTokens(connectionId: string): number;
   /** The connection's bucket starts over empty: another process was spending it until now (a lease takeover). */
@@ -353,6 +363,33 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
         parse: (json) => parseChatPage(json, limit),
         ...opts,
       });
+    },
+    sendChatMessage: (connectionId, userId, body, opts) =>
+      call({ connectionId, operation: 'sendChatMessage', userId, body, parse: parseChatMessage, ...opts }),
+    listChatMessages: (connectionId, userId, q = {}, opts) => {
+      const limit = statsLimit(q.limit);
+      return call({
+        connectionId,
+        operation: 'listChatMessages',
+        userId,
+        query: { limit, offset: Math.max(0, Math.floor(q.offset ?? 0)) },
+        parse: (json) => parseChatMessagePage(json, limit),
+        ...opts,
+      });
+    },
+    deleteChatMessage: async (connectionId, messageId, withUserId, opts) => {
+      const spec = { connectionId, id: messageId, userId: withUserId, otherBody: { withUserId }, parse: parseDeleteResult, ...opts };
+      let result: DeleteResult;
+      try {
+        result = await call({ ...spec, operation: 'deleteChatMessage' });
+      } catch (error) {
+        if (!(error instanceof OfauthError && error.status === 404 && error.code === 'ROUTE_NOT_FOUND')) throw error;
+        result = await call({ ...spec, operation: 'deleteChatMessageInChat' });
+      }
+      if (!result.success) {
+        throw new OfauthError({ kind: 'invalid', operation: 'deleteChatMessage', route: endpoints.deleteChatMessage.route, status: 200, code: 'DELETE_FAILED', message: 'OFAuth answered success:false to the unsend' });
+      }
+      return result;
     },
     availableTokens: (connectionId) => limiter.available(connectionId),
     assumeSpent: (connectionId) => limiter.assumeSpent(connectionId),

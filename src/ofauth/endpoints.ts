@@ -17,7 +17,11 @@ export type OperationName =
   | 'createUserList'
   | 'addUserToList'
   | 'listMassMessageBuyers'
-  | 'listChats';
+  | 'listChats'
+  | 'sendChatMessage'
+  | 'listChatMessages'
+  | 'deleteChatMessage'
+  | 'deleteChatMessageInChat';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -38,6 +42,18 @@ const userListEndpoints = {
   listChats: { method: 'GET', route: '/v2/access/chats' },
 } as const satisfies Partial<Record<OperationName, Endpoint>>;
 
+/**
+ * One fan's chat (contract §3.11): the same in both families. Unsend has two documented paths:
+ * the messaging guide's (deleteChatMessage, tried first) and the SDK's (deleteChatMessageInChat,
+ * the fallback when the first answers 404 ROUTE_NOT_FOUND).
+ */
+const chatEndpoints = {
+  sendChatMessage: { method: 'POST', route: '/v2/access/chats/{userId}/messages' },
+  listChatMessages: { method: 'GET', route: '/v2/access/chats/{userId}/messages' },
+  deleteChatMessage: { method: 'DELETE', route: '/v2/access/messages/{id}' },
+  deleteChatMessageInChat: { method: 'DELETE', route: '/v2/access/chats/{userId}/messages/{id}' },
+} as const satisfies Partial<Record<OperationName, Endpoint>>;
+
 /** Every operation the client performs, per path family. */
 export const endpointFamilies: Readonly<Record<EndpointFamily, Readonly<Record<OperationName, Endpoint>>>> = {
   queue: {
@@ -47,6 +63,7 @@ export const endpointFamilies: Readonly<Record<EndpointFamily, Readonly<Record<O
     updateMassMessage: { method: 'PUT', route: '/v2/access/messages/queue/{id}' },
     deleteMassMessage: { method: 'DELETE', route: '/v2/access/messages/queue/{id}' },
     ...userListEndpoints,
+    ...chatEndpoints,
   },
   'mass-messages': {
     createMassMessage: { method: 'POST', route: '/v2/access/mass-messages' },
@@ -55,6 +72,7 @@ export const endpointFamilies: Readonly<Record<EndpointFamily, Readonly<Record<O
     updateMassMessage: { method: 'PUT', route: '/v2/access/mass-messages/{id}' },
     deleteMassMessage: { method: 'DELETE', route: '/v2/access/mass-messages/{id}' },
     ...userListEndpoints,
+    ...chatEndpoints,
   },
 };
 
@@ -64,15 +82,18 @@ export const mutatingOperations: ReadonlySet<OperationName> = new Set([
   'updateMassMessage',
   'deleteMassMessage',
   'createUserList',
+  'sendChatMessage',
+  'deleteChatMessage',
+  'deleteChatMessageInChat',
 ]);
 
 /**
  * Creates with no idempotency key: a 5xx or an unreadable 2xx may follow a commit, so they are
  * never replayed and come back 'ambiguous' (the caller searches before creating again). Adding a
  * user to a list is not here: it is taken to be idempotent (the answer's userState.hasUser), so
- * replaying it is safe.
+ * replaying it is safe. A chat message is a create too: a replay could deliver it twice.
  */
-export const unkeyedCreates: ReadonlySet<OperationName> = new Set(['createMassMessage', 'createUserList']);
+export const unkeyedCreates: ReadonlySet<OperationName> = new Set(['createMassMessage', 'createUserList', 'sendChatMessage']);
 
 /** Parses an OFAUTH_ENDPOINTS value; anything but the two known names is a configuration error. */
 export function parseEndpointFamily(value: string | undefined): EndpointFamily {

@@ -86,6 +86,7 @@ export const statsItemSchema: z.ZodType<StatsItem> = z
     isCanceled: booleanish,
     hasError: booleanish,
     canUnsend: booleanish,
+    unsendSeconds: numberish,
     isFree: booleanish,
   })
   .transform((raw) => ({
@@ -104,6 +105,8 @@ export const statsItemSchema: z.ZodType<StatsItem> = z
     isCanceled: raw.isCanceled ?? false,
     hasError: raw.hasError ?? false,
     canUnsend: raw.canUnsend,
+    // Only when given, so items read before it was parsed compare as they did.
+    ...(raw.unsendSeconds !== null ? { unsendSeconds: raw.unsendSeconds } : {}),
     isFree: raw.isFree,
   }));
 
@@ -131,7 +134,7 @@ function pageSchema<T>(itemSchema: z.ZodType<T>) {
   return z.union([z.array(itemSchema), wrapped]);
 }
 
-function toPage<T>(parsed: T[] | { list?: T[]; items?: T[]; hasMore: boolean | null }, limit: number) {
+export function toPage<T>(parsed: T[] | { list?: T[]; items?: T[]; hasMore: boolean | null }, limit: number) {
   if (Array.isArray(parsed)) return { list: parsed, hasMore: parsed.length >= limit };
   const list = parsed.list ?? parsed.items ?? [];
   return { list, hasMore: parsed.hasMore ?? list.length >= limit };
@@ -141,7 +144,7 @@ const statsPageRawSchema = pageSchema(statsItemSchema);
 const userListPageRawSchema = pageSchema(userListSchema);
 
 /** Unwraps a `{data: …}` envelope, which some OFAuth proxies add; harmless when absent. */
-function unwrapEnvelope(body: unknown): unknown {
+export function unwrapEnvelope(body: unknown): unknown {
   if (body !== null && typeof body === 'object' && !Array.isArray(body) && 'data' in body) {
     const keys = Object.keys(body);
     if (keys.every((k) => k === 'data' || k === 'requestId')) return (body as { data: unknown }).data;

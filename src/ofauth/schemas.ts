@@ -58,6 +58,8 @@ export interface StatsItem {
   isCanceled: boolean;
   hasError: boolean;
   canUnsend: boolean | null;
+  /** Seconds left in the unsend window, when the item says. */
+  unsendSeconds?: number | null;
   isFree: boolean | null;
 }
 

@@ -13,12 +13,16 @@ import { isFinalSend, type Send, type SendChanges } from './model.ts';
 
 /** The moves a send can make, whoever makes them. */
 export const sendTransitions: Record<SendStatus, readonly SendStatus[]> = {
-  pending: ['queued', 'sending', 'sent', 'canceled', 'failed'],
+  // pending → unknown: only a test send, whose chat message may or may not have been delivered.
+  pending: ['queued', 'sending', 'sent', 'unknown', 'canceled', 'failed'],
   queued: ['sending', 'sent', 'canceled', 'failed'],
   sending: ['sent', 'canceled', 'failed'],
   // A cancel that lost the race: the poller finds it sent after all.
   canceled: ['sent'],
-  sent: [],
+  sent: ['unsent'],
+  unsent: [],
+  // A search of the chat found it (sent) or proved it absent (failed).
+  unknown: ['sent', 'failed'],
   failed: [],
 };
 
@@ -29,7 +33,8 @@ export const campaignTransitions: Record<CampaignStatus, readonly CampaignStatus
   scheduled: ['queued', 'sending', 'sent', 'canceled', 'failed', 'paused', 'completed'],
   queued: ['sending', 'sent', 'canceled', 'failed'],
   sending: ['sent', 'canceled', 'failed'],
-  sent: [],
+  sent: ['unsent'],
+  unsent: [],
   canceled: ['sent'],
   failed: [],
   // A resume after the series' end completes it at once.
@@ -42,7 +47,10 @@ export const canCampaignMove = (from: CampaignStatus, to: CampaignStatus): boole
 
 /** A one-shot campaign shows its send's status; a pending send is a scheduled campaign. */
 export function oneShotStatus(send: SendStatus): CampaignStatus {
-  return send === 'pending' ? 'scheduled' : send;
+  if (send === 'pending') return 'scheduled';
+  // Only test sends are ever unknown, and a campaign never mirrors those.
+  if (send === 'unknown') return 'sending';
+  return send;
 }
 
 export class IllegalTransitionError extends Error {

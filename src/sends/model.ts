@@ -93,13 +93,28 @@ export interface Send {
   remoteMissingAt: number | null;
   /** Null unless the campaign's audience has chat filters and they were resolved for this send. */
   resolvedAudience: ResolvedAudience | null;
+
+  // Test sends and unsends (see src/sync/unsend.ts and src/sync/test-send.ts).
+  /** A test send's recipient (fan id); null for mass messages. */
+  testUserId: number | null;
+  /** A test send's OFAuth chat message id (apart from remoteId: another id space). */
+  chatMessageId: string | null;
+  /** The campaign's message.unsendAfter in ms, stamped when the send was sent; null: never. */
+  unsendAfterMs: number | null;
+  /** A marketer asked for an unsend at this time. */
+  unsendRequestedAt: number | null;
+  /** Set before the unsend call and cleared once its outcome is known. */
+  unsendStartedAt: number | null;
+  unsentAt: number | null;
+  /** When OFAuth's unsend window closes, as last seen (canUnsend / unsendSeconds); null: unknown. */
+  unsendableUntil: number | null;
 }
 
 export type SendChanges = Partial<Omit<Send, 'id' | 'campaignId' | 'connectionId' | 'kind' | 'createdAt'>>;
 
 /** What a new send needs; every other field starts at its default. */
 export type NewSend = Pick<Send, 'id' | 'campaignId' | 'connectionId' | 'kind' | 'occurrenceAt' | 'dueAt' | 'revision' | 'status' | 'createdAt' | 'updatedAt'> &
-  Partial<Pick<Send, 'reason' | 'lastError' | 'syncState' | 'syncDueAt' | 'parentSendId' | 'followUpIndex' | 'followUp'>>;
+  Partial<Pick<Send, 'reason' | 'lastError' | 'syncState' | 'syncDueAt' | 'parentSendId' | 'followUpIndex' | 'followUp' | 'testUserId'>>;
 
 /** A send with every default filled in: what the store writes for a NewSend. */
 export function sendDefaults(send: NewSend): Send {
@@ -134,10 +149,17 @@ export function sendDefaults(send: NewSend): Send {
     statsObservedAt: null,
     remoteMissingAt: null,
     resolvedAudience: null,
+    testUserId: null,
+    chatMessageId: null,
+    unsendAfterMs: null,
+    unsendRequestedAt: null,
+    unsendStartedAt: null,
+    unsentAt: null,
+    unsendableUntil: null,
     ...send,
   };
 }
 
 /** Statuses a send never leaves on its own: nothing more will happen to it remotely. */
-export const FINAL_SEND_STATUSES = ['sent', 'failed', 'canceled'] as const;
+export const FINAL_SEND_STATUSES = ['sent', 'unsent', 'failed', 'canceled'] as const;
 export const isFinalSend = (status: SendStatus): boolean => (FINAL_SEND_STATUSES as readonly SendStatus[]).includes(status);

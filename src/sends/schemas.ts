@@ -28,8 +28,17 @@ export const sendSchema = z
     occurrenceAt: isoOut.nullable().describe('The series occurrence this send is; null for a one-shot'),
     dueAt: isoOut.nullable().describe('When it goes out; null: as soon as synced'),
     status: z.enum(sendStatuses),
-    reason: z.string().nullable().describe('Why it failed or was canceled (missed_window, ofauth_rejected, remote_error, paused, schedule_changed, campaign_canceled, empty_audience, audience_too_large)'),
+    reason: z.string().nullable().describe('Why it failed or was canceled (missed_window, ofauth_rejected, remote_error, paused, schedule_changed, campaign_canceled, empty_audience, audience_too_large, not_delivered)'),
     sentAt: isoOut.nullable(),
+    testUserId: z.number().nullable().describe('A test send: the fan it went to; null for mass messages'),
+    unsend: z
+      .object({
+        dueAt: isoOut.nullable().describe('When sync unsends it (message.unsendAfter, or a request); null: not planned'),
+        auto: z.boolean().describe('Planned by message.unsendAfter, not asked for'),
+        unsentAt: isoOut.nullable(),
+        windowClosesAt: isoOut.nullable().describe("OFAuth's unsend window end as last seen (canUnsend / unsendSeconds); null: unknown"),
+      })
+      .nullable(),
     sync: syncViewSchema,
     stats: statsViewSchema.nullable(),
     followUp: z
@@ -61,6 +70,8 @@ export const sendSchema = z
       status: 'queued',
       reason: null,
       sentAt: null,
+      testUserId: null,
+      unsend: null,
       sync: { state: 'synced', remoteId: '9001', revision: 2, syncedRevision: 2, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: '2030-01-04T19:00:03.000Z' },
       stats: null,
       createdAt: '2030-01-04T19:00:00.000Z',
@@ -71,6 +82,10 @@ export const sendSchema = z
 export const sendListSchema = z.object({ items: z.array(sendSchema), nextCursor: z.string().nullable() });
 
 export const sendWithEventsSchema = sendSchema.extend({ events: z.array(eventSchema).describe('Oldest first (the latest 500)') }).meta({ id: 'SendWithEvents' });
+
+export const testSendBodySchema = z
+  .strictObject({ userId: z.union([z.int().positive(), z.string().regex(/^[1-9]\d{0,15}$/).transform(Number)]).describe('The fan who receives the test (often the creator or a team member)') })
+  .meta({ example: { userId: 101 } });
 
 export type SendView = z.output<typeof sendSchema>;
 export type ListSendsQuery = z.output<typeof listSendsQuerySchema>;

@@ -2,8 +2,10 @@ import { projectSeries, type ProjectedOccurrence } from '../campaigns/projection
 import type { CampaignService } from '../campaigns/service.ts';
 import { decodeCursor, encodeCursor, iso, toEventView, toStatsView, toSyncView } from '../campaigns/view.ts';
 import { NotFoundError } from '../errors.ts';
+import { unsendDueAt } from '../sync/plan.ts';
 import type { CampaignStore, PlannedSends } from '../store/types.ts';
 import { canAccessConnection, type Principal } from '../tokens/service.ts';
+import type { SendActions } from './actions.ts';
 import type { Send } from './model.ts';
 import type { ListSendsQuery, SendView } from './schemas.ts';
 
@@ -30,7 +32,10 @@ export function toSendView(send: Send): SendView {
     status: send.status,
     reason: send.reason,
     sentAt: iso(send.sentAt),
-    sync: toSyncView(send, send),
+    testUserId: send.testUserId,
+    unsend: toUnsendView(send),
+    // A test send's OFAuth id is its chat message's (another id space than mass messages).
+    sync: { ...toSyncView(send, send), remoteId: send.kind === 'test' ? send.chatMessageId : send.remoteId },
     stats: toStatsView(send),
     ...(send.kind === 'follow_up' && send.followUp !== null
       ? {
@@ -49,9 +54,32 @@ export function toSendView(send: Send): SendView {
   };
 }
 
-/** A campaign's sends and one send with its events, under the same scopes as campaigns. */
-export function createSendService(deps: { campaigns: CampaignService; store: CampaignStore }) {
+/** The unsend as the marketer sees it: when it is due (auto or asked), done, and OFAuth's window. */
+function toUnsendView(send: Send): SendView['unsend'] {
+  const dueAt = unsendDueAt(send);
+  if (dueAt === null && send.unsentAt === null && send.unsendableUntil === null && send.unsendAfterMs === null) return null;
   return {
+    dueAt: iso(dueAt),
+    auto: send.unsendRequestedAt === null && send.unsendAfterMs !== null,
+    unsentAt: iso(send.unsentAt),
+    windowClosesAt: iso(send.unsendableUntil),
+  };
+}
+
+/** A campaign's sends and one send with its events, under the same scopes as campaigns. */
+export function createSendService(deps: { campaigns: CampaignService; store: CampaignStore; actions: SendActions }) {
+  return {
+    /** POST /v1/campaigns/:id/test-send. */
+    async testSend(principal: Principal, campaignId: string, userId: number): Promise<SendView> {
+      return toSendView(await deps.actions.testSend(principal, campaignId, userId));
+    },
+
+    /** POST /v1/sends/:id/unsend: `isDone` false when the loop finishes it later. */
+    async unsend(principal: Principal, sendId: string): Promise<{ view: SendView; isDone: boolean }> {
+      const { send, isDone } = await deps.actions.unsend(principal, sendId);
+      return { view: toSendView(send), isDone };
+    },
+
     async list(principal: Principal, campaignId: string, query: ListSendsQuery) {
       await deps.campaigns.findAccessible(principal, campaignId);
       const rows = await deps.store.listSends(campaignId, {

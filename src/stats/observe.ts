@@ -4,6 +4,7 @@ import type { StatsItem, StatsType } from '../ofauth/schemas.ts';
 import { canSendMove } from '../sends/lifecycle.ts';
 import type { Send, SendChanges } from '../sends/model.ts';
 import type { Observation } from '../store/types.ts';
+import { unsendWindowOf } from '../sync/unsend.ts';
 import { MISSING_ERROR_PREFIX, sentAtOf, statusForItem } from './plan.ts';
 
 /** Price in integer cents, so revenue sums never accumulate float error. */
@@ -55,6 +56,13 @@ export function observe(send: Send, type: StatsType, item: StatsItem, now: numbe
     changes.sentAt = sentAtOf(item, now);
     isChange = true;
     if (send.status !== 'sent') event('sent', { sentAt: new Date(changes.sentAt).toISOString(), sentCount: item.sentCount });
+  }
+
+  // OFAuth's unsend window as last seen, so an unsend request outside it is refused up front.
+  if (status === 'sent') {
+    const until = unsendWindowOf({ canUnsend: item.canUnsend, unsendSeconds: item.unsendSeconds ?? null }, now);
+    // Written only when it moved by more than a minute, so a poll that learns nothing writes nothing new.
+    if (until !== null && Math.abs(until - (send.unsendableUntil ?? -Infinity)) > 60_000) changes.unsendableUntil = until;
   }
 
   const counts = {

@@ -79,10 +79,11 @@ interface OpenSendColumns {
  * whatever its status, and a withdrawn send whose remote copy is not surely gone (a create that
  * may have happened, or a copy whose delete is not confirmed). The last keep a resumed series
  * from making their occurrence again while the old copy may still go out (see
- * planMaterialization); the sync's `needsSync` is what settles them.
+ * planMaterialization); the sync's `needsSync` is what settles them. Never a test send: a
+ * campaign's status, completion, cancel and edits know nothing of them.
  */
 export const isOpenSend = (s: OpenSendColumns): SQL =>
-  sql`(${s.status} NOT IN ('sent', 'failed', 'canceled') OR ${s.kind} = 'scheduled' OR (${s.status} = 'canceled' AND (${s.createStartedAt} IS NOT NULL OR ${hasLiveCopy(s)})))`;
+  sql`(${s.kind} <> 'test' AND (${s.status} NOT IN ('sent', 'unsent', 'failed', 'canceled') OR ${s.kind} = 'scheduled' OR (${s.status} = 'canceled' AND (${s.createStartedAt} IS NOT NULL OR ${hasLiveCopy(s)}))))`;
 
 /** A LIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally (ESCAPE '\'). */
 export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

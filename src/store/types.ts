@@ -204,6 +204,12 @@ export interface SendStore {
     options?: { release: boolean; leaseMs?: number; durable?: boolean },
   ): Promise<SendWork | null>;
   releaseLease(sendId: string, owner: string): Promise<void>;
+  /**
+   * A marketer's write to one send outside the loop (an unsend request), whoever holds its lease:
+   * `decide` sees the send and its campaign as they are now and may throw to abort (nothing is
+   * written). Null when there is no such send.
+   */
+  mutateSend(sendId: string, now: number, decide: (fresh: SendWork) => { changes: SendChanges; events?: EventSpec[] }): Promise<SendWork | null>;
   /** Send ids owning each of these remote ids on the connection. */
   ownersOfRemoteIds(connectionId: string, remoteIds: string[]): Promise<Map<string, string>>;
   /** Sends leased by a live owner right now. */

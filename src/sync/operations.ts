@@ -12,6 +12,8 @@ import type { SyncAction } from './plan.ts';
 import { prepareFollowUp, withFollowUpMessage } from './follow-up-prepare.ts';
 import { toMassMessageBody } from './remote-body.ts';
 import { prepareAudience } from './audience-step.ts';
+import { createTest, resolveTest } from './test-send.ts';
+import { unsend, unsendAfterMsOf } from './unsend.ts';
 
 export interface OperationDeps extends OutcomeDeps {
   client: OfauthClient;
@@ -36,6 +38,8 @@ export type Outcome =
   | 'paused'
   | 'waiting'
   | 'noop'
+  | 'unsent'
+  | 'unknown'
   | 'lost_lease'
   /** A follow-up's audience advanced (buyers list made or filled) without its create yet. */
   | 'prepared';
@@ -56,7 +60,7 @@ export function backoffChanges(send: Send, error: unknown, deps: OperationDeps, 
   };
 }
 
-const clearedCreate: SendChanges = { createStartedAt: null, createRevision: null, createFingerprint: null, createAmbiguous: false };
+export const clearedCreate: SendChanges = { createStartedAt: null, createRevision: null, createFingerprint: null, createAmbiguous: false };
 
 /** The remote copy now exists and matches `revision`: record it and move a pending send to queued. */
 function remoteExists(fresh: Send, remoteId: string, revision: number, now: number): SendChanges {
@@ -105,12 +109,15 @@ export async function performAction(deps: OperationDeps, work: SendWork, action:
     case 'fail_late':
       return failLate(deps, send, now);
     case 'create': {
+      if (work.send.kind === 'test') return createTest(deps, work, signal);
       if (work.send.kind !== 'follow_up') return create(deps, work, action.sendNow);
       const prepared = await prepareFollowUp(deps, work, signal);
       return 'outcome' in prepared ? prepared.outcome : create(deps, prepared.ready, action.sendNow);
     }
     case 'resolve':
-      return resolve(deps, withFollowUpMessage(work), signal);
+      return send.kind === 'test' ? resolveTest(deps, work, signal) : resolve(deps, withFollowUpMessage(work), signal);
+    case 'unsend':
+      return unsend(deps, work, signal);
     case 'update':
       return update(deps, work);
     case 'delete':
@@ -188,8 +195,8 @@ async function create(deps: OperationDeps, claimed: SendWork, sendNow: boolean):
   try {
     const status = await deps.client.createMassMessage(send.connectionId, toMassMessageBody(campaign, sendAt, audience.fanIds), { signal });
     const remoteId = String(status.id);
-    const done = await recordOutcome(deps, send.id, deps.clock.now(), ({ send: fresh }) => ({
-      changes: remoteExists(fresh, remoteId, send.revision, deps.clock.now()),
+    const done = await recordOutcome(deps, send.id, deps.clock.now(), ({ send: fresh, campaign: current }) => ({
+      changes: { ...remoteExists(fresh, remoteId, send.revision, deps.clock.now()), unsendAfterMs: unsendAfterMsOf(current) },
       events: [syncEvent(send.id, 'remote_created', { remoteId, revision: send.revision })],
     }));
     await deps.connections.markHealthy(send.connectionId, deps.clock.now());
@@ -246,8 +253,8 @@ async function resolve(deps: OperationDeps, work: SendWork, signal: AbortSignal)
     await deps.connections.markHealthy(send.connectionId, now);
     if (result.outcome === 'found') {
       const remoteId = String(result.item.id);
-      const done = await recordOutcome(deps, send.id, now, ({ send: fresh }) => ({
-        changes: remoteExists(fresh, remoteId, revision, now),
+      const done = await recordOutcome(deps, send.id, now, ({ send: fresh, campaign: current }) => ({
+        changes: { ...remoteExists(fresh, remoteId, revision, now), unsendAfterMs: unsendAfterMsOf(current) },
         events: [syncEvent(send.id, 'adopted', { remoteId, list: result.listType, revision, otherMatches: result.duplicates ?? 0 })],
       }));
       return done ? 'adopted' : 'lost_lease';
@@ -292,8 +299,8 @@ async function update(deps: OperationDeps, claimed: SendWork): Promise<Outcome> 
     const remoteId = String(status.id);
     const later = deps.clock.now();
     await deps.connections.markHealthy(send.connectionId, later);
-    const done = await recordOutcome(deps, send.id, later, () => ({
-      changes: { remoteId, syncedRevision: send.revision, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: later, syncState: 'synced' },
+    const done = await recordOutcome(deps, send.id, later, ({ campaign: current }) => ({
+      changes: { unsendAfterMs: unsendAfterMsOf(current), remoteId, syncedRevision: send.revision, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: later, syncState: 'synced' },
       events: [syncEvent(send.id, 'remote_updated', { remoteId, revision: send.revision, ...(remoteId !== send.remoteId ? { previousRemoteId: send.remoteId } : {}) })],
     }));
     return done ? 'updated' : 'lost_lease';

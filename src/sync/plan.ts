@@ -14,6 +14,13 @@ export interface SyncFacts {
   createStartedAt: number | null;
   syncState: SyncState;
   nextAttemptAt: number | null;
+  // The unsend (manual or message.unsendAfter); optional so facts without them plan as before.
+  sentAt?: number | null;
+  chatMessageId?: string | null;
+  unsendAfterMs?: number | null;
+  unsendRequestedAt?: number | null;
+  unsendStartedAt?: number | null;
+  unsentAt?: number | null;
 }
 
 export type SyncAction =
@@ -25,7 +32,9 @@ export type SyncAction =
   | { kind: 'delete' }
   /** A canceled occurrence whose time came before its delete could go: it is going out, leave it. */
   | { kind: 'keep_going_out' }
-  | { kind: 'fail_late' };
+  | { kind: 'fail_late' }
+  /** Take a sent message back (a marketer's unsend, or message.unsendAfter come due). */
+  | { kind: 'unsend' };
 
 export interface PlanSettings {
   lateSendMaxMs: number;
@@ -49,12 +58,27 @@ export const SEND_NOW_MARGIN_MS = 10_000;
 
 const hasLiveRemote = (f: SyncFacts) => f.remoteId !== null && f.remoteDeletedAt === null;
 
+/**
+ * When a sent message is due to be unsent, or null: an unsend whose outcome is open first (its
+ * intent's time), then a marketer's request, then message.unsendAfter after it went out.
+ */
+export function unsendDueAt(f: SyncFacts): number | null {
+  if (f.status !== 'sent' || (f.unsentAt ?? null) !== null) return null;
+  const hasCopy = f.kind === 'test' ? (f.chatMessageId ?? null) !== null : hasLiveRemote(f);
+  if (!hasCopy) return null;
+  if ((f.unsendStartedAt ?? null) !== null) return f.unsendStartedAt!;
+  if ((f.unsendRequestedAt ?? null) !== null) return f.unsendRequestedAt!;
+  if ((f.unsendAfterMs ?? null) !== null && (f.sentAt ?? null) !== null) return f.sentAt! + f.unsendAfterMs!;
+  return null;
+}
+
 /** True when the remote queue does not yet reflect this send's desired state. */
 export function needsSync(f: SyncFacts): boolean {
   // A create that may have happened is settled before anything else, whatever the status now.
   if (f.createStartedAt !== null) return true;
   // OFAuth refused the last change permanently; only a new change (which resets it) retries.
   if (f.syncState === 'error') return false;
+  if (f.status === 'sent') return unsendDueAt(f) !== null;
   if (f.status === 'pending') return f.remoteId === null;
   if (f.status === 'canceled') return hasLiveRemote(f);
   if (f.status === 'queued') return hasLiveRemote(f) && f.revision > f.syncedRevision;
@@ -64,6 +88,9 @@ export function needsSync(f: SyncFacts): boolean {
 /** The value of sync_due_at for these facts: null when nothing is needed. */
 export function syncDueAt(f: SyncFacts, now: number): number | null {
   if (!needsSync(f)) return null;
+  const unsendAt = unsendDueAt(f);
+  // An auto-unsend hours away is due then, not now; a back-off after a failed unsend still holds.
+  if (unsendAt !== null) return Math.max(unsendAt, f.nextAttemptAt ?? unsendAt);
   return f.nextAttemptAt ?? now;
 }
 
@@ -74,6 +101,10 @@ export function planSync(f: SyncFacts, now: number, settings: PlanSettings): Syn
     return now < settledAt ? { kind: 'wait', until: settledAt } : { kind: 'resolve' };
   }
   if (!needsSync(f)) return { kind: 'none' };
+  if (f.status === 'sent') {
+    const unsendAt = unsendDueAt(f)!;
+    return now < unsendAt ? { kind: 'wait', until: unsendAt } : { kind: 'unsend' };
+  }
   if (f.status === 'pending') {
     const sendNow = f.dueAt === null || f.dueAt <= now + SEND_NOW_MARGIN_MS;
     const isOccurrence = f.kind === 'occurrence';

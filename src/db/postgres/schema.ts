@@ -103,6 +103,15 @@ export const sends = pgTable(
     remoteMissingAt: millis('remote_missing_at'),
     /** A chat-filter audience resolved for this send (fan ids), written before its create. */
     resolvedAudience: jsonb('resolved_audience').$type<ResolvedAudience>(),
+
+    // Test sends and unsends (see the SQLite schema).
+    testUserId: bigint('test_user_id', { mode: 'number' }),
+    chatMessageId: text('chat_message_id'),
+    unsendAfterMs: millis('unsend_after_ms'),
+    unsendRequestedAt: millis('unsend_requested_at'),
+    unsendStartedAt: millis('unsend_started_at'),
+    unsentAt: millis('unsent_at'),
+    unsendableUntil: millis('unsendable_until'),
   },
   (t) => [
     index('sends_due_idx').on(t.connectionId, t.syncDueAt).where(sql`sync_due_at IS NOT NULL`),

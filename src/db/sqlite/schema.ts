@@ -116,6 +116,20 @@ export const sends = sqliteTable(
     remoteMissingAt: integer('remote_missing_at'),
     /** A chat-filter audience resolved for this send (fan ids), written before its create. */
     resolvedAudience: text('resolved_audience', { mode: 'json' }).$type<ResolvedAudience>(),
+
+    // Test sends and unsends.
+    /** A test send's recipient (fan id); null for mass messages. */
+    testUserId: integer('test_user_id'),
+    /** A test send's chat message id: kept apart from remote_id, which is the mass-message id space. */
+    chatMessageId: text('chat_message_id'),
+    /** message.unsendAfter in ms, stamped when the send was made or sent; null: no auto-unsend. */
+    unsendAfterMs: integer('unsend_after_ms'),
+    unsendRequestedAt: integer('unsend_requested_at'),
+    /** Set before the unsend call, cleared once its outcome is known. */
+    unsendStartedAt: integer('unsend_started_at'),
+    unsentAt: integer('unsent_at'),
+    /** OFAuth's unsend window end as last seen (canUnsend / unsendSeconds); null: unknown. */
+    unsendableUntil: integer('unsendable_until'),
   },
   (t) => [
     // Partial, so a tick's claim costs what is due, not what is stored.

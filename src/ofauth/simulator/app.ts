@@ -10,6 +10,7 @@ import type { SimQuirks } from './render.ts';
 import { sendError, type ErrorFormat } from './replies.ts';
 import { SimRateLimiter } from './rate-limit.ts';
 import { registerChatListRoutes } from './routes-chat-list.ts';
+import { SimChatStore, registerChatMessageRoutes, type SimChatMessageView } from './chat-messages.ts';
 import { registerInspectRoutes } from './routes-inspect.ts';
 import { registerFollowUpRoutes } from './routes-follow-ups.ts';
 import { registerListRoutes } from './routes-lists.ts';
@@ -21,6 +22,7 @@ export type { SimMessage } from './inspect.ts';
 export type { SimQuirks } from './render.ts';
 export type { ErrorFormat } from './replies.ts';
 export type { SimChatInput, SimConnectionInput } from './store.ts';
+export type { SimChatMessageView } from './chat-messages.ts';
 
 export interface SimulatorOptions {
   /** Default systemClock. States are derived from it on every request; no timers run. */
@@ -37,7 +39,7 @@ export interface SimulatorOptions {
   retryAfter?: boolean;
   /** sending → sent (default 60 s). */
   sendDurationMs?: number;
-  /** After sent, DELETE unsends within this (default 5 min). */
+  /** After sent, DELETE unsends within this (default 5 min); a chat message, within this of its send. */
   unsendWindowMs?: number;
   /** Error body format; default 'A'. 'B' answers validation errors with 422. */
   errorFormat?: ErrorFormat;
@@ -61,6 +63,8 @@ export interface Simulator {
   reset(): void;
   /** Everything ever created (canceled included), oldest first. */
   messages(connectionId?: string): SimMessage[];
+  /** Every chat message ever sent (unsent included), oldest first. */
+  chatMessages(connectionId?: string): SimChatMessageView[];
   /** "METHOD route status" → count; a dropped answer counts as status "dropped". /__sim is not counted. */
   requestCounts(): Record<string, number>;
   /**
@@ -88,6 +92,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
   const clock = options.clock ?? systemClock;
   const apiKeys = new Set(options.apiKeys ?? ['sim_key_sandbox']);
   const store = new SimStore(options.connections ?? defaultConnections);
+  const chats = new SimChatStore();
   const lifecycle: LifecycleConfig = {
     sendDurationMs: options.sendDurationMs ?? 60_000,
     unsendWindowMs: options.unsendWindowMs ?? 300_000,
@@ -205,6 +210,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
   registerListRoutes(app, deps);
   registerFollowUpRoutes(app, deps, options.buyersSeed ?? 1);
   registerChatListRoutes(app, deps);
+  registerChatMessageRoutes(app, deps, chats);
   const simulator: Simulator = {
     app,
     store,
@@ -217,6 +223,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     reset() {
       store.reset();
+      chats.reset();
       limiter?.reset();
       counts.clear();
       inFlight.maxAll = inFlight.all;
@@ -228,6 +235,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
         .messagesOf(connectionId)
         .sort((a, b) => a.id - b.id)
         .map((message) => describeMessage(message, clock.now(), lifecycle)),
+    chatMessages: (connectionId) => chats.list(connectionId),
     requestCounts: () => Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b))),
     audienceOf: (messageId) => {
       const message = store.messages.get(messageId);

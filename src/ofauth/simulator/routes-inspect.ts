@@ -2,12 +2,14 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ManualClock, type Clock } from '../../clock.ts';
 import type { FaultOptions } from './faults.ts';
+import type { SimChatMessageView } from './chat-messages.ts';
 import type { SimMessage } from './inspect.ts';
 import type { SimChat, SimChatInput } from './store.ts';
 
 export interface Inspector {
   clock: Clock;
   messages(connectionId?: string): SimMessage[];
+  chatMessages(connectionId?: string): SimChatMessageView[];
   requestCounts(): Record<string, number>;
   reset(): void;
   setFaults(faults: FaultOptions): void;
@@ -77,6 +79,10 @@ export function registerInspectRoutes(app: FastifyInstance, inspector: Inspector
     if (!inspector.putChats(parsed.data.connectionId, parsed.data.chats)) return badRequest(reply, 'connectionId: unknown connection');
     return { chats: inspector.chats(parsed.data.connectionId) };
   });
+
+  app.get('/__sim/chat-messages', async (request: FastifyRequest<{ Querystring: { connectionId?: string } }>) => ({
+    chatMessages: inspector.chatMessages(request.query.connectionId || undefined),
+  }));
 
   app.get('/__sim/requests', async () => ({ counts: inspector.requestCounts() }));
 

@@ -1,4 +1,4 @@
-import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, sql, type SQL } from 'drizzle-orm';
+import { and, asc, count, desc, eq, gt, gte, inArray, lt, lte, max, ne, sql, type SQL } from 'drizzle-orm';
 import type { Campaign } from '../../campaigns/model.ts';
 import type { PgDb, PgExecutor } from '../../db/postgres/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/postgres/schema.ts';
@@ -43,7 +43,7 @@ async function seriesSummaries(db: PgExecutor, ids: string[]): Promise<Map<strin
       observedAt: max(sends.statsObservedAt),
     })
     .from(sends)
-    .where(and(inArray(sends.campaignId, ids), isNotFollowUp))
+    .where(and(inArray(sends.campaignId, ids), isNotFollowUp, ne(sends.kind, 'test')))
     .groupBy(sends.campaignId, sends.status);
   return foldSeriesSummaries(ids, rows);
 }

@@ -88,6 +88,19 @@ export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): 
       });
     },
 
+    async mutateSend(sendId, now, decide) {
+      const [peek] = await db.select({ campaignId: sends.campaignId }).from(sends).where(eq(sends.id, sendId));
+      if (!peek) return null;
+      return transaction(db, async (tx) => {
+        // Campaign first, then the send: the lock order every writer keeps (see write.ts).
+        const campaign = await lockCampaign(tx, peek.campaignId);
+        const fresh = campaign && (await lockSend(tx, sendId));
+        if (!campaign || !fresh) return null;
+        const { changes, events = [] } = decide({ send: fresh, campaign });
+        return writeSendAndCampaign(tx, campaign, fresh, changes, events, now, settings);
+      });
+    },
+
     async releaseLease(sendId, owner) {
       await db
         .update(sends)

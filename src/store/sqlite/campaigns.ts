@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, inArray, lt, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { Campaign, SendStatus } from '../../campaigns/model.ts';
 import type { Db } from '../../db/sqlite/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
@@ -124,7 +124,7 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
         observedAt: sql<number | null>`max(${sends.statsObservedAt})`,
       })
       .from(sends)
-      .where(and(inArray(sends.campaignId, ids), isNotFollowUp))
+      .where(and(inArray(sends.campaignId, ids), isNotFollowUp, ne(sends.kind, 'test')))
       .groupBy(sends.campaignId, sends.status)
       .all();
     return foldSeriesSummaries(ids, rows);

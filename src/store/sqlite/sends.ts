@@ -97,6 +97,16 @@ export function createSqliteSendStore(db: Db, settings: LifecycleSettings): Send
       });
     },
 
+    async mutateSend(sendId, now, decide) {
+      return immediate(() => {
+        const fresh = sendById(db, sendId);
+        const campaign = fresh && campaignById(db, fresh.campaignId);
+        if (!fresh || !campaign) return null;
+        const { changes, events = [] } = decide({ send: fresh, campaign });
+        return writeSendAndCampaign(db, fresh, changes, events, now, settings);
+      });
+    },
+
     async releaseLease(sendId, owner) {
       writer.writeNow(() => cachedStatement(db, 'UPDATE sends SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?').run(sendId, owner));
     },
