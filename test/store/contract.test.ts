@@ -11,6 +11,7 @@ import { defineFollowUpContract } from './contract-follow-ups.ts';
 import { defineInstanceContract } from './contract-instances.ts';
 import { defineAudienceContract } from './contract-audience.ts';
 import { defineRaceContract } from './contract-races.ts';
+import { defineSendWorkflowContract } from './contract-send-workflows.ts';
 import { defineStoreContract, type StoreBackend } from './contract-suite.ts';
 import { LEAD_MS } from './fixtures.ts';
 
@@ -68,4 +69,5 @@ describe.each(backends)('$name store contract', (backend) => {
   defineInstanceContract(backend);
   defineFollowUpContract(backend);
   defineAudienceContract(backend);
+  defineSendWorkflowContract(backend);
 });
