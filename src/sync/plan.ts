@@ -140,7 +140,8 @@ export function syncStateAfterChange(f: SyncFacts, requested?: SyncState): SyncS
   if (isDue && f.syncState === 'paused' && requested === undefined) return 'paused';
   if (isDue) return 'pending';
   if (f.remoteDeletedAt !== null) return 'deleted';
-  if (f.remoteId !== null) return 'synced';
+  // A test send's copy is a chat message, kept apart from the mass-message remoteId.
+  if (f.remoteId !== null || (f.chatMessageId ?? null) !== null) return 'synced';
   return 'idle';
 }
 

@@ -183,7 +183,8 @@ export async function resolveTest(deps: OperationDeps, work: SendWork, signal: A
   }
   const reason = result.reason;
   const done = await recordOutcome(deps, send.id, now, ({ send: fresh }) => {
-    if (fresh.attempts + 1 >= TEST_SEARCH_ATTEMPTS) {
+    // attempts counts the create that went unknown, then one per search.
+    if (fresh.attempts >= TEST_SEARCH_ATTEMPTS) {
       // Stop searching: the intent is dropped so the send is never due again, and never re-sent.
       return {
         changes: { ...clearedCreate, attempts: fresh.attempts + 1, nextAttemptAt: null, syncState: 'error', lastError: `Outcome unknown: ${TEST_SEARCH_ATTEMPTS} searches of the chat could not tell whether the test was delivered (${reason}). It is not sent again.` },
