@@ -137,6 +137,9 @@ export function registerChatMessageRoutes(app: FastifyInstance, deps: SimDeps, c
   app.post('/v2/access/chats/:userId/messages', send);
   app.get('/v2/access/chats/:userId/messages', list);
   // The guide's path, and the SDK's.
-  app.delete('/v2/access/messages/:id', unsend);
+  app.delete('/v2/access/messages/:id', async (request: UserRequest, reply: FastifyReply) => {
+    if (deps.quirks.onlySdkChatUnsend === true) return deps.fail(request, reply, 'ROUTE_NOT_FOUND', `no route DELETE ${request.url.split('?')[0]}`);
+    return unsend(request, reply);
+  });
   app.delete('/v2/access/chats/:userId/messages/:id', unsend);
 }

@@ -14,6 +14,8 @@ export interface SimQuirks {
   priceAsNumber?: boolean;
   /** No sentCount/viewedCount/purchasedCount in stats items. */
   omitCounts?: boolean;
+  /** Unsend a chat message only by the SDK's path: the guide's answers 404 ROUTE_NOT_FOUND. */
+  onlySdkChatUnsend?: boolean;
 }
 
 const SENDER = { id: 424242, _view: 'm' };
