@@ -329,6 +329,14 @@ function expectedSend(c: LegacyCampaignRow): Record<string, unknown> {
     ...pick(c, MOVED_COLUMNS),
     // A later migration's column (0003): no legacy campaign had a resolved chat-filter audience.
     resolved_audience: null,
+    // Added later (test sends and unsends): nothing planned for an upgraded send.
+    test_user_id: null,
+    chat_message_id: null,
+    unsend_after_ms: null,
+    unsend_requested_at: null,
+    unsend_started_at: null,
+    unsent_at: null,
+    unsendable_until: null,
   };
 }
 
