@@ -22,6 +22,8 @@ const expectedOperations = [
   'post /v1/campaigns/{id}/schedule',
   'post /v1/campaigns/{id}/cancel',
   'get /v1/campaigns/{id}/events',
+  'post /v1/campaigns/{id}/test-send',
+  'post /v1/sends/{id}/unsend',
   'post /v1/tokens',
   'get /v1/tokens',
   'delete /v1/tokens/{id}',
