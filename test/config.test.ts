@@ -136,6 +136,13 @@ describe('loadConfig', () => {
     expect(configError({ INSTANCE_ID: 'x'.repeat(101) }).problems).toEqual([expect.stringMatching(/^INSTANCE_ID: /)]);
   });
 
+  it('reads TEST_SEND_ALLOWLIST as fan ids (unset: any fan) and OFAUTH_UNSEND_WINDOW as a duration (24 h by default)', () => {
+    expect(loadConfig({})).toMatchObject({ testSend: { allowlist: null }, ofauth: { unsendWindowMs: 86_400_000 } });
+    expect(loadConfig({ TEST_SEND_ALLOWLIST: ' 101, 102,101 ', OFAUTH_UNSEND_WINDOW: '6h' })).toMatchObject({ testSend: { allowlist: [101, 102] }, ofauth: { unsendWindowMs: 21_600_000 } });
+    const error = configError({ TEST_SEND_ALLOWLIST: '101,me', OFAUTH_UNSEND_WINDOW: 'later' });
+    expect(error.problems.map((p) => p.split(':')[0])).toEqual(['OFAUTH_UNSEND_WINDOW', 'TEST_SEND_ALLOWLIST']);
+  });
+
   it('ignores variables it does not know', () => {
     expect(() => loadConfig({ PATH: '/usr/bin', UNRELATED: 'x' })).not.toThrow();
   });

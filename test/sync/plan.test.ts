@@ -72,3 +72,24 @@ describe('sync bookkeeping', () => {
     expect(syncStateAfterChange(facts({ status: 'failed', syncState: 'idle' }))).toBe('idle');
   });
 });
+
+describe('unsend planning', () => {
+  const sent = (over: Partial<SyncFacts> = {}) => facts({ status: 'sent', remoteId: '9', syncedRevision: 1, syncState: 'synced', sentAt: NOW - 60_000, ...over });
+
+  it.each([
+    ['sent, no unsend planned: nothing', sent(), { kind: 'none' }, null],
+    ['unsendAfter not yet come: wait for it', sent({ unsendAfterMs: 10 * 60_000 }), { kind: 'wait', until: NOW + 9 * 60_000 }, NOW + 9 * 60_000],
+    ['unsendAfter come: unsend', sent({ unsendAfterMs: 60_000 }), { kind: 'unsend' }, NOW],
+    ['asked for: unsend now, whatever unsendAfter says', sent({ unsendAfterMs: 3_600_000, unsendRequestedAt: NOW }), { kind: 'unsend' }, NOW],
+    ['an unsend of unknown outcome: settled first', sent({ unsendStartedAt: NOW - 1_000 }), { kind: 'unsend' }, NOW - 1_000],
+    // The claim holds it back until the back-off ends (sync_due_at); a claimed one is unsent.
+    ['backing off after a failed unsend: due after the back-off', sent({ unsendRequestedAt: NOW - 5_000, nextAttemptAt: NOW + 30_000 }), { kind: 'unsend' }, NOW + 30_000],
+    ['already unsent: nothing', sent({ status: 'sent', unsentAt: NOW - 1, unsendRequestedAt: NOW - 5 }), { kind: 'none' }, null],
+    ['refused by OFAuth (error hold): nothing', sent({ unsendRequestedAt: NOW, syncState: 'error' }), { kind: 'none' }, null],
+    ['remote copy gone: nothing', sent({ unsendRequestedAt: NOW, remoteDeletedAt: NOW - 1 }), { kind: 'none' }, null],
+    ['a test send: its chat message counts as the copy', sent({ kind: 'test', remoteId: null, chatMessageId: '7000001', unsendRequestedAt: NOW }), { kind: 'unsend' }, NOW],
+  ] as const)('%s', (_name, f, action, dueAt) => {
+    expect(planSync(f, NOW, settings)).toEqual(action);
+    expect(syncDueAt(f, NOW)).toBe(dueAt);
+  });
+});
