@@ -29,18 +29,23 @@ export function unsendWindowOf(item: Pick<ChatMessage, 'canUnsend' | 'unsendSeco
   return null;
 }
 
+/** Refusals of a repeat that cannot be told from "already unsent" before one is taken as final. */
+const MAX_UNCERTAIN_ATTEMPTS = 5;
+
 const isAuto = (send: Send) => send.unsendRequestedAt === null;
 
 function unsentChanges(now: number): SendChanges {
   return { status: 'unsent', unsentAt: now, unsendStartedAt: null, unsendRequestedAt: null, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: now, syncState: 'synced' };
 }
 
-/** Whether the mass message is already taken back (listed canceled, or gone); false when that cannot be told. */
-async function isMassMessageGone(deps: OperationDeps, send: Send, signal: AbortSignal): Promise<boolean> {
+/** Whether the message is already taken back (a mass message listed canceled, or gone), still there, or cannot be told. */
+async function remoteState(deps: OperationDeps, send: Send, signal: AbortSignal): Promise<'gone' | 'present' | 'unknown'> {
+  // A test send's chat DELETE answers 404 once it is gone: the repeat itself tells.
+  if (send.kind === 'test') return 'unknown';
   try {
-    return (await deps.client.getMassMessage(send.connectionId, send.remoteId!, { signal })).isCanceled;
+    return (await deps.client.getMassMessage(send.connectionId, send.remoteId!, { signal })).isCanceled ? 'gone' : 'present';
   } catch (error) {
-    return isOfauthError(error) && error.status === 404;
+    return isOfauthError(error) && error.status === 404 ? 'gone' : 'unknown';
   }
 }
 
@@ -82,10 +87,14 @@ export async function unsend(deps: OperationDeps, work: SendWork, signal: AbortS
     // A 404: taken back already (our own earlier attempt whose answer was lost, or by hand).
     if (isOfauthError(error) && error.status === 404 && error.code !== 'ROUTE_NOT_FOUND') return done({ alreadyGone: true });
     const kind = errorKind(error);
-    if ((kind === 'invalid' || kind === 'ambiguous') && send.kind !== 'test' && (await isMassMessageGone(deps, send, signal))) return done({ alreadyGone: true });
+    const remote = kind === 'invalid' || kind === 'ambiguous' ? await remoteState(deps, send, signal) : 'unknown';
+    if (remote === 'gone') return done({ alreadyGone: true });
     const later = deps.clock.now();
     const { message, data } = describeFailure(error);
-    if (kind === 'invalid') {
+    // A refusal is final only when the message is seen still there, or this was the first
+    // attempt: after an unknown outcome it may be the echo of our own unsend ("already canceled").
+    const isRepeat = send.unsendStartedAt !== null && send.attempts < MAX_UNCERTAIN_ATTEMPTS;
+    if (kind === 'invalid' && (remote === 'present' || !isRepeat)) {
       // OFAuth refused: its window has closed (or it was never open). Said once, not retried.
       await recordOutcome(deps, send.id, later, () => ({
         changes: { unsendStartedAt: null, unsendRequestedAt: null, unsendableUntil: later, syncState: 'error', lastError: `OFAuth refused the unsend (its unsend window has likely closed): ${message}` },
@@ -93,7 +102,7 @@ export async function unsend(deps: OperationDeps, work: SendWork, signal: AbortS
       }));
       return 'failed';
     }
-    if (kind === 'ambiguous' || kind === 'unexpected') {
+    if (kind === 'ambiguous' || kind === 'unexpected' || kind === 'invalid') {
       // Keep the intent: the next attempt asks again, and a repeat is harmless (see above).
       await recordOutcome(deps, send.id, later, ({ send: fresh }) => ({
         changes: backoffChanges(fresh, error, deps, later),
