@@ -131,6 +131,8 @@ export function createStatsService(deps: StatsServiceDeps) {
     const sums = { observed: 0, sentCount: 0, viewedCount: 0, purchasedCount: 0, revenueCents: 0 };
     const latest = { sentAt: null as number | null, observedAt: null as number | null, missingSince: null as number | null };
     const add = (send: Send) => {
+      // A test send is a preview to one fan, never part of the series' results.
+      if (send.kind === 'test') return;
       const cents = (send.purchasedCount ?? 0) * (send.remotePrice ?? send.followUp?.message.price ?? campaignCents);
       // A follow-up is listed with its own outcome but not summed: the sums are the series' own sends'.
       if (send.kind === 'follow_up') {

@@ -45,6 +45,8 @@ describe('test sends', () => {
     expect(after.status).toBe('scheduled');
     expect(Object.values(after.sendCounts as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(0);
     expect(h.sim.chatMessages()).toHaveLength(1);
+    const stats = (await h.app.inject({ method: 'GET', url: `/v1/campaigns/${series.id}/stats`, headers: h.admin })).json();
+    expect(stats).toMatchObject({ sentAt: null, sentCount: null, sends: [] });
   });
 
   it('refuses a fan outside TEST_SEND_ALLOWLIST with a problem naming it, sending and storing nothing', async () => {
