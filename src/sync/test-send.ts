@@ -89,7 +89,8 @@ export async function createTest(deps: OperationDeps, work: SendWork, signal: Ab
       changes: { createStartedAt: now, createRevision: send.revision, createFingerprint: JSON.stringify(testFingerprintOf(campaign.message)), createAmbiguous: false, syncState: 'creating' },
       events: [syncEvent(send.id, 'sync_started', { operation: 'test_send', revision: send.revision, userId })],
     }),
-    { release: false, leaseMs: deps.leaseMs },
+    // Durable before the request leaves: after a crash it is the only trace a message may exist.
+    { release: false, leaseMs: deps.leaseMs, durable: true },
   );
   if (!intent) return 'lost_lease';
   try {

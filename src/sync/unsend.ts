@@ -66,7 +66,7 @@ export async function unsend(deps: OperationDeps, work: SendWork, signal: AbortS
       changes: { unsendStartedAt: fresh.unsendStartedAt ?? now },
       events: [syncEvent(send.id, 'sync_started', { operation: 'unsend', remoteId, auto: isAuto(fresh) })],
     }),
-    { release: false, leaseMs: deps.leaseMs },
+    { release: false, leaseMs: deps.leaseMs, durable: true },
   );
   if (!intent) return 'lost_lease';
   const done = async (note: Record<string, unknown>): Promise<Outcome> => {

@@ -98,7 +98,8 @@ export function createSqliteSendStore(db: Db, settings: LifecycleSettings): Send
     },
 
     async mutateSend(sendId, now, decide) {
-      return immediate(() => {
+      // A marketer's request: durable, as the answer tells them it was taken.
+      return writer.write('durable', () => {
         const fresh = sendById(db, sendId);
         const campaign = fresh && campaignById(db, fresh.campaignId);
         if (!fresh || !campaign) return null;
