@@ -1,6 +1,4 @@
-import { eq } from 'drizzle-orm';
 import { afterEach, describe, expect, it } from 'vitest';
-import { sends } from '../../src/db/sqlite/schema.ts';
 import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
 import { createSimCampaign, eventTypes, getCampaign, sendOf } from './support.ts';
 
@@ -75,7 +73,7 @@ describe('unsend', () => {
     h = await buildSyncHarness();
     const { send } = await sentCampaign();
     // As a send polled before the window was recorded: Fanout cannot tell, so OFAuth decides.
-    h.db.update(sends).set({ unsendableUntil: null }).where(eq(sends.id, send.id)).run();
+    await h.rows.updateSend(send.id, { unsendableUntil: null });
     h.clock.advance(WINDOW_MS);
 
     const res = await unsend(send.id);
