@@ -1,4 +1,4 @@
-import { and, eq, gte, inArray, isNotNull, lt, lte, sql, type AnyColumn, type SQL } from 'drizzle-orm';
+import { and, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 
 /*
  * The SQL that differs between SQLite and PostgreSQL, named once (the idea of pg-boss's
@@ -87,6 +87,29 @@ export const isOpenSend = (s: OpenSendColumns): SQL =>
 
 /** A LIKE pattern matching `text` anywhere, its `%`, `_` and `\` taken literally (ESCAPE '\'). */
 export const containsPattern = (text: string): string => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** The columns the follow-up originals filter reads, of `sends` and `campaigns`. */
+interface FollowUpOriginalColumns {
+  sends: { status: AnyColumn; kind: AnyColumn; sentAt: AnyColumn; id: AnyColumn; followUpsMade: AnyColumn };
+  campaigns: { followUpCount: AnyColumn; followUpsCanceledAt: AnyColumn; status: AnyColumn };
+}
+
+/**
+ * Sent originals (not follow-ups themselves) since `sentSince`, after the keyset cursor, whose
+ * campaign still owes follow-ups: the materialiser's scan. The status and kind are literals, as
+ * in the partial index sends_sent_original_idx, so both planners read it.
+ */
+export function followUpOriginalsMatching(t: FollowUpOriginalColumns, f: { sentSince: number; after: { sentAt: number; id: string } | null }): SQL | undefined {
+  const { sends: s, campaigns: c } = t;
+  return and(
+    sql`${s.status} = 'sent' AND ${s.kind} <> 'follow_up'`,
+    gte(s.sentAt, f.sentSince),
+    f.after === null ? undefined : or(gt(s.sentAt, f.after.sentAt), and(eq(s.sentAt, f.after.sentAt), gt(s.id, f.after.id))),
+    sql`${s.followUpsMade} < ${c.followUpCount}`,
+    isNull(c.followUpsCanceledAt),
+    ne(c.status, 'canceled'),
+  );
+}
 
 /** The columns of `campaigns` the running-series filter reads. */
 interface SeriesColumns {

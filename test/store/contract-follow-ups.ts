@@ -6,6 +6,7 @@ import type { NewSend, Send } from '../../src/sends/model.ts';
 import type { Store } from '../../src/store/types.ts';
 import type { StoreBackend } from './contract-suite.ts';
 import { DAY, HOUR, MINUTE, T0, audience, changeSend, createOneShot, message, sentRemotely } from './fixtures.ts';
+import { usePeerStores } from './peers.ts';
 
 /*
  * The follow-up materialiser's store methods: which sent originals still owe a follow-up, and
@@ -120,29 +121,19 @@ export function defineFollowUpContract(backend: StoreBackend): void {
   });
 
   describe.runIf(backend.openPeers !== undefined)('follow-ups made by two processes at once', () => {
-    let mine: Store;
-    let theirs: Store;
-    let dispose: () => Promise<void>;
-    beforeEach(async () => {
-      const peers = await backend.openPeers!();
-      [mine, theirs] = peers.stores;
-      dispose = peers.dispose;
-    });
-    afterEach(async () => {
-      await dispose();
-    });
+    const peers = usePeerStores(backend);
 
     it('makes exactly one follow-up when both race to make it', async () => {
-      const original = await sentOriginal(mine, T0, T0 + HOUR, '9001');
+      const original = await sentOriginal(peers.mine, T0, T0 + HOUR, '9001');
       const now = T0 + 2 * HOUR;
       const results = await Promise.all([
-        mine.sends.insertFollowUp({ originalId: original.id, made: 0, send: followUpOf(original, 0, now), events: [], now }),
-        theirs.sends.insertFollowUp({ originalId: original.id, made: 0, send: followUpOf(original, 0, now + 1), events: [], now }),
+        peers.mine.sends.insertFollowUp({ originalId: original.id, made: 0, send: followUpOf(original, 0, now), events: [], now }),
+        peers.theirs.sends.insertFollowUp({ originalId: original.id, made: 0, send: followUpOf(original, 0, now + 1), events: [], now }),
       ]);
       expect(results.filter(Boolean)).toHaveLength(1);
-      const followUps = (await mine.campaigns.listSends(original.campaignId, { limit: 10 })).filter((s) => s.kind === 'follow_up');
+      const followUps = (await peers.mine.campaigns.listSends(original.campaignId, { limit: 10 })).filter((s) => s.kind === 'follow_up');
       expect(followUps).toHaveLength(1);
-      expect((await theirs.campaigns.findSend(original.id))!.followUpsMade).toBe(1);
+      expect((await peers.theirs.campaigns.findSend(original.id))!.followUpsMade).toBe(1);
     });
   });
 }

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TOKEN_VERSION_POLL_MS, type Store } from '../../src/store/types.ts';
 import type { StoreBackend } from './contract-suite.ts';
 import { MINUTE, T0, tokenRecord } from './fixtures.ts';
+import { usePeerStores } from './peers.ts';
 
 /*
  * The store contract for several instances on one database: the instances table, connection
@@ -127,23 +128,13 @@ export function defineInstanceContract(backend: StoreBackend): void {
   });
 
   describe.runIf(backend.openPeers !== undefined)('instances across processes', () => {
-    let mine: Store;
-    let theirs: Store;
-    let dispose: () => Promise<void>;
-    beforeEach(async () => {
-      const peers = await backend.openPeers!();
-      [mine, theirs] = peers.stores;
-      dispose = peers.dispose;
-    });
-    afterEach(async () => {
-      await dispose();
-    });
+    const peers = usePeerStores(backend);
 
     it('never leases one connection to two instances claiming at once', async () => {
       const ids = Array.from({ length: 40 }, (_, i) => `conn_${String(i).padStart(2, '0')}`);
-      await Promise.all([mine.instances.addConnections(ids), theirs.instances.addConnections([...ids].reverse())]);
+      await Promise.all([peers.mine.instances.addConnections(ids), peers.theirs.instances.addConnections([...ids].reverse())]);
       const claims = await Promise.all(
-        Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? mine : theirs).instances.acquire({ owner: `owner-${i}`, now: T0, expiresAt: T0 + MINUTE, limit: 10 })),
+        Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? peers.mine : peers.theirs).instances.acquire({ owner: `owner-${i}`, now: T0, expiresAt: T0 + MINUTE, limit: 10 })),
       );
       const taken = claims.flatMap(connectionIds);
       expect(new Set(taken).size).toBe(taken.length);
@@ -151,10 +142,10 @@ export function defineInstanceContract(backend: StoreBackend): void {
     });
 
     it('shows another process\'s revocation to version(now) within TOKEN_VERSION_POLL_MS', async () => {
-      await theirs.tokens.insert(tokenRecord('tok_1'));
-      const before = await mine.tokens.version(T0);
-      await theirs.tokens.revoke('tok_1', T0);
-      expect(await mine.tokens.version(T0 + TOKEN_VERSION_POLL_MS)).not.toBe(before);
+      await peers.theirs.tokens.insert(tokenRecord('tok_1'));
+      const before = await peers.mine.tokens.version(T0);
+      await peers.theirs.tokens.revoke('tok_1', T0);
+      expect(await peers.mine.tokens.version(T0 + TOKEN_VERSION_POLL_MS)).not.toBe(before);
     });
   });
 }

@@ -27,6 +27,7 @@ import {
   statsItem,
   tokenRecord,
 } from './fixtures.ts';
+import { usePeerStores } from './peers.ts';
 
 /** Events with only the fields a contract test needs: the store keeps any event verbatim. */
 const ev = (e: { type: EventType; actor: string; sendId?: string; data?: Record<string, unknown> }): EventSpec => e as EventSpec;
@@ -1071,43 +1072,33 @@ export function defineStoreContract(backend: StoreBackend): void {
   });
 
   describe.runIf(backend.openPeers !== undefined)('across processes', () => {
-    let mine: Store;
-    let theirs: Store;
-    let dispose: () => Promise<void>;
-    beforeEach(async () => {
-      const peers = await backend.openPeers!();
-      [mine, theirs] = peers.stores;
-      dispose = peers.dispose;
-    });
-    afterEach(async () => {
-      await dispose();
-    });
+    const peers = usePeerStores(backend);
 
     it('changes the token version when another process changes tokens', async () => {
-      const before = await mine.tokens.version();
-      await theirs.tokens.insert(tokenRecord('tok_1'));
-      const afterInsert = await mine.tokens.version();
+      const before = await peers.mine.tokens.version();
+      await peers.theirs.tokens.insert(tokenRecord('tok_1'));
+      const afterInsert = await peers.mine.tokens.version();
       expect(afterInsert).not.toBe(before);
-      expect(await mine.tokens.version()).toBe(afterInsert);
-      await theirs.tokens.revoke('tok_1', T0);
-      expect(await mine.tokens.version()).not.toBe(afterInsert);
-      expect(await mine.tokens.findActiveByHash('hash-tok_1')).toBeNull();
+      expect(await peers.mine.tokens.version()).toBe(afterInsert);
+      await peers.theirs.tokens.revoke('tok_1', T0);
+      expect(await peers.mine.tokens.version()).not.toBe(afterInsert);
+      expect(await peers.mine.tokens.findActiveByHash('hash-tok_1')).toBeNull();
     });
 
     // "Differs … iff another process changed tokens": a campaign written elsewhere is no reason
     // to drop every cached principal (with a second instance syncing, that would be every tick).
     itHolds('token-version-ignores-other-writes')('keeps the token version when another process changes anything but tokens', async () => {
-      const before = await mine.tokens.version();
-      await createOneShot(theirs, T0);
-      expect(await mine.tokens.version()).toBe(before);
+      const before = await peers.mine.tokens.version();
+      await createOneShot(peers.theirs, T0);
+      expect(await peers.mine.tokens.version()).toBe(before);
     });
 
     it('never hands a send leased by one process to another', async () => {
-      const { send } = await createOneShot(theirs, T0);
+      const { send } = await createOneShot(peers.theirs, T0);
       const claim = (store: Store, owner: string, now: number) => store.sends.claim({ connectionId: 'conn_a', owner, now, leaseMs: MINUTE, limit: 10 });
-      expect((await claim(mine, 'host-1', T0 + 1)).work.map((w) => w.send.id)).toEqual([send.id]);
-      expect(await claim(theirs, 'host-2', T0 + 2)).toEqual({ work: [], takeovers: 0 });
-      expect((await claim(theirs, 'host-2', T0 + 2 + MINUTE)).takeovers).toBe(1);
+      expect((await claim(peers.mine, 'host-1', T0 + 1)).work.map((w) => w.send.id)).toEqual([send.id]);
+      expect(await claim(peers.theirs, 'host-2', T0 + 2)).toEqual({ work: [], takeovers: 0 });
+      expect((await claim(peers.theirs, 'host-2', T0 + 2 + MINUTE)).takeovers).toBe(1);
     });
   });
 

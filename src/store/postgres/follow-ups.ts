@@ -1,8 +1,9 @@
-import { and, asc, eq, gt, gte, isNull, ne, or, sql } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { PgDb } from '../../db/postgres/client.ts';
 import { campaigns, sends } from '../../db/postgres/schema.ts';
 import { recomputeSend } from '../../sends/lifecycle.ts';
 import { sendDefaults } from '../../sends/model.ts';
+import { followUpOriginalsMatching } from '../dialect.ts';
 import type { SendStore } from '../types.ts';
 import { appendEvents, lockCampaign, lockSend, sendById, transaction } from './write.ts';
 
@@ -14,16 +15,7 @@ export function createPostgresFollowUpStore(db: PgDb): Pick<SendStore, 'followUp
         .select({ send: sends, campaign: campaigns })
         .from(sends)
         .innerJoin(campaigns, eq(campaigns.id, sends.campaignId))
-        .where(
-          and(
-            sql`${sends.status} = 'sent' AND ${sends.kind} <> 'follow_up'`,
-            gte(sends.sentAt, sentSince),
-            after === null ? undefined : or(gt(sends.sentAt, after.sentAt), and(eq(sends.sentAt, after.sentAt), gt(sends.id, after.id))),
-            sql`${sends.followUpsMade} < ${campaigns.followUpCount}`,
-            isNull(campaigns.followUpsCanceledAt),
-            ne(campaigns.status, 'canceled'),
-          ),
-        )
+        .where(followUpOriginalsMatching({ sends, campaigns }, { sentSince, after }))
         .orderBy(asc(sends.sentAt), asc(sends.id))
         .limit(limit);
     },

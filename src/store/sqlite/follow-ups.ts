@@ -1,8 +1,9 @@
-import { and, asc, eq, gt, gte, isNull, ne, or, sql } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import type { Db } from '../../db/sqlite/client.ts';
 import { campaigns, sends } from '../../db/sqlite/schema.ts';
 import { recomputeSend } from '../../sends/lifecycle.ts';
 import { sendDefaults } from '../../sends/model.ts';
+import { followUpOriginalsMatching } from '../dialect.ts';
 import type { SendStore } from '../types.ts';
 import { appendEvents, campaignById, sendById } from './write.ts';
 
@@ -16,17 +17,7 @@ export function createSqliteFollowUpStore(db: Db): Pick<SendStore, 'followUpOrig
         .select({ send: sends, campaign: campaigns })
         .from(sends)
         .innerJoin(campaigns, eq(campaigns.id, sends.campaignId))
-        .where(
-          and(
-            // Literals, as in the partial index sends_sent_original_idx.
-            sql`${sends.status} = 'sent' AND ${sends.kind} <> 'follow_up'`,
-            gte(sends.sentAt, sentSince),
-            after === null ? undefined : or(gt(sends.sentAt, after.sentAt), and(eq(sends.sentAt, after.sentAt), gt(sends.id, after.id))),
-            sql`${sends.followUpsMade} < ${campaigns.followUpCount}`,
-            isNull(campaigns.followUpsCanceledAt),
-            ne(campaigns.status, 'canceled'),
-          ),
-        )
+        .where(followUpOriginalsMatching({ sends, campaigns }, { sentSince, after }))
         .orderBy(asc(sends.sentAt), asc(sends.id))
         .limit(limit)
         .all();
