@@ -117,7 +117,15 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   const simulator = options.client || config.mode !== 'sandbox' ? null : await startSandboxSimulator(config);
   const client = options.client ?? clientFromConfig(config, simulator?.url ?? config.ofauth.baseUrl, simulator?.apiKey ?? config.ofauth.apiKey!, metrics, logger);
 
-  const catalog = createListCatalog({ client, clock, connections: store.connections, ttlMs: config.audience.listsCacheTtlMs });
+  // The connection leases are made below; a create's list check asks them through this late binding.
+  let leases: ConnectionLeases | null = null;
+  const catalog = createListCatalog({
+    client,
+    clock,
+    connections: store.connections,
+    ttlMs: config.audience.listsCacheTtlMs,
+    maySpend: async (connectionId) => leases === null || leases.maySpend(connectionId),
+  });
   const campaigns = createCampaignService({
     campaigns: store.campaigns,
     clock,
@@ -141,7 +149,7 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   // INSTANCE_ID, so a restarted instance renews its own connections at once.
   const owner = options.owner ?? newInstanceId();
   const instanceId = options.owner ?? config.instanceId ?? owner;
-  const leases =
+  leases =
     options.connectionLeases === false
       ? null
       : createConnectionLeases({

@@ -26,6 +26,12 @@ export interface ListCatalogDeps {
   ttlMs: number;
   /** How long a campaign create or edit waits for OFAuth before accepting its lists unchecked. */
   checkTimeoutMs?: number;
+  /**
+   * Whether this instance may spend the connection's rate budget on a create's list check now:
+   * with several instances, only the one holding the connection's lease does, so together they
+   * stay within OFAuth's limit. Absent: always.
+   */
+  maySpend?: (connectionId: string) => Promise<boolean>;
 }
 
 const PAGE_LIMIT = 100;
@@ -81,13 +87,15 @@ export function createListCatalog(deps: ListCatalogDeps) {
 
   /**
    * Which of these list ids OFAuth does not have on the connection; null when OFAuth cannot be
-   * asked (the connection is paused, or the read fails or is slower than checkTimeoutMs): the
-   * caller then accepts the ids and lets the sync find out.
+   * asked (the connection is paused, another instance holds its budget and the cache is stale, or
+   * the read fails or is slower than checkTimeoutMs): the caller then accepts the ids and lets the
+   * sync find out.
    */
   async function findUnknown(connectionId: string, ids: readonly number[]): Promise<number[] | null> {
     if (ids.length === 0) return [];
     const connection = await deps.connections.find(connectionId);
     if (connection?.pausedAt) return null;
+    if (!isFresh(connectionId) && deps.maySpend && !(await deps.maySpend(connectionId))) return null;
     const lastFailure = failedAt.get(connectionId);
     if (lastFailure !== undefined && deps.clock.now() - lastFailure < CHECK_BACKOFF_MS && !isFresh(connectionId)) return null;
     let known: CatalogRead;

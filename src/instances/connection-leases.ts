@@ -115,6 +115,18 @@ export function createConnectionLeases(deps: ConnectionLeasesDeps) {
     },
 
     /**
+     * Whether this instance may spend the connection's OFAuth budget outside its lanes (a
+     * create's list check): when it holds the lease, or no other instance is live to hold it.
+     * Reads the live instances from the database, so a peer started since the last refresh counts.
+     */
+    async maySpend(connectionId: string): Promise<boolean> {
+      if (held.has(connectionId)) return true;
+      const now = clock.now();
+      const live = await instances.live(now - ttlMs + 1, now);
+      return live.every((other) => other.id === instance.id);
+    },
+
+    /**
      * Runs `work` on a connection this instance holds (skipped otherwise, answering null),
      * marked busy so that a refresh never hands it back mid-work.
      */

@@ -33,6 +33,24 @@ describe.each(databaseBackends)('the connection lease keeper on $name', (backend
     return { clock, takeovers, keepers: made };
   }
 
+  it('lets an instance spend a connection\'s budget outside its lanes only while it holds it or no other instance is live', async () => {
+    const { clock, keepers: [a, b] } = await keepers('a', 'b');
+    // Alone (no other instance has heartbeated): any connection.
+    expect(await a!.maySpend('conn_1')).toBe(true);
+    await a!.refresh(['conn_1', 'conn_2']);
+    await b!.refresh();
+    await a!.refresh();
+    await b!.refresh();
+    const [mine, theirs] = [a!.held(), b!.held()];
+    expect(mine).toHaveLength(1);
+    expect(theirs).toHaveLength(1);
+    expect(await a!.maySpend(mine[0]!)).toBe(true);
+    expect(await a!.maySpend(theirs[0]!)).toBe(false);
+    // Once b has stopped heartbeating for a lease's length, a is alone again.
+    clock.advance(LEASE_MS);
+    expect(await a!.maySpend(theirs[0]!)).toBe(true);
+  });
+
   it('never hands back a connection whose lane is running; a later refresh does once it is idle', async () => {
     const { keepers: [a, b] } = await keepers('a', 'b');
     await a!.refresh(['conn_1', 'conn_2']);
