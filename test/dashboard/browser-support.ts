@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ManualClock } from '../../src/clock.ts';
+import { defaultConnections } from '../../src/ofauth/simulator/store.ts';
 import { buildTestApp, T0, type TestApp } from '../helpers/app.ts';
 import { fastClientFor, startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
 import { defaultSyncSettings } from '../helpers/sync.ts';
@@ -67,7 +68,11 @@ export async function startBrowserHarness(): Promise<BrowserHarness> {
   assertChromiumInstalled();
   mkdirSync(SCREENSHOTS_DIR, { recursive: true });
   const clock = new ManualClock(T0);
-  const sim = await startSimulator({ clock, rateLimit: false, sendDurationMs: 60_000 });
+  // The sandbox connection with the factory's lists too (campaignBody names 1201 and 1305): a create
+  // naming a list OFAuth does not have is refused.
+  const [sandbox] = defaultConnections;
+  const connections = [{ ...sandbox!, lists: [...(sandbox!.lists ?? []), { id: 1201, name: 'Spring buyers', size: 400 }, { id: 1305, name: 'Refunded', size: 12 }] }];
+  const sim = await startSimulator({ clock, rateLimit: false, sendDurationMs: 60_000, connections });
   const client = fastClientFor(sim);
   const t = await buildTestApp({
     clock,
