@@ -10,7 +10,11 @@ interface Started {
   output: () => string;
   baseUrl: string;
   exited: Promise<number | null>;
+  /** The sandbox admin token, once the server has printed it (after its listening line, on another write). */
+  sandboxToken(): Promise<string>;
 }
+
+const SANDBOX_TOKEN = /(fo_[A-Za-z0-9_-]{43})/;
 
 /** Starts `src/server.ts` as `npm start` would, on a port the OS picks; resolves once it listens. */
 async function startServer(env: Record<string, string>): Promise<Started> {
@@ -30,7 +34,22 @@ async function startServer(env: Record<string, string>): Promise<Started> {
     child.stderr!.on('data', onData);
     void exited.then((code) => reject(new Error(`server exited with ${code}:\n${output}`)));
   });
-  return { child, output: () => output, baseUrl, exited };
+  const sandboxToken = () =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const match = SANDBOX_TOKEN.exec(output);
+        if (!match) return false;
+        child.stdout!.off('data', onMore);
+        resolve(match[1]!);
+        return true;
+      };
+      // Listeners run in order: the buffering listener above has appended the chunk already.
+      const onMore = () => void check();
+      if (check()) return;
+      child.stdout!.on('data', onMore);
+      void exited.then((code) => reject(new Error(`server exited with ${code} before printing a token:\n${output}`)));
+    });
+  return { child, output: () => output, baseUrl, exited, sandboxToken };
 }
 
 describe('server process', () => {
@@ -50,8 +69,8 @@ describe('server process', () => {
     const health = await (await fetch(`${running.baseUrl}/health`)).json();
     expect(health).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok', backend: 'sqlite' });
     expect(running.output()).toContain('SANDBOX MODE');
-    const token = /(fo_[A-Za-z0-9_-]{43})/.exec(running.output())?.[1];
-    expect(token).toBeDefined();
+    const token = await running.sandboxToken();
+    expect(token).toMatch(SANDBOX_TOKEN);
     const tokens = await fetch(`${running.baseUrl}/v1/tokens`, { headers: { authorization: `Bearer ${token}` } });
     expect(tokens.status).toBe(200);
     // The secret appears once, on the terminal line that announces it, and in no log line.
@@ -88,7 +107,7 @@ describe('server process', () => {
       expect(await (await fetch(`${running.baseUrl}/health`)).json()).toEqual({ status: 'ok', mode: 'sandbox', db: 'ok', backend: 'postgres' });
       expect(running.output()).toContain('database ready');
       expect(running.output()).not.toContain(password);
-      const token = /(fo_[A-Za-z0-9_-]{43})/.exec(running.output())?.[1];
+      const token = await running.sandboxToken();
       const created = await fetch(`${running.baseUrl}/v1/tokens`, {
         method: 'POST',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -110,7 +129,7 @@ describe('server process', () => {
       database = await createTestPgDatabase();
       const env = { DATABASE_URL: database.url, DATABASE_POOL_SIZE: '3', DATABASE_PATH: join(dir, 'unused.db'), SYNC_CRON: '* * * * * *', INSTANCE_ID: 'server-test-1' };
       running = await startServer(env);
-      const token = /(fo_[A-Za-z0-9_-]{43})/.exec(running.output())?.[1];
+      const token = await running.sandboxToken();
       const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       const body = { name: 'held', connectionId: 'conn_sandbox', message: { text: 'Hi' }, audience: { userLists: [1] }, scheduledAt: new Date(Date.now() + 3_600_000).toISOString() };
       const created = await fetch(`${running.baseUrl}/v1/campaigns`, { method: 'POST', headers, body: JSON.stringify(body) });
