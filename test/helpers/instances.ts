@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { buildApp } from '../../src/app.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { loadConfig } from '../../src/config.ts';
-import { createOfauthClient, type OfauthClient, type RequestInfo } from '../../src/ofauth/client.ts';
+import type { OfauthClient, RequestInfo } from '../../src/ofauth/client.ts';
 import type { SimulatorOptions } from '../../src/ofauth/simulator/app.ts';
 import { createFanout, type Fanout } from '../../src/runtime.ts';
 import { createPostgresStore } from '../../src/store/postgres/index.ts';
@@ -15,7 +15,7 @@ import type { StatsPollerSettings } from '../../src/stats/poller.ts';
 import type { SyncSettings } from '../../src/sync/reconciler.ts';
 import { createTestDb, T0, TEST_ADMIN_TOKEN } from './app.ts';
 import { createTestPgDatabase } from './postgres.ts';
-import { startSimulator, type StartedSimulator } from './simulator.ts';
+import { fastClientFor, startSimulator, type StartedSimulator } from './simulator.ts';
 
 /*
  * Several Fanout instances on one database, as several server processes hold it: each its own
@@ -109,12 +109,8 @@ export async function startCluster(backend: DatabaseBackend, options: ClusterOpt
   async function start(id: string): Promise<TestInstance> {
     const requests = new Map<string, number>();
     const store = database.open();
-    const client = createOfauthClient({
-      baseUrl: sim.url,
-      apiKey: sim.apiKey,
-      timeoutMs: 5_000,
-      rateLimit: options.rateLimit ?? { capacity: 1_000, refillPerSecond: 1_000 },
-      retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 },
+    const client = fastClientFor(sim, {
+      ...(options.rateLimit ? { rateLimit: options.rateLimit } : {}),
       ...(options.isVirtualTime ? { clock, sleep: async (ms: number) => clock.advance(ms) } : {}),
       onRequest: (info) => {
         const connectionId = info.connectionId;
