@@ -22,6 +22,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { Recurrence } from '../src/campaigns/model.ts';
+import { FOLLOW_UP_LOOK_BACK_MS } from '../src/campaigns/follow-ups.ts';
 import { nextOccurrence } from '../src/campaigns/recurrence.ts';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig } from '../src/config.ts';
@@ -31,6 +32,7 @@ import type { PgDb } from '../src/db/postgres/client.ts';
 import type { Db } from '../src/db/sqlite/client.ts';
 import { createPostgresStore } from '../src/store/postgres/index.ts';
 import { createSqliteStore } from '../src/store/sqlite/index.ts';
+import type { Store } from '../src/store/types.ts';
 import { atRest, audienceOf, seedCampaigns, seedSeries } from './lib/campaigns.ts';
 import { explain, openTempDb, traceStatements, type TempDb } from './lib/db.ts';
 import { benchFanout } from './lib/fanout.ts';
@@ -129,12 +131,24 @@ async function seedPostgres(db: PgDb, size: number, series: number, connectionId
   return { seedMs, checkpointMs: performance.now() - analyzed };
 }
 
+/** Whether each scan of an idle tick reads its partial index. */
+interface ScanIndexUse {
+  sends: boolean;
+  series: boolean;
+  followUps: boolean;
+}
+
+const FOLLOW_UP_SCAN_LABEL = 'follow-up scan (followUpOriginals)';
+const isFollowUpScan = (text: string) => /follow_up_check_at/i.test(text) && /^\s*select/i.test(text);
+/** The materialiser's scan for due follow-ups, as an idle tick runs it. */
+const followUpScan = (store: Store, now: number) => store.sends.followUpOriginals({ sentSince: now - FOLLOW_UP_LOOK_BACK_MS, dueBy: now, after: null, limit: 200 });
+
 /**
  * The plans PostgreSQL picks for the due scans of an idle tick, traced off the pool while a
  * store built for it runs them (the claim runs inside a transaction on a checked-out client,
  * so it is not traced here). Returns whether each scan reads its partial index.
  */
-async function printPostgresPlans(subject: Subject, _connectionId: string): Promise<{ sends: boolean; series: boolean }> {
+async function printPostgresPlans(subject: Subject, _connectionId: string): Promise<ScanIndexUse> {
   const { db } = subject.pg!;
   const config = loadConfig({});
   const now = systemClock.now();
@@ -150,18 +164,23 @@ async function printPostgresPlans(subject: Subject, _connectionId: string): Prom
     const store = createPostgresStore(db, { recurrenceLeadMs: config.recurrence.leadMs });
     await store.campaigns.seriesDue(now, 500);
     await store.sends.dueByConnection(now);
+    await followUpScan(store, now);
   } finally {
     pool.query = query;
   }
   console.log(`\nQuery plans on ${subject.label} (PostgreSQL, statements as the store sends them)`);
-  const uses = { sends: true, series: true };
+  const uses = { sends: true, series: true, followUps: true };
   for (const statement of traced) {
     const text = statement.text.replace(/\s+/g, ' ').trim();
     const plan = await explainPostgres(db, statement.text, statement.values);
-    const isSeries = /series_due_at/i.test(text);
+    // The follow-up scan selects every column (series_due_at, sync_due_at among them): tell it apart first.
+    const isFollowUps = isFollowUpScan(text);
+    const isSeries = !isFollowUps && /series_due_at/i.test(text);
+    if (isFollowUps && !plan.some((line) => line.includes('sends_follow_up_check_idx'))) uses.followUps = false;
     if (isSeries && !plan.some((line) => line.includes('campaigns_series_due_idx'))) uses.series = false;
-    if (!isSeries && /sync_due_at/i.test(text) && !plan.some((line) => line.includes('sends_due_idx'))) uses.sends = false;
-    console.log(`  ${isSeries ? 'series due scan (seriesDue)' : 'sends due scan (dueByConnection)'}: ${text}`);
+    if (!isSeries && !isFollowUps && /sync_due_at/i.test(text) && !plan.some((line) => line.includes('sends_due_idx'))) uses.sends = false;
+    const label = isFollowUps ? FOLLOW_UP_SCAN_LABEL : isSeries ? 'series due scan (seriesDue)' : 'sends due scan (dueByConnection)';
+    console.log(`  ${label}: ${text}`);
     for (const line of plan) console.log(`      ${line}`);
   }
   return uses;
@@ -183,7 +202,7 @@ async function tick(subject: Subject): Promise<number> {
  * inside the trace (the claim's statement is prepared when the store is). Returns whether each
  * due scan uses its partial index.
  */
-async function printPlans(subject: Subject, connectionId: string): Promise<{ sends: boolean; series: boolean }> {
+async function printPlans(subject: Subject, connectionId: string): Promise<ScanIndexUse> {
   const { db } = subject.temp!;
   const config = loadConfig({});
   const now = systemClock.now();
@@ -193,19 +212,23 @@ async function printPlans(subject: Subject, connectionId: string): Promise<{ sen
     const seriesDue = store.campaigns.seriesDue(now, 500);
     const dueByConnection = store.sends.dueByConnection(now);
     const claim = store.sends.claim({ connectionId, owner: 'bench-explain', now, leaseMs: config.sync.leaseMs, limit: config.sync.batch });
-    return Promise.all([seriesDue, dueByConnection, claim]);
+    return Promise.all([seriesDue, dueByConnection, claim, followUpScan(store, now)]);
   });
-  const [series, due, claimed] = await result;
-  if (series.length + due.length + claimed.work.length !== 0) throw new Error('the statements used for EXPLAIN found work on an idle database');
+  const [series, due, claimed, followUps] = await result;
+  if (series.length + due.length + claimed.work.length + followUps.length !== 0) throw new Error('the statements used for EXPLAIN found work on an idle database');
   console.log(`\nQuery plans on ${subject.label} (statements as the store prepares them, those that ran)`);
-  const uses = { sends: true, series: true };
+  const uses = { sends: true, series: true, followUps: true };
   // The claim's transaction also runs BEGIN/COMMIT; only its queries have plans worth showing.
   for (const statement of statements.filter((s) => s.runs > 0 && /^\s*(select|update)/i.test(s.sql))) {
     const plan = explain(db, statement);
     const text = statement.sql.replace(/\s+/g, ' ').trim();
-    const label = /series_due_at/i.test(text) ? 'series due scan (seriesDue)' : /group by/i.test(text) ? 'sends due scan (dueByConnection)' : 'claim (candidates)';
-    if (/from\s+"?sends"?/i.test(text) && /sync_due_at/i.test(text) && !plan.some((line) => line.includes('sends_due_idx'))) uses.sends = false;
-    if (/series_due_at/i.test(text) && !plan.some((line) => line.includes('campaigns_series_due_idx'))) uses.series = false;
+    // The follow-up scan selects every column (series_due_at, sync_due_at among them): tell it apart first.
+    const isFollowUps = isFollowUpScan(text);
+    const isSeries = !isFollowUps && /series_due_at/i.test(text);
+    const label = isFollowUps ? FOLLOW_UP_SCAN_LABEL : isSeries ? 'series due scan (seriesDue)' : /group by/i.test(text) ? 'sends due scan (dueByConnection)' : 'claim (candidates)';
+    if (isFollowUps && !plan.some((line) => line.includes('sends_follow_up_check_idx'))) uses.followUps = false;
+    if (!isFollowUps && /from\s+"?sends"?/i.test(text) && /sync_due_at/i.test(text) && !plan.some((line) => line.includes('sends_due_idx'))) uses.sends = false;
+    if (isSeries && !plan.some((line) => line.includes('campaigns_series_due_idx'))) uses.series = false;
     console.log(`  ${label}: ${text}`);
     for (const line of plan) console.log(`      ${line}`);
   }
@@ -283,6 +306,7 @@ async function main(): Promise<void> {
   const onSeries = await plansOf(subjects[2]!, connectionIds[0]!);
   const isSendsIndexUsed = onBig.sends && onSeries.sends;
   const isSeriesIndexUsed = onBig.series && onSeries.series;
+  const isFollowUpIndexUsed = onBig.followUps && onSeries.followUps;
 
   console.log('\nAims');
   const ratioMet = printAim(`median tick at ${thousands(SIZES[1])} sends ≤ ${AIM_RATIO} × at ${thousands(SIZES[0])}`, ratio <= AIM_RATIO, ratio.toFixed(2));
@@ -293,7 +317,8 @@ async function main(): Promise<void> {
   );
   const sendsIndexMet = printAim('sends due scan and claim use the partial index sends_due_idx', isSendsIndexUsed, isSendsIndexUsed ? 'yes' : 'no');
   const seriesIndexMet = printAim('series due scan uses the partial index campaigns_series_due_idx', isSeriesIndexUsed, isSeriesIndexUsed ? 'yes' : 'no');
-  console.log(`  all aims met: ${ratioMet && seriesMet && sendsIndexMet && seriesIndexMet ? 'yes' : 'no'}`);
+  const followUpIndexMet = printAim('follow-up scan uses the partial index sends_follow_up_check_idx', isFollowUpIndexUsed, isFollowUpIndexUsed ? 'yes' : 'no');
+  console.log(`  all aims met: ${ratioMet && seriesMet && sendsIndexMet && seriesIndexMet && followUpIndexMet ? 'yes' : 'no'}`);
 
   // stop() closes each service's client and database; dispose() then removes the files.
   for (const s of subjects) await s.fanout.stop();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { FollowUp, Message } from './model.ts';
+import type { Send } from '../sends/model.ts';
+import type { Campaign, FollowUp, Message } from './model.ts';
 
 /*
  * A PPV campaign's follow-ups: after each of its sends went out, one more message to the fans it
@@ -50,3 +51,30 @@ export function findFollowUpProblems(message: Pick<Message, 'price'>, followUps:
 export function toFollowUpView(followUp: FollowUp): { after: string; message: Message; audience: 'non_buyers' } {
   return { after: formatAfter(followUp.afterMs), message: followUp.message, audience: followUp.audience };
 }
+
+/** Originals sent longer ago than the longest follow-up, plus a day of grace, owe nothing new. */
+export const FOLLOW_UP_LOOK_BACK_MS = FOLLOW_UP_MAX_AFTER_MS + 86_400_000;
+
+type FollowUpOwner = Pick<Campaign, 'followUps' | 'followUpsCanceledAt' | 'status'>;
+type FollowUpOriginal = Pick<Send, 'kind' | 'status' | 'sentAt' | 'remoteId' | 'followUpsMade'>;
+
+/**
+ * When the materialiser must next look at a send (sends.follow_up_check_at): the due time of
+ * the next follow-up it owes under its campaign's current plan, or null when it owes none. Kept
+ * exact by every write that changes either side (the send going out, a follow-up made, the
+ * campaign's follow-ups edited or stopped), so the materialiser's scan reads only originals
+ * that are due, however many sends are at rest.
+ */
+export function followUpCheckAt(send: FollowUpOriginal, campaign: FollowUpOwner): number | null {
+  const isOriginal = send.kind === 'scheduled' || send.kind === 'occurrence';
+  if (!isOriginal || send.status !== 'sent' || send.sentAt === null || send.remoteId === null) return null;
+  if (campaign.followUpsCanceledAt !== null || campaign.status === 'canceled') return null;
+  const next = campaign.followUps?.[send.followUpsMade];
+  return next === undefined ? null : send.sentAt + next.afterMs;
+}
+
+/** Whether a campaign write can change what its sent originals owe (see followUpCheckAt). */
+export const changesFollowUpsOwed = (before: FollowUpOwner, after: FollowUpOwner): boolean =>
+  before.followUpsCanceledAt !== after.followUpsCanceledAt ||
+  (before.status !== after.status && after.status === 'canceled') ||
+  JSON.stringify(before.followUps) !== JSON.stringify(after.followUps);

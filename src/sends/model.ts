@@ -57,6 +57,8 @@ export interface Send {
   followUp: FollowUpPlan | null;
   /** An original's follow-ups made so far. */
   followUpsMade: number;
+  /** When an original next owes a follow-up (see followUpCheckAt); null: it owes none. */
+  followUpCheckAt: number | null;
   /** The campaign revision this send should carry. */
   revision: number;
   status: SendStatus;
@@ -124,6 +126,7 @@ export function sendDefaults(send: NewSend): Send {
     followUpIndex: null,
     followUp: null,
     followUpsMade: 0,
+    followUpCheckAt: null,
     syncState: 'idle',
     remoteId: null,
     remoteDeletedAt: null,

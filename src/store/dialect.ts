@@ -90,19 +90,22 @@ export const containsPattern = (text: string): string => `%${text.replace(/[\\%_
 
 /** The columns the follow-up originals filter reads, of `sends` and `campaigns`. */
 interface FollowUpOriginalColumns {
-  sends: { status: AnyColumn; kind: AnyColumn; sentAt: AnyColumn; id: AnyColumn; followUpsMade: AnyColumn };
+  sends: { status: AnyColumn; kind: AnyColumn; sentAt: AnyColumn; id: AnyColumn; followUpsMade: AnyColumn; followUpCheckAt: AnyColumn };
   campaigns: { followUpCount: AnyColumn; followUpsCanceledAt: AnyColumn; status: AnyColumn };
 }
 
 /**
- * Sent originals (not follow-ups themselves) since `sentSince`, after the keyset cursor, whose
- * campaign still owes follow-ups: the materialiser's scan. The status and kind are literals, as
- * in the partial index sends_sent_original_idx, so both planners read it.
+ * Sent originals due by `dueBy`, sent since `sentSince`, after the keyset cursor, whose campaign
+ * still owes follow-ups: the materialiser's scan. It reads the partial index
+ * sends_follow_up_check_idx, which holds only the originals owing one; the rest re-checks what
+ * the check column already says, so a stale check can never make a follow-up.
  */
-export function followUpOriginalsMatching(t: FollowUpOriginalColumns, f: { sentSince: number; after: { sentAt: number; id: string } | null }): SQL | undefined {
+export function followUpOriginalsMatching(t: FollowUpOriginalColumns, f: { sentSince: number; dueBy: number; after: { sentAt: number; id: string } | null }): SQL | undefined {
   const { sends: s, campaigns: c } = t;
   return and(
-    sql`${s.status} = 'sent' AND ${s.kind} <> 'follow_up'`,
+    isNotNull(s.followUpCheckAt),
+    lte(s.followUpCheckAt, f.dueBy),
+    sql`${s.status} = 'sent' AND ${s.kind} IN ('scheduled', 'occurrence')`,
     gte(s.sentAt, f.sentSince),
     f.after === null ? undefined : or(gt(s.sentAt, f.after.sentAt), and(eq(s.sentAt, f.after.sentAt), gt(s.id, f.after.id))),
     sql`${s.followUpsMade} < ${c.followUpCount}`,

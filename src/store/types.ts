@@ -221,11 +221,17 @@ export interface SendStore {
    */
   siblingDueTimes(sendId: string, from: number, to: number): Promise<number[]>;
   /**
-   * Sent originals (any kind but follow_up) with a follow-up still to make: sent at or after
-   * `sentSince`, fewer follow-ups made than their campaign has, the campaign neither canceled nor
-   * its follow-ups stopped. Earliest sent first (ties by id), strictly after the `after` key.
+   * Sent originals (one-shot sends and occurrences) with a follow-up still to make and due by
+   * `dueBy` (their follow_up_check_at, so only those are read): sent at or after `sentSince`,
+   * fewer follow-ups made than their campaign has, the campaign neither canceled nor its
+   * follow-ups stopped. Earliest sent first (ties by id), strictly after the `after` key.
    */
-  followUpOriginals(input: { sentSince: number; after: { sentAt: number; id: string } | null; limit: number }): Promise<SendWork[]>;
+  followUpOriginals(input: { sentSince: number; dueBy: number; after: { sentAt: number; id: string } | null; limit: number }): Promise<SendWork[]>;
+  /**
+   * Forgets the follow-up checks due by `dueBy` of originals sent before `sentBefore`, which owe
+   * nothing new (see FOLLOW_UP_LOOK_BACK_MS), so the scan never reads them again.
+   */
+  forgetFollowUpChecks(input: { sentBefore: number; dueBy: number }): Promise<number>;
   /**
    * Makes an original's next follow-up in one transaction: inserts `send` and counts it on the
    * original, only while the original has made exactly `made` (another process, or a retry after

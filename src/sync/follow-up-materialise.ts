@@ -1,4 +1,4 @@
-import { FOLLOW_UP_MAX_AFTER_MS } from '../campaigns/follow-ups.ts';
+import { FOLLOW_UP_LOOK_BACK_MS } from '../campaigns/follow-ups.ts';
 import type { Clock } from '../clock.ts';
 import { SYNC_ACTOR } from '../events/types.ts';
 import { newSendId } from '../ids.ts';
@@ -15,8 +15,6 @@ import { isFanIdsOnly } from './follow-up-prepare.ts';
  */
 
 const PAGE = 200;
-/** Originals sent longer ago than the longest follow-up, plus a day of grace, owe nothing new. */
-const LOOK_BACK_MS = FOLLOW_UP_MAX_AFTER_MS + 86_400_000;
 
 /** The follow-up send for an original's `index`-th follow-up, with its plan fixed now. */
 export function followUpSend(work: SendWork, index: number, now: number): NewSend | null {
@@ -58,8 +56,10 @@ export async function materialiseFollowUps(deps: { sends: SendStore; clock: Cloc
   const now = deps.clock.now();
   let made = 0;
   let after: { sentAt: number; id: string } | null = null;
+  const sentSince = now - FOLLOW_UP_LOOK_BACK_MS;
+  await deps.sends.forgetFollowUpChecks({ sentBefore: sentSince, dueBy: now });
   for (;;) {
-    const page = await deps.sends.followUpOriginals({ sentSince: now - LOOK_BACK_MS, after, limit: PAGE });
+    const page = await deps.sends.followUpOriginals({ sentSince, dueBy: now, after, limit: PAGE });
     for (const work of page) {
       // An original may owe several at once (a process down for a while): make each in turn.
       for (let index = work.send.followUpsMade; index < work.campaign.followUpCount; index++) {

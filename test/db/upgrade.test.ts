@@ -321,6 +321,7 @@ function expectedSend(c: LegacyCampaignRow): Record<string, unknown> {
     follow_up_index: null,
     follow_up: null,
     follow_ups_made: 0,
+    follow_up_check_at: null,
     revision: c.revision,
     status: c.status === 'scheduled' ? 'pending' : c.status,
     reason: c.failure_reason,

@@ -12,7 +12,7 @@ import { migrationsFolder } from '../../src/db/sqlite/migrate.ts';
 const FIRST_MIGRATION = '0000_init';
 
 export interface LegacyDatabase {
-  /** A database file with only the first migration applied. */
+  /** A database file with only the first migrations applied. */
   db: Db;
   path: string;
   /** Removes the temp folder (closing the handle first if still open). */
@@ -21,20 +21,21 @@ export interface LegacyDatabase {
 
 /**
  * A database file in a temp folder migrated with a copy of the migrations folder cut back to
- * its first entry: the journal's first entry, that SQL and its snapshot. The real journal
- * entry is copied as is, so drizzle later sees the same hash and `when` and applies only what
- * follows it.
+ * its first entry (or up to `upTo`): those journal entries and their SQL. The real journal
+ * entries are copied as they are, so drizzle later sees the same hash and `when` and applies
+ * only what follows them.
  */
-export function createLegacyDatabase(): LegacyDatabase {
+export function createLegacyDatabase(upTo: string = FIRST_MIGRATION): LegacyDatabase {
   const dir = mkdtempSync(join(tmpdir(), 'fanout-upgrade-'));
   const legacyMigrations = join(dir, 'migrations');
   mkdirSync(join(legacyMigrations, 'meta'), { recursive: true });
   const journal = JSON.parse(readFileSync(join(migrationsFolder, 'meta', '_journal.json'), 'utf8')) as { entries: Array<{ tag: string }> };
-  const first = journal.entries[0];
-  if (first?.tag !== FIRST_MIGRATION) throw new Error(`the journal no longer starts with ${FIRST_MIGRATION}`);
-  writeFileSync(join(legacyMigrations, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries: [first] }, null, 2));
-  copyFileSync(join(migrationsFolder, `${FIRST_MIGRATION}.sql`), join(legacyMigrations, `${FIRST_MIGRATION}.sql`));
-  copyFileSync(join(migrationsFolder, 'meta', '0000_snapshot.json'), join(legacyMigrations, 'meta', '0000_snapshot.json'));
+  if (journal.entries[0]?.tag !== FIRST_MIGRATION) throw new Error(`the journal no longer starts with ${FIRST_MIGRATION}`);
+  const last = journal.entries.findIndex((e) => e.tag === upTo);
+  if (last < 0) throw new Error(`the journal has no migration ${upTo}`);
+  const entries = journal.entries.slice(0, last + 1);
+  writeFileSync(join(legacyMigrations, 'meta', '_journal.json'), JSON.stringify({ ...journal, entries }, null, 2));
+  for (const { tag } of entries) copyFileSync(join(migrationsFolder, `${tag}.sql`), join(legacyMigrations, `${tag}.sql`));
 
   const path = join(dir, 'fanout.db');
   const db = openDatabase(path);

@@ -72,13 +72,13 @@ export function defineFollowUpContract(backend: StoreBackend): void {
       await sentOriginal(store, T0 + 3 * MINUTE, T0 - 2 * DAY, '9005'); // sent before the window
       const { send: pending } = await createOneShot(store, T0 + 4 * MINUTE, withFollowUps([followUp(HOUR)])); // not sent yet
 
-      const all = await store.sends.followUpOriginals({ sentSince: T0 - DAY, after: null, limit: 10 });
+      const all = await store.sends.followUpOriginals({ sentSince: T0 - DAY, dueBy: T0 + DAY, after: null, limit: 10 });
       expect(all.map((w) => w.send.id)).toEqual([earlier.id, later.id]);
       expect(all[0]!.campaign.followUps).toEqual([followUp(HOUR)]);
       expect(all.map((w) => w.send.id)).not.toContain(pending.id);
 
-      const firstPage = await store.sends.followUpOriginals({ sentSince: T0 - DAY, after: null, limit: 1 });
-      const secondPage = await store.sends.followUpOriginals({ sentSince: T0 - DAY, after: { sentAt: firstPage[0]!.send.sentAt!, id: firstPage[0]!.send.id }, limit: 1 });
+      const firstPage = await store.sends.followUpOriginals({ sentSince: T0 - DAY, dueBy: T0 + DAY, after: null, limit: 1 });
+      const secondPage = await store.sends.followUpOriginals({ sentSince: T0 - DAY, dueBy: T0 + DAY, after: { sentAt: firstPage[0]!.send.sentAt!, id: firstPage[0]!.send.id }, limit: 1 });
       expect([...firstPage, ...secondPage].map((w) => w.send.id)).toEqual([earlier.id, later.id]);
     });
 
@@ -93,7 +93,7 @@ export function defineFollowUpContract(backend: StoreBackend): void {
       const stored = await store.campaigns.findSend(send.id);
       expect(stored).toMatchObject({ kind: 'follow_up', status: 'pending', parentSendId: original.id, followUpIndex: 0, syncDueAt: now, followUp: send.followUp });
       expect((await store.campaigns.findSend(original.id))!.followUpsMade).toBe(1);
-      expect(await store.sends.followUpOriginals({ sentSince: T0, after: null, limit: 10 })).toEqual([]);
+      expect(await store.sends.followUpOriginals({ sentSince: T0, dueBy: T0 + DAY, after: null, limit: 10 })).toEqual([]);
       const events = await store.campaigns.events(original.campaignId, 0, 100);
       expect(events.filter((e) => e.type === 'follow_up_created')).toHaveLength(1);
       const { work } = await store.sends.claim({ connectionId: original.connectionId, owner: 'me', now, leaseMs: MINUTE, limit: 10 });
@@ -105,10 +105,40 @@ export function defineFollowUpContract(backend: StoreBackend): void {
     it('makes no follow-up once the campaign stopped its follow-ups', async () => {
       const original = await sentOriginal(store, T0, T0 + HOUR, '9001');
       await store.campaigns.mutate(original.campaignId, T0 + HOUR, () => ({ campaign: { followUpsCanceledAt: T0 + HOUR } }));
-      expect(await store.sends.followUpOriginals({ sentSince: T0, after: null, limit: 10 })).toEqual([]);
+      expect(await store.sends.followUpOriginals({ sentSince: T0, dueBy: T0 + DAY, after: null, limit: 10 })).toEqual([]);
       const now = T0 + 2 * HOUR;
       expect(await store.sends.insertFollowUp({ originalId: original.id, made: 0, send: followUpOf(original, 0, now), events: [], now })).toBe(false);
       expect((await store.campaigns.listSends(original.campaignId, { limit: 10 })).map((s) => s.kind)).toEqual(['scheduled']);
+    });
+
+    it('reads only originals whose follow-up is due: the check is set on sending, moved on making, changed by edits', async () => {
+      const sentAt = T0 + HOUR;
+      const original = await sentOriginal(store, T0, sentAt, '9001', withFollowUps([followUp(HOUR), followUp(3 * HOUR)]));
+      expect(original.followUpCheckAt).toBe(sentAt + HOUR);
+      const due = (dueBy: number) => store.sends.followUpOriginals({ sentSince: T0, dueBy, after: null, limit: 10 });
+      expect(await due(sentAt + HOUR - 1)).toEqual([]);
+      expect((await due(sentAt + HOUR)).map((w) => w.send.id)).toEqual([original.id]);
+
+      const now = sentAt + HOUR;
+      expect(await store.sends.insertFollowUp({ originalId: original.id, made: 0, send: followUpOf(original, 0, now), events: [], now })).toBe(true);
+      expect((await store.campaigns.findSend(original.id))!.followUpCheckAt).toBe(sentAt + 3 * HOUR);
+      expect(await due(sentAt + 3 * HOUR - 1)).toEqual([]);
+
+      // An edit bringing the second follow-up sooner moves the check; stopping them clears it.
+      await store.campaigns.mutate(original.campaignId, now, () => ({ campaign: { followUps: [followUp(HOUR), followUp(2 * HOUR)] } }));
+      expect((await store.campaigns.findSend(original.id))!.followUpCheckAt).toBe(sentAt + 2 * HOUR);
+      await store.campaigns.mutate(original.campaignId, now, () => ({ campaign: { followUpsCanceledAt: now } }));
+      expect((await store.campaigns.findSend(original.id))!.followUpCheckAt).toBeNull();
+    });
+
+    it('sets no check on a send whose campaign has no follow-ups, and forgets checks of originals past the look-back', async () => {
+      const plain = await sentOriginal(store, T0, T0 + HOUR, '9001', {});
+      expect(plain.followUpCheckAt).toBeNull();
+      const old = await sentOriginal(store, T0, T0 + HOUR, '9002');
+      const fresh = await sentOriginal(store, T0, T0 + 3 * HOUR, '9003');
+      expect(await store.sends.forgetFollowUpChecks({ sentBefore: T0 + 2 * HOUR, dueBy: T0 + 5 * HOUR })).toBe(1);
+      expect((await store.campaigns.findSend(old.id))!.followUpCheckAt).toBeNull();
+      expect((await store.campaigns.findSend(fresh.id))!.followUpCheckAt).toBe(T0 + 4 * HOUR);
     });
 
     it('keeps followUpCount equal to the number of follow-ups whoever writes them', async () => {

@@ -201,6 +201,38 @@ describe('follow-ups to fans who did not buy', () => {
     expect(stats.sends.map((s: { kind: string }) => s.kind).sort()).toEqual(['follow_up', 'occurrence']);
   });
 
+  it('a test send of a PPV with follow-ups never makes a follow-up', async () => {
+    h = await buildSyncHarness();
+    const campaign = await createCampaign(h.app, h.admin, simCampaignBody(h.clock.now(), { audience: { userIds: FANS }, status: 'draft', followUps: [followUp] }));
+    const res = await h.app.inject({ method: 'POST', url: `/v1/campaigns/${campaign.id}/test-send`, headers: h.admin, payload: { userId: 101 } });
+    expect(res.json()).toMatchObject({ kind: 'test', status: 'sent' });
+    h.clock.advance(3 * HOUR);
+    await syncUntilIdle();
+    expect(await followUpsOf(campaign.id)).toEqual([]);
+    expect(h.sim.messages()).toEqual([]);
+  });
+
+  it("an edit bringing a series' follow-up sooner makes it at the new time for occurrences already sent", async () => {
+    h = await buildSyncHarness();
+    const recurrence = { cron: '0 13 * * *', timezone: 'UTC', endsAt: null, maxOccurrences: 2 };
+    const later = { ...followUp, after: '6h' };
+    const campaign = await createCampaign(h.app, h.admin, simCampaignBody(h.clock.now(), { audience: { userIds: FANS }, scheduledAt: null, recurrence, followUps: [later] }));
+    await syncUntilIdle();
+    h.clock.set(Date.UTC(2030, 0, 1, 13, 2));
+    await h.fanout.statsPoller.pollOnce();
+    const [occurrence] = (await h.store.campaigns.listSends(campaign.id, { limit: 10 })).filter((s) => s.kind === 'occurrence');
+    expect(occurrence!.status).toBe('sent');
+    h.clock.set(occurrence!.sentAt! + HOUR);
+    await syncUntilIdle();
+    expect(await followUpsOf(campaign.id)).toEqual([]);
+
+    const res = await h.app.inject({ method: 'PATCH', url: `/v1/campaigns/${campaign.id}`, headers: h.admin, payload: { followUps: [followUp] } });
+    expect(res.statusCode).toBe(200);
+    await syncUntilIdle();
+    const [made] = await followUpsOf(campaign.id);
+    expect(made).toMatchObject({ status: 'queued', parentSendId: occurrence!.id, dueAt: occurrence!.sentAt! + HOUR });
+  });
+
   it('a cancel while the buyers list is being filled stops the follow-up before its create', async () => {
     h = await buildSyncHarness();
     const { campaign, original } = await sentPpv({ userLists: [2, 3] });

@@ -70,6 +70,7 @@ export const sends = pgTable(
     followUpIndex: integer('follow_up_index'),
     followUp: jsonb('follow_up').$type<FollowUpPlan>(),
     followUpsMade: integer('follow_ups_made').notNull().default(0),
+    followUpCheckAt: millis('follow_up_check_at'),
     revision: integer('revision').notNull().default(1),
     status: text('status').$type<SendStatus>().notNull(),
     reason: text('reason'),
@@ -121,7 +122,7 @@ export const sends = pgTable(
     uniqueIndex('sends_one_shot_idx').on(t.campaignId).where(sql`kind = 'scheduled'`),
     uniqueIndex('sends_occurrence_idx').on(t.campaignId, t.occurrenceAt).where(sql`kind = 'occurrence' AND status <> 'canceled'`),
     uniqueIndex('sends_follow_up_idx').on(t.parentSendId, t.followUpIndex).where(sql`kind = 'follow_up'`),
-    index('sends_sent_original_idx').on(t.sentAt).where(sql`status = 'sent' AND kind <> 'follow_up'`),
+    index('sends_follow_up_check_idx').on(t.followUpCheckAt).where(sql`follow_up_check_at IS NOT NULL`),
     uniqueIndex('sends_remote_idx').on(t.connectionId, t.remoteId).where(sql`remote_id IS NOT NULL`),
     index('sends_tracked_idx').on(t.connectionId, t.sentAt).where(sql`remote_id IS NOT NULL`),
     index('sends_tracked_id_idx')

@@ -75,6 +75,8 @@ export const sends = sqliteTable(
     followUp: text('follow_up', { mode: 'json' }).$type<FollowUpPlan>(),
     /** An original send's follow-ups made so far. */
     followUpsMade: integer('follow_ups_made').notNull().default(0),
+    /** When an original next owes a follow-up: the materialiser's scan (null: owes none). */
+    followUpCheckAt: integer('follow_up_check_at'),
     /** The campaign revision this send should carry. */
     revision: integer('revision').notNull().default(1),
     status: text('status').$type<SendStatus>().notNull(),
@@ -146,8 +148,9 @@ export const sends = sqliteTable(
     uniqueIndex('sends_occurrence_idx').on(t.campaignId, t.occurrenceAt).where(sql`kind = 'occurrence' AND status <> 'canceled'`),
     // A follow-up is made once per original and index: a second materialisation conflicts.
     uniqueIndex('sends_follow_up_idx').on(t.parentSendId, t.followUpIndex).where(sql`kind = 'follow_up'`),
-    // The follow-up materialiser's walk over sent originals.
-    index('sends_sent_original_idx').on(t.sentAt).where(sql`status = 'sent' AND kind <> 'follow_up'`),
+    // The follow-up materialiser's scan: only originals that owe a follow-up are in it, so a
+    // tick reads what is due, never the sends at rest.
+    index('sends_follow_up_check_idx').on(t.followUpCheckAt).where(sql`follow_up_check_at IS NOT NULL`),
     // One remote message belongs to at most one send: an adoption can never double-claim.
     uniqueIndex('sends_remote_idx').on(t.connectionId, t.remoteId).where(sql`remote_id IS NOT NULL`),
     index('sends_tracked_idx').on(t.connectionId, t.sentAt).where(sql`remote_id IS NOT NULL`),

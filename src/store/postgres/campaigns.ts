@@ -8,7 +8,8 @@ import { containsPattern, postgresDialect, runningSeriesMatching } from '../dial
 import { foldSeriesSummaries } from '../series-summary.ts';
 import type { CampaignRecord, CampaignStore, SendAudience, SeriesSummary, StoredEvent } from '../types.ts';
 import { claimIdempotent, pruneIdempotent, rememberIdempotent } from './idempotency.ts';
-import { appendEvents, lockCampaign, openSendsOf, transaction, writeCampaign, writeSend } from './write.ts';
+import { followUpCheckOnSent } from '../follow-up-checks.ts';
+import { appendEvents, lockCampaign, openSendsOf, refreshFollowUpChecks, transaction, writeCampaign, writeSend } from './write.ts';
 
 /** Send ids per IN-list when reading audiences (well under either driver's parameter limit). */
 const AUDIENCE_CHUNK = 500;
@@ -144,13 +145,15 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
           return before;
         }
         const openById = new Map(open.map((s) => [s.id, s]));
+        const planned = { ...campaign, ...mutation.campaign };
         for (const { id: sendId, changes } of mutation.sends ?? []) {
           const send = openById.get(sendId);
           if (!send) throw new Error(`send ${sendId} is not an open send of campaign ${id}`);
-          await writeSend(tx, send, changes, now);
+          await writeSend(tx, send, { ...changes, ...followUpCheckOnSent(send, changes, planned) }, now);
         }
         await insertSends(tx, mutation.insertSends ?? [], now);
         const written = await writeCampaign(tx, campaign, mutation.campaign ?? {}, settings);
+        await refreshFollowUpChecks(tx, campaign, written, now);
         await appendEvents(tx, id, now, mutation.events ?? []);
         return recordOf(tx, written);
       });

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, gte, inArray } from 'drizzle-orm';
 import type { Campaign, CampaignChanges } from '../../campaigns/model.ts';
 import type { PgDb, PgExecutor, PgTx } from '../../db/postgres/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/postgres/schema.ts';
@@ -6,6 +6,8 @@ import type { EventSpec } from '../../events/types.ts';
 import { recomputeCampaign, recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send, SendChanges } from '../../sends/model.ts';
 import { isOpenSend } from '../dialect.ts';
+import { followUpCheckOnSent, staleFollowUpChecks } from '../follow-up-checks.ts';
+import { changesFollowUpsOwed, FOLLOW_UP_LOOK_BACK_MS } from '../../campaigns/follow-ups.ts';
 
 /*
  * The write path every PostgreSQL store method shares (the twin of ../sqlite/write.ts), so
@@ -110,8 +112,24 @@ export async function writeSendAndCampaign(
   now: number,
   settings: LifecycleSettings,
 ): Promise<{ send: Send; campaign: Campaign }> {
-  const updated = await writeSend(tx, send, changes, now);
+  const updated = await writeSend(tx, send, { ...changes, ...followUpCheckOnSent(send, changes, campaign) }, now);
   const written = updated.status !== send.status ? await writeCampaign(tx, campaign, {}, settings) : campaign;
   await appendEvents(tx, send.campaignId, now, events);
   return { send: updated, campaign: written };
+}
+
+/**
+ * After a campaign write that changes what its sent originals owe (follow-ups edited, stopped,
+ * the campaign canceled), their follow-up checks say so: within the look-back, the only sends
+ * that can still owe one.
+ */
+export async function refreshFollowUpChecks(tx: PgTx, before: Campaign, written: Campaign, now: number): Promise<void> {
+  if (!changesFollowUpsOwed(before, written)) return;
+  const originals = await tx
+    .select()
+    .from(sends)
+    .where(and(eq(sends.campaignId, written.id), eq(sends.status, 'sent'), gte(sends.sentAt, now - FOLLOW_UP_LOOK_BACK_MS)));
+  for (const { id, followUpCheckAt } of staleFollowUpChecks(originals, written)) {
+    await tx.update(sends).set({ followUpCheckAt }).where(eq(sends.id, id));
+  }
 }

@@ -14,7 +14,8 @@ interface Statement<Row> {
 }
 type PlannedCountRow = { connectionId: string; status: SendStatus; count: number };
 import { lookupIdempotent, rememberIdempotent } from './idempotency.ts';
-import { appendEvents, campaignById, openSendsOf, writeCampaign, writeSend } from './write.ts';
+import { followUpCheckOnSent } from '../follow-up-checks.ts';
+import { appendEvents, campaignById, openSendsOf, refreshFollowUpChecks, writeCampaign, writeSend } from './write.ts';
 
 /** Send ids per IN-list when reading audiences (well under either driver's parameter limit). */
 const AUDIENCE_CHUNK = 500;
@@ -212,13 +213,15 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
           return before;
         }
         const openById = new Map(open.map((s) => [s.id, s]));
+        const planned = { ...campaign, ...mutation.campaign };
         for (const { id: sendId, changes } of mutation.sends ?? []) {
           const send = openById.get(sendId);
           if (!send) throw new Error(`send ${sendId} is not an open send of campaign ${id}`);
-          writeSend(db, send, changes, now);
+          writeSend(db, send, { ...changes, ...followUpCheckOnSent(send, changes, planned) }, now);
         }
         insertSends(db, mutation.insertSends ?? [], now);
         const written = writeCampaign(db, campaign, mutation.campaign ?? {}, settings);
+        refreshFollowUpChecks(db, campaign, written, now);
         appendEvents(db, id, now, mutation.events ?? []);
         return recordOf(written);
       });

@@ -1,4 +1,4 @@
-import { and, eq, getTableName, sql } from 'drizzle-orm';
+import { and, eq, getTableName, gte, sql } from 'drizzle-orm';
 import type { Campaign, CampaignChanges } from '../../campaigns/model.ts';
 import type { Db } from '../../db/sqlite/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
@@ -6,6 +6,8 @@ import type { EventSpec } from '../../events/types.ts';
 import { recomputeCampaign, recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send, SendChanges } from '../../sends/model.ts';
 import { isOpenSend } from '../dialect.ts';
+import { followUpCheckOnSent, staleFollowUpChecks } from '../follow-up-checks.ts';
+import { changesFollowUpsOwed, FOLLOW_UP_LOOK_BACK_MS } from '../../campaigns/follow-ups.ts';
 import { cachedQuery, cachedStatement, updateRowById } from './statements.ts';
 
 /*
@@ -70,11 +72,28 @@ export function writeSendAndCampaign(
   /** The send's campaign as read in this transaction, when the caller holds it. */
   held?: Campaign,
 ): { send: Send; campaign: Campaign } {
-  const updated = writeSend(db, send, changes, now);
   let campaign = held ?? campaignById(db, send.campaignId);
   if (!campaign) throw new Error(`send ${send.id} has no campaign ${send.campaignId}`);
+  const updated = writeSend(db, send, { ...changes, ...followUpCheckOnSent(send, changes, campaign) }, now);
   if (updated.status !== send.status) campaign = writeCampaign(db, campaign, {}, settings);
   appendEvents(db, send.campaignId, now, events);
   return { send: updated, campaign };
 }
 
+
+/**
+ * After a campaign write that changes what its sent originals owe (follow-ups edited, stopped,
+ * the campaign canceled), their follow-up checks say so: within the look-back, the only sends
+ * that can still owe one.
+ */
+export function refreshFollowUpChecks(db: Db, before: Campaign, written: Campaign, now: number): void {
+  if (!changesFollowUpsOwed(before, written)) return;
+  const originals = db
+    .select()
+    .from(sends)
+    .where(and(eq(sends.campaignId, written.id), eq(sends.status, 'sent'), gte(sends.sentAt, now - FOLLOW_UP_LOOK_BACK_MS)))
+    .all();
+  for (const { id, followUpCheckAt } of staleFollowUpChecks(originals, written)) {
+    db.update(sends).set({ followUpCheckAt }).where(eq(sends.id, id)).run();
+  }
+}
