@@ -97,19 +97,6 @@ const hasFollowUpsToStop = (c: Campaign) => c.followUps !== null && c.followUpsC
 /** A follow-up already in OFAuth was sent at once (it is made when due): only pending ones are withdrawn. */
 const isPendingFollowUp = (s: Send) => s.kind === 'follow_up' && s.status === 'pending';
 
-/**
- * A one-shot queued in OFAuth whose time has come is in OnlyFans' hands: a DELETE now would
- * unsend a delivered message, so a cancel is refused (a series' such occurrence is left to go
- * out the same way, see isWithdrawable). Once the poller sees it sent, it can be unsent.
- */
-function assertNotGoingOut(state: CampaignState, now: number): void {
-  if (state.campaign.recurrence !== null) return;
-  const oneShot = state.sends.find((s) => s.kind === 'scheduled');
-  if (oneShot && oneShot.status === 'queued' && !isWithdrawable(oneShot, now)) {
-    throw new ConflictError('invalid_state', 'The message is going out now (its scheduled time has come), so it can no longer be canceled; unsend it once it is sent.');
-  }
-}
-
 export function decideCancel(state: CampaignState, ctx: DecideContext): CampaignMutation {
   const { campaign } = state;
   const stopFollowUps: CampaignChanges = campaign.followUps === null ? {} : { followUpsCanceledAt: ctx.now };
@@ -122,7 +109,6 @@ export function decideCancel(state: CampaignState, ctx: DecideContext): Campaign
     };
   }
   assertActionAllowed('cancel', campaign);
-  assertNotGoingOut(state, ctx.now);
   const open = openSends(state, ctx.now).filter((s) => s.kind !== 'follow_up' || isPendingFollowUp(s));
   const sends = withdraw(open, 'campaign_canceled');
   const remoteDeletePending = open.some((s) => s.remoteId !== null && s.remoteDeletedAt === null);

@@ -81,22 +81,6 @@ describe('reconciler: create, update, delete', () => {
     expect(deleted.statusCode).toBe(204);
   });
 
-  it('refuses to cancel a queued one-shot whose time has come, and never deletes it: it is going out', async () => {
-    h = await buildSyncHarness();
-    const campaign = await createSimCampaign(h);
-    await h.reconciler.reconcileOnce();
-    h.clock.set(Date.parse(campaign.scheduledAt));
-
-    const res = await h.app.inject({ method: 'POST', url: `/v1/campaigns/${campaign.id}/cancel`, headers: h.admin });
-
-    expect(res.statusCode).toBe(409);
-    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.json()).toMatchObject({ code: 'invalid_state', detail: expect.stringMatching(/going out/) });
-    await h.reconciler.reconcileOnce();
-    expect(liveMessages(h)).toHaveLength(1);
-    expect((await getCampaign(h, campaign.id)).status).toBe('queued');
-  });
-
   it('treats a 404 on delete as already deleted', async () => {
     h = await buildSyncHarness();
     const campaign = await createSimCampaign(h);
