@@ -70,6 +70,7 @@ const envSchema = z.object({
   SANDBOX_SEND_DURATION: durationSchema.default(30_000),
   RECURRENCE_MIN_INTERVAL: durationSchema.default(3_600_000),
   RECURRENCE_LEAD: durationSchema.default(3_600_000),
+  FOLLOW_UP_MIN_AFTER: durationSchema.refine((ms) => ms >= 60_000, 'must be at least 1m').default(3_600_000),
   SESSION_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   SESSION_TTL: durationSchema.default(12 * 3_600_000),
   AUDIENCE_RESOLVE_LEAD: durationSchema.default(10 * 60_000),
@@ -129,6 +130,8 @@ export interface Config {
   sandbox: { sendDurationMs: number };
   /** Series: the closest two occurrences may come, and how long before its time an occurrence becomes a send. */
   recurrence: { minIntervalMs: number; leadMs: number };
+  /** FOLLOW_UP_MIN_AFTER: the shortest `after` a follow-up may have. */
+  followUps: { minAfterMs: number };
   /**
    * The dashboard's session cookie: the key it is sealed with, and how long a sign-in lasts.
    * `secret` is null in live mode without SESSION_SECRET (the dashboard is then not served);
@@ -206,6 +209,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     instanceId: e.INSTANCE_ID ?? null,
     sandbox: { sendDurationMs: e.SANDBOX_SEND_DURATION },
     recurrence: { minIntervalMs: e.RECURRENCE_MIN_INTERVAL, leadMs: e.RECURRENCE_LEAD },
+    followUps: { minAfterMs: e.FOLLOW_UP_MIN_AFTER },
     audience: { resolveLeadMs: e.AUDIENCE_RESOLVE_LEAD, maxFans: e.AUDIENCE_MAX_FANS, listsCacheTtlMs: e.LISTS_CACHE_TTL, overlapWindowMs: e.OVERLAP_WINDOW },
     session: Object.freeze(sessionSettings(e.SESSION_SECRET, e.OFAUTH_API_KEY ? 'live' : 'sandbox', e.SESSION_TTL)),
   } satisfies Config) as Config;

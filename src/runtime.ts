@@ -129,7 +129,7 @@ export async function createFanout(options: FanoutOptions): Promise<Fanout> {
   const campaigns = createCampaignService({
     campaigns: store.campaigns,
     clock,
-    settings: { minIntervalMs: config.recurrence.minIntervalMs, unsendWindowMs: config.ofauth.unsendWindowMs },
+    settings: { minIntervalMs: config.recurrence.minIntervalMs, unsendWindowMs: config.ofauth.unsendWindowMs, followUpMinAfterMs: config.followUps.minAfterMs },
     audience: {
       findUnknownLists: (connectionId, ids) => catalog.findUnknown(connectionId, ids),
       findOverlaps: async (subject) => (await findOverlaps(store.campaigns, subject, config.audience.overlapWindowMs)).map(toOverlapView),

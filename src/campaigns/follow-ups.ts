@@ -8,6 +8,7 @@ import type { Campaign, FollowUp, Message } from './model.ts';
  * sent by src/sync/follow-up-prepare.ts.
  */
 
+/** The default of FOLLOW_UP_MIN_AFTER: a follow-up sooner than an hour after the drop is pestering. */
 export const FOLLOW_UP_MIN_AFTER_MS = 3_600_000;
 export const FOLLOW_UP_MAX_AFTER_MS = 7 * 86_400_000;
 export const MAX_FOLLOW_UPS = 5;
@@ -19,7 +20,8 @@ export const afterSchema = z
   .string()
   .regex(/^[1-9]\d{0,5}[mhd]$/, 'expected a duration such as 90m, 24h or 2d')
   .transform((text) => Number(text.slice(0, -1)) * UNIT_MS[text.at(-1) as keyof typeof UNIT_MS])
-  .refine((ms) => ms >= FOLLOW_UP_MIN_AFTER_MS && ms <= FOLLOW_UP_MAX_AFTER_MS, 'after must be between 1h and 7d');
+  // The lower bound is FOLLOW_UP_MIN_AFTER, checked by the service (findFollowUpTimingProblems).
+  .refine((ms) => ms <= FOLLOW_UP_MAX_AFTER_MS, 'after must be at most 7d');
 
 /** The largest whole unit: 1440 minutes reads as 1d. */
 export function formatAfter(ms: number): string {
@@ -30,10 +32,17 @@ export function formatAfter(ms: number): string {
 /** A follow-up as the API takes it; `message` is parsed by the caller's message schema. */
 export function followUpBodySchema<M extends z.ZodType>(messageSchema: M) {
   return z.strictObject({
-    after: afterSchema.describe('How long after the send went out: 1h to 7d (`90m`, `24h`, `2d`)'),
+    after: afterSchema.describe('How long after the send went out: FOLLOW_UP_MIN_AFTER (default 1h) to 7d (`90m`, `24h`, `2d`)'),
     message: messageSchema,
     audience: z.literal('non_buyers').describe('The fans the send reached, minus those who bought it'),
   });
+}
+
+/** Follow-ups sooner than FOLLOW_UP_MIN_AFTER (default 1h; tests and the crash test lower it), by their place in the body. */
+export function findFollowUpTimingProblems(followUps: Array<{ after: number }> | undefined, minAfterMs: number): Array<{ path: string; message: string }> {
+  return (followUps ?? []).flatMap((f, index) =>
+    f.after >= minAfterMs ? [] : [{ path: `body/followUps/${index}/after`, message: `after must be at least ${formatAfter(minAfterMs)} (FOLLOW_UP_MIN_AFTER)` }],
+  );
 }
 
 export const toFollowUp = (body: { after: number; message: unknown }): FollowUp => ({ afterMs: body.after, message: body.message as Message, audience: 'non_buyers' });

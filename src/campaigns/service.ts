@@ -8,7 +8,7 @@ import type { NewSend } from '../sends/model.ts';
 import type { CampaignMutation, CampaignRecord, CampaignState, CampaignStore } from '../store/types.ts';
 import { canAccessConnection, type Principal } from '../tokens/service.ts';
 import { decideCancel, decideEdit, decidePause, decideRemove, decideResume, decideSchedule, decideSyncNow, oneShotSend, seriesStart, type DecideContext, type EditedPlan } from './decide.ts';
-import { findFollowUpProblems, sortFollowUps, toFollowUp } from './follow-ups.ts';
+import { FOLLOW_UP_MIN_AFTER_MS, findFollowUpProblems, findFollowUpTimingProblems, sortFollowUps, toFollowUp } from './follow-ups.ts';
 import { hashRequest } from './idempotency.ts';
 import { normalizeAudience, type Audience, type Campaign, type FollowUp, type Message, type Recurrence } from './model.ts';
 import { findRecurrenceProblems } from './recurrence.ts';
@@ -27,6 +27,8 @@ export interface CampaignServiceSettings {
   minIntervalMs: number;
   /** OFAUTH_UNSEND_WINDOW: message.unsendAfter may not exceed it (default 24 h). */
   unsendWindowMs?: number;
+  /** FOLLOW_UP_MIN_AFTER: a follow-up's `after` may not be shorter (default 1 h). */
+  followUpMinAfterMs?: number;
 }
 
 /** What the campaign rules ask of audiences (src/audience/): OFAuth's lists, and overlaps. */
@@ -101,6 +103,12 @@ export function createCampaignService(deps: CampaignServiceDeps) {
     }
   }
 
+  /** Checked on the body as sent, so each problem names the follow-up by its place there. */
+  function assertValidFollowUpTiming(followUps: Array<{ after: number }> | undefined): void {
+    const problems = findFollowUpTimingProblems(followUps, settings.followUpMinAfterMs ?? FOLLOW_UP_MIN_AFTER_MS);
+    if (problems.length > 0) fail(problems);
+  }
+
   function assertValidRecurrence(recurrence: Recurrence | null, now: number): void {
     if (recurrence === null) return;
     const problems = findRecurrenceProblems(recurrence, { minIntervalMs: settings.minIntervalMs, now });
@@ -156,6 +164,7 @@ export function createCampaignService(deps: CampaignServiceDeps) {
     if (!canAccessConnection(principal, body.connectionId)) throw new ForbiddenError(`This token may not use connection ${body.connectionId}.`);
     const recurrence = body.recurrence === null ? null : toRecurrence(body.recurrence);
     assertValidRecurrence(recurrence, now);
+    assertValidFollowUpTiming(body.followUps);
     const followUps = sortFollowUps(body.followUps.map(toFollowUp));
     assertValidFollowUps(body.message as Message, followUps);
     assertValidUnsendAfter(body.message as Message);
@@ -200,6 +209,7 @@ export function createCampaignService(deps: CampaignServiceDeps) {
     const recurrence = body.recurrence === undefined ? campaign.recurrence : body.recurrence === null ? null : toRecurrence(body.recurrence);
     if (body.recurrence !== undefined) assertValidRecurrence(recurrence, now);
     const scheduledAt = body.scheduledAt === undefined ? campaign.scheduledAt : parseStart(body.scheduledAt, recurrence !== null, now);
+    assertValidFollowUpTiming(body.followUps);
     const followUps: FollowUp[] | null = body.followUps === undefined ? campaign.followUps : sortFollowUps(body.followUps.map(toFollowUp));
     assertValidFollowUps(message, followUps);
     const changed: string[] = [];

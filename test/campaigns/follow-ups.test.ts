@@ -70,3 +70,24 @@ describe('campaign follow-ups', () => {
     expect(await t.rows.snapshot()).toEqual(before);
   });
 });
+
+describe('campaign follow-ups with FOLLOW_UP_MIN_AFTER lowered', () => {
+  let t: TestApp;
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it('accepts an after down to FOLLOW_UP_MIN_AFTER and refuses one below it, naming the follow-up by its place', async () => {
+    t = await buildTestApp({ env: { FOLLOW_UP_MIN_AFTER: '2m' } });
+    const post = (after: string) =>
+      t.app.inject({ method: 'POST', url: '/v1/campaigns', headers: t.admin, payload: campaignBody(t.clock.now(), { followUps: [followUp({ after: '1d' }), followUp({ after })] }) });
+    const accepted = await post('2m');
+    expect(accepted.statusCode, accepted.body).toBe(201);
+    expect(accepted.json().followUps.map((f: { after: string }) => f.after)).toEqual(['2m', '1d']);
+    const before = await t.rows.snapshot();
+    const refused = await post('1m');
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().errors).toEqual([{ path: 'body/followUps/1/after', message: 'after must be at least 2m (FOLLOW_UP_MIN_AFTER)' }]);
+    expect(await t.rows.snapshot()).toEqual(before);
+  });
+});
