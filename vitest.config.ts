@@ -17,7 +17,7 @@ const browserTests = ['test/dashboard/browser.test.ts'];
  * the migrations and the store suite, which covers both backends itself).
  */
 const postgresIntegrationTests = ['test/campaigns/**/*.test.ts', 'test/sync/**/*.test.ts', 'test/stats/**/*.test.ts', 'test/http/**/*.test.ts', 'test/tokens/**/*.test.ts', 'test/audience/**/*.test.ts', 'test/dashboard/pages.test.ts'];
-const notOnPostgres = ['test/sync/crash.test.ts'];
+const notOnPostgres = ['test/sync/crash.test.ts', 'test/sync/crash-follow-ups.test.ts'];
 
 export default defineConfig({
   test: {

@@ -10,6 +10,7 @@ import { createApi } from '../helpers/crash/api.ts';
 import { killRepeatedly } from '../helpers/crash/kill-loop.ts';
 import { createRng, seedFrom } from '../helpers/crash/random.ts';
 import { SERIES_ENV, checkSeries, planSeries, readSeries, remoteOwnersOf, whyUnsettled, type SeriesView } from '../helpers/crash/series.ts';
+import { crashServerEnv } from '../helpers/crash/server-env.ts';
 import { ServerProcess, findFreePort, snapshotApp } from '../helpers/crash/server-process.ts';
 import { checkInvariants, collectEventFigures, waitForConvergence } from '../helpers/crash/verify.ts';
 import { planCampaigns, runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
@@ -94,26 +95,7 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
       server = new ServerProcess({
         cwd: await snapshotApp(ROOT, join(workDir, 'app')),
         port,
-        env: {
-          PORT: String(port),
-          HOST: '127.0.0.1',
-          DATABASE_PATH: join(workDir, 'fanout.db'),
-          ADMIN_TOKEN,
-          OFAUTH_API_KEY: sim.apiKey,
-          OFAUTH_BASE_URL: sim.url,
-          OFAUTH_TIMEOUT: '2s',
-          OFAUTH_RATE_CAPACITY: '1000',
-          OFAUTH_RATE_PER_MINUTE: '60000',
-          LOG_LEVEL: 'warn',
-          SYNC_CRON: '* * * * * *',
-          SYNC_BATCH: '10',
-          LEASE_MS: '6s',
-          // One deployment slot, restarted after each kill: each life takes the connection leases
-          // of the last at once (as before connection leases), rather than idling until they expire.
-          INSTANCE_ID: 'crash-slot-1',
-          SYNC_SETTLE: '1s',
-          ...SERIES_ENV,
-        },
+        env: crashServerEnv({ port, workDir, adminToken: ADMIN_TOKEN, sim, extra: SERIES_ENV }),
       });
       proxy = await ApiProxy.start(port, activity);
       const api = createApi(server, ADMIN_TOKEN, { baseUrl: proxy.url, activity });

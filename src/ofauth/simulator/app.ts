@@ -41,6 +41,8 @@ export interface SimulatorOptions {
   sendDurationMs?: number;
   /** After sent, DELETE unsends within this (default 5 min); a chat message, within this of its send. */
   unsendWindowMs?: number;
+  /** How fast views and purchases grow after sending (default 30 min): the crash test's follow-ups want buyers in seconds. */
+  viewTimeConstantMs?: number;
   /** Error body format; default 'A'. 'B' answers validation errors with 422. */
   errorFormat?: ErrorFormat;
   faults?: FaultOptions;
@@ -73,8 +75,8 @@ export interface Simulator {
    * Counted by events, not time, so tests can assert on overlap without timing anything.
    */
   maxInFlight(connectionId?: string): number;
-  /** A message's recipients (fan ids) and its buyers so far, oldest purchase first; null for an unknown id. */
-  audienceOf(messageId: number): { recipients: number[]; buyers: number[] } | null;
+  /** A message's recipients (fan ids) and its buyers by `at` (default now), oldest purchase first; null for an unknown id. */
+  audienceOf(messageId: number, at?: number): { recipients: number[]; buyers: number[] } | null;
   /** A connection's lists with their members (null: synthetic), for assertions. */
   lists(connectionId: string): Array<{ id: number; name: string; size: number; members: number[] | null }>;
 }
@@ -96,6 +98,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
   const lifecycle: LifecycleConfig = {
     sendDurationMs: options.sendDurationMs ?? 60_000,
     unsendWindowMs: options.unsendWindowMs ?? 300_000,
+    ...(options.viewTimeConstantMs === undefined ? {} : { viewTimeConstantMs: options.viewTimeConstantMs }),
   };
   const rateLimit = options.rateLimit ?? { capacity: 90, refillPerSecond: 1 };
   const limiter = rateLimit === false ? null : new SimRateLimiter(rateLimit, clock, options.rateLimitReset ?? 'seconds');
@@ -237,10 +240,10 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
         .map((message) => describeMessage(message, clock.now(), lifecycle)),
     chatMessages: (connectionId) => chats.list(connectionId),
     requestCounts: () => Object.fromEntries([...counts.entries()].sort(([a], [b]) => a.localeCompare(b))),
-    audienceOf: (messageId) => {
+    audienceOf: (messageId, at = clock.now()) => {
       const message = store.messages.get(messageId);
       if (message === undefined) return null;
-      const { purchasedCount } = takeSnapshot(message, clock.now(), lifecycle);
+      const { purchasedCount } = takeSnapshot(message, at, lifecycle);
       return { recipients: recipientsOf(message.reach), buyers: buyersOf(message, purchasedCount, options.buyersSeed ?? 1) };
     },
     lists: (connectionId) =>

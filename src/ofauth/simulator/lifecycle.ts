@@ -13,6 +13,8 @@ export interface LifecycleConfig {
   sendDurationMs: number;
   /** After sent, DELETE unsends within this window. */
   unsendWindowMs: number;
+  /** Views (and so purchases) approach their ceiling with this time constant; default 30 min. */
+  viewTimeConstantMs?: number;
 }
 
 export interface Snapshot {
@@ -26,7 +28,7 @@ export interface Snapshot {
   sentAt: number;
 }
 
-/** Views approach their ceiling with this time constant after delivery starts. */
+/** Views approach their ceiling with this time constant after delivery starts, unless configured. */
 const VIEW_TIME_CONSTANT_MS = 30 * 60_000;
 
 /** Deterministic per-message fraction in [0, 1): the same id always grows the same way. */
@@ -58,7 +60,7 @@ export function takeSnapshot(message: StoredMessage, now: number, config: Lifecy
     sentCount = Math.floor(message.audience * progress);
   }
   const viewCeiling = 0.3 + 0.4 * fractionFor(message.id, 1);
-  const viewedCount = elapsed > 0 ? Math.floor(sentCount * viewCeiling * (1 - Math.exp(-elapsed / VIEW_TIME_CONSTANT_MS))) : 0;
+  const viewedCount = elapsed > 0 ? Math.floor(sentCount * viewCeiling * (1 - Math.exp(-elapsed / (config.viewTimeConstantMs ?? VIEW_TIME_CONSTANT_MS)))) : 0;
   const isPaid = (message.body.price ?? 0) > 0;
   const buyRate = 0.05 + 0.15 * fractionFor(message.id, 2);
   const purchasedCount = isPaid ? Math.floor(viewedCount * buyRate) : 0;

@@ -26,6 +26,8 @@ export interface CampaignPlan {
   operations: Operation[];
   /** A series (scheduledAt is then its start); null for a one-shot. */
   recurrence: SeriesSchedule | null;
+  /** Create-body parts beyond the defaults (an audience, message fields, followUps): see ./follow-ups.ts. */
+  extras?: { audience?: Record<string, unknown>; message?: Record<string, unknown>; followUps?: unknown[] };
 }
 
 /** What the API has confirmed so far; at the end, the expected final state. */
@@ -93,10 +95,11 @@ export function createBodyOf(plan: CampaignPlan) {
   return {
     name: plan.name,
     connectionId: plan.connectionId,
-    message: { text: plan.texts[0]!, price: plan.price },
-    audience: { userLists: [1, 2], excludeUserLists: [4] },
+    message: { text: plan.texts[0]!, price: plan.price, ...plan.extras?.message },
+    audience: plan.extras?.audience ?? { userLists: [1, 2], excludeUserLists: [4] },
     scheduledAt: plan.scheduledAt,
     ...(plan.recurrence === null ? {} : { recurrence: plan.recurrence }),
+    ...(plan.extras?.followUps === undefined ? {} : { followUps: plan.extras.followUps }),
   };
 }
 
