@@ -1,8 +1,9 @@
 import { FOLLOW_UP_LOOK_BACK_MS } from '../campaigns/follow-ups.ts';
+import { chatFiltersOf, type Audience } from '../campaigns/model.ts';
 import type { Clock } from '../clock.ts';
 import { SYNC_ACTOR } from '../events/types.ts';
 import { newSendId } from '../ids.ts';
-import type { NewSend } from '../sends/model.ts';
+import type { NewSend, Send } from '../sends/model.ts';
 import type { SendStore, SendWork } from '../store/types.ts';
 import { isFanIdsOnly } from './follow-up-prepare.ts';
 
@@ -16,12 +17,24 @@ import { isFanIdsOnly } from './follow-up-prepare.ts';
 
 const PAGE = 200;
 
+/**
+ * Who the original reached, as far as the follow-up is concerned: its chat filters as they were
+ * resolved for it (fan ids on the send), not as the chats are now, or the follow-up would go to
+ * fans who never got the original and miss some who did.
+ */
+function reachedAudience(original: Send, audience: Audience): Audience {
+  if (chatFiltersOf(audience).length === 0 || original.resolvedAudience === null) return audience;
+  const { chatFilters: _resolvedForTheOriginal, ...rest } = audience;
+  return { ...rest, userIds: [...new Set([...audience.userIds, ...original.resolvedAudience.fanIds])] };
+}
+
 /** The follow-up send for an original's `index`-th follow-up, with its plan fixed now. */
 export function followUpSend(work: SendWork, index: number, now: number): NewSend | null {
   const { send: original, campaign } = work;
   const followUp = campaign.followUps?.[index];
   if (!followUp || original.sentAt === null || original.remoteId === null) return null;
   const id = newSendId(now);
+  const audience = reachedAudience(original, campaign.audience);
   return {
     id,
     campaignId: campaign.id,
@@ -37,9 +50,9 @@ export function followUpSend(work: SendWork, index: number, now: number): NewSen
     followUpIndex: index,
     followUp: {
       parentRemoteId: original.remoteId,
-      audience: campaign.audience,
+      audience,
       message: followUp.message,
-      path: isFanIdsOnly(campaign.audience) ? 'fan_ids' : 'buyers_list',
+      path: isFanIdsOnly(audience) ? 'fan_ids' : 'buyers_list',
       // Deterministic, so an unknown outcome of the list's create can be looked up by name.
       buyersListName: `fanout-buyers-${id}`,
       buyersListStartedAt: null,

@@ -103,6 +103,28 @@ describe('follow-ups to fans who did not buy', () => {
     expect(h.sim.requestCounts()['POST /v2/access/users/lists/:id/users/:userId 200']).toBe(buyers.length);
   });
 
+  it('with chat filters, follows up the fans the filters resolved to for the original, not the chats as they are later', async () => {
+    h = await buildSyncHarness();
+    const { campaign, original } = await sentPpv({ userIds: FANS, chatFilters: ['priority', 'who_tipped'] });
+    const reached = h.sim.audienceOf(Number(original.remoteId))!.recipients;
+    expect(reached.length).toBeGreaterThan(FANS.length); // the chats' fans joined the fan ids
+    const chatReads = h.sim.requestCounts()['GET /v2/access/chats 200'];
+    // The chats change after the send: a new priority fan, and the old ones no longer in either filter.
+    const chats = h.sim.store.connections.get(h.sim.connectionId)!.chats;
+    for (const chat of chats.values()) Object.assign(chat, { priority: false, tipped: false });
+    chats.set(9_999, { fanId: 9_999, priority: true, unread: false, tipped: false, lastActivityAt: h.clock.now() });
+
+    h.clock.set(original.sentAt! + HOUR);
+    await syncUntilIdle();
+
+    const [made] = await followUpsOf(campaign.id);
+    expect(made).toMatchObject({ status: 'queued', followUp: { path: 'fan_ids' } });
+    const buyers = h.sim.audienceOf(Number(original.remoteId))!.buyers;
+    expect(h.sim.audienceOf(Number(made!.remoteId))!.recipients).toEqual(reached.filter((id) => !buyers.includes(id)));
+    expect(h.sim.requestCounts()['GET /v2/access/chats 200']).toBe(chatReads); // nothing resolved afresh
+    expect(campaign.audience.chatFilters).toEqual(['priority', 'who_tipped']);
+  });
+
   it.each([
     ['dropped', { dropAfterCommit: 1 }],
     ['answered 500', { serverErrorAfterCommit: 1 }],
