@@ -9,7 +9,7 @@ import { ApiProxy } from '../helpers/crash/api-proxy.ts';
 import { createApi } from '../helpers/crash/api.ts';
 import { killRepeatedly } from '../helpers/crash/kill-loop.ts';
 import { createRng, seedFrom } from '../helpers/crash/random.ts';
-import { SERIES_ENV, checkSeries, planSeries, readSeries, remoteOwnersOf, whyUnsettled, type SeriesView } from '../helpers/crash/series.ts';
+import { SERIES_ENV, planSeries, seriesOfRun } from '../helpers/crash/series.ts';
 import { crashServerEnv } from '../helpers/crash/server-env.ts';
 import { ServerProcess, findFreePort, snapshotApp } from '../helpers/crash/server-process.ts';
 import { checkInvariants, collectEventFigures, waitForConvergence } from '../helpers/crash/verify.ts';
@@ -106,8 +106,8 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
         ...planSeries(createRng(seed ^ 0x9e3779b9), { seed, count: profile.series, first: profile.campaigns, connectionIds, now: Date.now() }),
       ];
       const models: CampaignModel[] = plans.map((plan) => ({ plan, id: null, confirmedRevision: 0, isCanceled: false, isPaused: false, nextOperation: 0, isBusy: false }));
-      const seriesModels = models.filter((m) => m.plan.recurrence !== null);
-      const readAllSeries = () => Promise.all(seriesModels.filter((m) => m.id !== null).map((m) => readSeries(api, m.id!)));
+      const series = seriesOfRun(api, models);
+      const seriesModels = series.models;
       const totalOperations = plans.reduce((n, p) => n + p.operations.length, 0);
       progress = () => `${models.reduce((n, m) => n + m.nextOperation, 0)}/${totalOperations} API operations done`;
       // Operations are spread over the server lives (runWorkload gates them) and, by think time,
@@ -142,14 +142,12 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
       // Phase 2: OFAuth healthy again, one last start, and wait for the sync loop to settle.
       sim.setFaults({});
       await server.start();
-      const { campaigns, waitedMs } = await waitForConvergence(api, profile.convergeMs, async () =>
-        (await readAllSeries()).map(whyUnsettled).filter((why): why is string => why !== null),
-      );
-      const series = new Map<string, SeriesView>((await readAllSeries()).map((view) => [view.id, view]));
+      const { campaigns, waitedMs } = await waitForConvergence(api, profile.convergeMs, series.unsettled);
       const remote = sim.messages();
-      const verdict = checkInvariants(models, campaigns, remote, seriesModels.flatMap((m) => (series.has(m.id!) ? remoteOwnersOf(m.plan, series.get(m.id!)!) : [])));
-      const seriesViolations = seriesModels.flatMap((m) => (m.id !== null && series.has(m.id) ? checkSeries(m, series.get(m.id)!, remote) : []));
-      const seriesSends = [...series.values()].flatMap((view) => view.sends);
+      const seriesVerdict = await series.verdict(remote);
+      const verdict = checkInvariants(models, campaigns, remote, seriesVerdict.owners);
+      const seriesViolations = seriesVerdict.violations;
+      const seriesSends = seriesVerdict.sends;
       const figures = await collectEventFigures(api, campaigns.map((c) => c.id));
       const requests = sim.requestCounts();
       const exitCode = await server.stop();

@@ -158,3 +158,23 @@ export function checkSeries(model: CampaignModel, series: SeriesView, remote: Si
 export function remoteOwnersOf(plan: CampaignPlan, series: SeriesView): Array<{ connectionId: string; remoteId: string; owner: string }> {
   return series.sends.filter((s) => s.sync.remoteId !== null).map((s) => ({ connectionId: plan.connectionId, remoteId: s.sync.remoteId!, owner: `${series.id}/${s.id}` }));
 }
+
+/** A run's series: why any is unsettled (for waitForConvergence), and, once converged, their owners and violations. */
+export function seriesOfRun(api: Api, models: CampaignModel[]) {
+  const seriesModels = models.filter((m) => m.plan.recurrence !== null);
+  const readAll = () => Promise.all(seriesModels.filter((m) => m.id !== null).map((m) => readSeries(api, m.id!)));
+  return {
+    models: seriesModels,
+    unsettled: async () => (await readAll()).map(whyUnsettled).filter((why): why is string => why !== null),
+    /** Read after convergence: the remote ids series sends own (for checkInvariants), series violations, and every series send. */
+    async verdict(remote: SimMessage[]) {
+      const series = new Map((await readAll()).map((view) => [view.id, view]));
+      const checked = seriesModels.filter((m) => m.id !== null && series.has(m.id));
+      return {
+        owners: checked.flatMap((m) => remoteOwnersOf(m.plan, series.get(m.id!)!)),
+        violations: checked.flatMap((m) => checkSeries(m, series.get(m.id!)!, remote)),
+        sends: [...series.values()].flatMap((view) => view.sends),
+      };
+    },
+  };
+}

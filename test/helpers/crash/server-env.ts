@@ -6,7 +6,16 @@ import { join } from 'node:path';
  * kill (each life takes the connection leases of the last at once, rather than idling until
  * they expire). `extra` adds a scenario's own.
  */
-export function crashServerEnv(options: { port: number; workDir: string; adminToken: string; sim: { apiKey: string; url: string }; extra?: Record<string, string> }): Record<string, string> {
+export function crashServerEnv(options: {
+  port: number;
+  workDir: string;
+  adminToken: string;
+  sim: { apiKey: string; url: string };
+  /** Default crash-slot-1; null: none, so each life is a new instance. */
+  instanceId?: string | null;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  const instanceId = options.instanceId === undefined ? 'crash-slot-1' : options.instanceId;
   return {
     PORT: String(options.port),
     HOST: '127.0.0.1',
@@ -21,8 +30,8 @@ export function crashServerEnv(options: { port: number; workDir: string; adminTo
     SYNC_CRON: '* * * * * *',
     SYNC_BATCH: '10',
     LEASE_MS: '6s',
-    INSTANCE_ID: 'crash-slot-1',
     SYNC_SETTLE: '1s',
+    ...(instanceId === null ? {} : { INSTANCE_ID: instanceId }),
     ...options.extra,
   };
 }

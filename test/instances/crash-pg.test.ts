@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { defaultConnections } from '../../src/ofauth/simulator/store.ts';
 import { createApi } from '../helpers/crash/api.ts';
 import { createRng, seedFrom } from '../helpers/crash/random.ts';
+import { SERIES_ENV, planSeries, seriesOfRun } from '../helpers/crash/series.ts';
 import { ServerGroup, killAcrossGroup } from '../helpers/crash/server-group.ts';
+import { crashServerEnv } from '../helpers/crash/server-env.ts';
 import { ServerProcess, findFreePort, snapshotApp } from '../helpers/crash/server-process.ts';
 import { checkInvariants, collectEventFigures, waitForConvergence } from '../helpers/crash/verify.ts';
 import { planCampaigns, runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
@@ -15,22 +17,23 @@ import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
 
 /*
  * The multi-instance crash test from the issue: three src/server.ts processes on one PostgreSQL
- * database (the run's embedded server) against the simulator with faults on; campaigns created,
- * edited and canceled through all three (each request to a random live one, as a load balancer
- * spreads them) while random instances are SIGKILLed and restarted. Then faults off, and the
- * remote queue must match the campaigns exactly, with no 429 from the simulator, whose bucket is
- * the one the instances are configured with: N instances never spend more than one.
+ * database (the run's embedded server) against the simulator with faults on; campaigns (one-shots
+ * and series) created, edited, paused, resumed and canceled through all three (each request to a
+ * random live one, as a load balancer spreads them) while random instances are SIGKILLed and
+ * restarted. Then faults off, and the remote queue must match the campaigns and series sends
+ * exactly, with no 429 from the simulator, whose bucket is the one the instances are configured
+ * with: N instances never spend more than one.
  *
- * Not part of `npm test`: `npm run test:crash:pg` (full: 200 campaigns, ≥ 20 kills);
- * CRASH_SHORT=1 for a quick one. CRASH_SEED fixes the plan and kill moments.
+ * Short in `npm test`; `npm run test:crash:pg` (CRASH_FULL=1) runs the full one (200 campaigns,
+ * 30 of them series, ≥ 20 kills). CRASH_SEED fixes the plan and kill moments.
  */
 
-const isShort = process.env.CRASH_SHORT === '1';
+const isFull = process.env.CRASH_FULL === '1';
 const seed = seedFrom(process.env.CRASH_SEED);
-const reproduce = `CRASH_SEED=${seed}${isShort ? ' CRASH_SHORT=1' : ''} npm run test:crash:pg`;
-const profile = isShort
-  ? { campaigns: 30, minKills: 6, uptimeMs: [500, 2_500] as [number, number], convergeMs: 90_000, testMs: 8 * 60_000 }
-  : { campaigns: 200, minKills: 20, uptimeMs: [500, 3_000] as [number, number], convergeMs: 240_000, testMs: 20 * 60_000 };
+const reproduce = isFull ? `CRASH_SEED=${seed} npm run test:crash:pg` : `CRASH_SEED=${seed} npx vitest run --project main test/instances/crash-pg.test.ts`;
+const profile = isFull
+  ? { campaigns: 170, series: 30, minKills: 20, uptimeMs: [500, 3_000] as [number, number], convergeMs: 240_000, testMs: 20 * 60_000 }
+  : { campaigns: 24, series: 4, minKills: 6, uptimeMs: [500, 2_500] as [number, number], convergeMs: 120_000, testMs: 8 * 60_000 };
 const INSTANCES = 3;
 const CONCURRENCY = 6;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -84,27 +87,22 @@ describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random
           new ServerProcess({
             cwd,
             port,
-            env: {
-              PORT: String(port),
-              HOST: '127.0.0.1',
-              DATABASE_URL: database.url,
-              DATABASE_POOL_SIZE: '4',
-              DATABASE_PATH: join(workDir, 'unused.db'),
-              ADMIN_TOKEN,
-              OFAUTH_API_KEY: sim.apiKey,
-              OFAUTH_BASE_URL: sim.url,
-              OFAUTH_TIMEOUT: '2s',
-              OFAUTH_RATE_CAPACITY: String(BUCKET.capacity),
-              OFAUTH_RATE_PER_MINUTE: String(BUCKET.refillPerSecond * 60),
-              LOG_LEVEL: 'warn',
-              SYNC_CRON: '* * * * * *',
-              SYNC_BATCH: '10',
-              LEASE_MS: '6s',
-              SYNC_SETTLE: '1s',
-              // Half the kills leave a stable slot (restart takes its leases back at once); the
-              // others a fresh id each life (its connections wait for a takeover by the others).
-              ...(i % 2 === 0 ? { INSTANCE_ID: `crash-pg-slot-${i}` } : {}),
-            },
+            // Half the kills leave a stable slot (restart takes its leases back at once); the
+            // others a fresh id each life (its connections wait for a takeover by the others).
+            env: crashServerEnv({
+              port,
+              workDir,
+              adminToken: ADMIN_TOKEN,
+              sim,
+              instanceId: i % 2 === 0 ? `crash-pg-slot-${i}` : null,
+              extra: {
+                DATABASE_URL: database.url,
+                DATABASE_POOL_SIZE: '4',
+                OFAUTH_RATE_CAPACITY: String(BUCKET.capacity),
+                OFAUTH_RATE_PER_MINUTE: String(BUCKET.refillPerSecond * 60),
+                ...SERIES_ENV,
+              },
+            }),
           }),
         );
       }
@@ -112,8 +110,13 @@ describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random
       await group.startAll();
       const api = createApi(group, ADMIN_TOKEN);
 
-      const plans = planCampaigns(createRng(seed), { seed, count: profile.campaigns, connectionIds: [sim.connectionId, SECOND_CONNECTION], now: Date.now() });
+      const connectionIds = [sim.connectionId, SECOND_CONNECTION];
+      const plans = [
+        ...planCampaigns(createRng(seed), { seed, count: profile.campaigns, connectionIds, now: Date.now() }),
+        ...planSeries(createRng(seed ^ 0x9e3779b9), { seed, count: profile.series, first: profile.campaigns, connectionIds, now: Date.now() }),
+      ];
       const models: CampaignModel[] = plans.map((plan) => ({ plan, id: null, confirmedRevision: 0, isCanceled: false, isPaused: false, nextOperation: 0, isBusy: false }));
+      const series = seriesOfRun(api, models);
       const totalOperations = plans.reduce((n, p) => n + p.operations.length, 0);
       const meanUptimeMs = (profile.uptimeMs[0] + profile.uptimeMs[1]) / 2;
       const thinkMaxMs = Math.round((2 * profile.minKills * meanUptimeMs * CONCURRENCY) / totalOperations);
@@ -134,8 +137,10 @@ describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random
       const killPhaseMs = Date.now() - startedAt;
 
       sim.setFaults({});
-      const { campaigns, waitedMs } = await waitForConvergence(api, profile.convergeMs);
-      const verdict = checkInvariants(models, campaigns, sim.messages());
+      const { campaigns, waitedMs } = await waitForConvergence(api, profile.convergeMs, series.unsettled);
+      const remote = sim.messages();
+      const seriesVerdict = await series.verdict(remote);
+      const verdict = checkInvariants(models, campaigns, remote, seriesVerdict.owners);
       const figures = await collectEventFigures(api, campaigns.map((c) => c.id));
       const status = (await api.read('/v1/sync/status')).body as { instances: Array<{ id: string; connectionsHeld: number }> };
       const requests = sim.requestCounts();
@@ -145,7 +150,9 @@ describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random
           `operations=${work.operations} kills=${JSON.stringify(kills)} apiCallsCutByKill=${work.cutByKill} createReplays=${work.createReplays} ` +
           `simFaults={5xx:${sum(requests, ' 500')}, dropped:${sum(requests, ' dropped')}} 429s=${sum(requests, ' 429')} ` +
           `ambiguousCreates=${figures.ambiguousCreates} adoptions=${figures.adopted} remoteCreated=${figures.remoteCreated} ` +
-          `remoteMessages=${sim.messages().length} duplicates=${verdict.duplicates} unclaimed=${verdict.unclaimed} ` +
+          `remoteMessages=${remote.length} duplicates=${verdict.duplicates} unclaimed=${verdict.unclaimed} ` +
+          `series=${series.models.length} (paused ${series.models.filter((m) => m.isPaused).length}, canceled ${series.models.filter((m) => m.isCanceled).length}) ` +
+          `seriesSends=${seriesVerdict.sends.length} (queued ${seriesVerdict.sends.filter((s) => s.status === 'queued').length}) ` +
           `instancesAtEnd=${JSON.stringify(status.instances.map((i) => [i.id, i.connectionsHeld]))} ` +
           `killPhase=${killPhaseMs}ms converge=${waitedMs}ms total=${Date.now() - startedAt}ms`,
       );
@@ -155,6 +162,7 @@ describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random
       expect(kills.reduce((a, b) => a + b, 0), `SIGKILLs (${context})`).toBeGreaterThanOrEqual(profile.minKills);
       expect(models.filter((m) => m.nextOperation < m.plan.operations.length).map((m) => `c${m.plan.index}`), `unfinished scripts (${context})`).toEqual([]);
       expect(verdict.violations, `invariant violations (${context})`).toEqual([]);
+      expect(seriesVerdict.violations, `series invariant violations (${context})`).toEqual([]);
       expect(verdict.duplicates, `live remote messages no campaign owns (${context})`).toBe(0);
       expect(verdict.unclaimed, `remote messages no send claims (${context})`).toBe(0);
       expect(sum(requests, ' 429'), `429s from OFAuth: the instances together exceeded a bucket (${context})`).toBe(0);
