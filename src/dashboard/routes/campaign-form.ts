@@ -5,7 +5,7 @@ import { AppError } from '../../errors.ts';
 import { emptyForm, FIELD_IDS, formOf, noErrors, placeProblems, readForm, toBody, zodProblems, type CampaignForm, type FormErrors } from '../campaign-form.ts';
 import type { Dashboard } from '../plugin.ts';
 import { timeZones } from '../time.ts';
-import { canEdit } from './campaigns.ts';
+import { canEdit } from '../campaign-page.ts';
 import { connectionChoices } from './connections.ts';
 
 const ID_PATTERN = /^cmp_[0-9A-HJKMNP-TV-Z]{26}$/;
