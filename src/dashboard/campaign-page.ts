@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CampaignView } from '../campaigns/schemas.ts';
 import { allowedFrom, type MarketerAction } from '../campaigns/transitions.ts';
+import { isTestable } from '../sends/actions.ts';
 import type { CampaignStatsView } from '../stats/schemas.ts';
 import type { Dashboard } from './plugin.ts';
 import { nextSendOf } from './view-helpers.ts';
@@ -33,12 +34,17 @@ export const NOTICES: Record<string, string> = {
   resume: 'Series resumed from its next occurrence.',
   sync: 'Sync requested.',
   delete: 'Campaign deleted.',
+  'test-sent': 'Test message sent: it is in the sends below, marked as a test.',
+  'test-pending': 'Test send recorded: the sync loop sends it shortly (see the sends below).',
+  'test-unknown': 'The test send\'s outcome is not known yet: Fanout checks OFAuth before it would ever send it again.',
+  'test-failed': 'The test send failed: its reason is in the sends below.',
 };
 
-/** What the page shows beside the campaign: a notice, or a refused action. */
+/** What the page shows beside the campaign: a notice, a refused action, the test-send form as posted. */
 export interface CampaignPageExtras {
   notice?: string | null;
   actionError?: string | null;
+  testSend?: { userId: string; error: string | null };
 }
 
 /**
@@ -77,6 +83,9 @@ export function campaignPage(dashboard: Dashboard) {
   return async function showCampaign(request: FastifyRequest, reply: FastifyReply, id: string, extra: CampaignPageExtras = {}, status = 200) {
     const { principal } = request.dashboard!;
     const campaign = await services.campaigns.get(principal, id);
+    const isTestAllowed = isTestable(campaign.status);
+    // A test refused because the campaign moved on: said at the top, as the form is gone.
+    const testError = isTestAllowed ? null : (extra.testSend?.error ?? null);
     const [sends, stats, events] = await Promise.all([
       services.sends.list(principal, id, { limit: SENDS_SHOWN }),
       services.stats.campaignStats(principal, id, { limit: 1_000 }),
@@ -97,9 +106,11 @@ export function campaignPage(dashboard: Dashboard) {
         chart: chartSeries(stats),
         actions: actionsFor(campaign),
         isEditable: canEdit(campaign),
+        isTestable: isTestAllowed,
+        testSend: extra.testSend ?? { userId: '', error: null },
         nextSend: nextSendOf(campaign),
         notice: extra.notice ?? null,
-        actionError: extra.actionError ?? null,
+        actionError: extra.actionError ?? testError,
       },
       status,
     );

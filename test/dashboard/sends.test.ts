@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TEST_ADMIN_TOKEN } from '../helpers/app.ts';
+import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
+import { issueToken } from '../helpers/tokens.ts';
+import { createSimCampaign } from '../sync/support.ts';
+import { DashboardClient } from './support.ts';
+
+/** The campaign page's test send, against the simulator over loopback HTTP. */
+describe('dashboard: test sends', () => {
+  let h: SyncHarness;
+  let browser: DashboardClient;
+  afterEach(async () => {
+    await h.close();
+  });
+
+  async function start(env: Record<string, string> = {}) {
+    h = await buildSyncHarness({ env });
+    browser = new DashboardClient(h.app);
+    await browser.signIn(TEST_ADMIN_TOKEN);
+  }
+
+  const sendsTable = (html: string) => /<h2 id="h-sends">Sends<\/h2>([\s\S]*?)<\/table>/.exec(html)?.[1] ?? '';
+  const rowsOf = (html: string) => sendsTable(html).match(/<tr[ >][\s\S]*?<\/tr>/g)?.slice(1) ?? [];
+  const apiSends = async (campaignId: string) => (await h.app.inject({ method: 'GET', url: `/v1/campaigns/${campaignId}/sends`, headers: h.admin })).json().items as Array<Record<string, unknown>>;
+
+  describe('test send', () => {
+    it('offers a labelled fan id field on a draft, sends the test, and lists it as a test with its status', async () => {
+      await start();
+      const campaign = await createSimCampaign(h, { status: 'draft' });
+      const page = await browser.get(`/campaigns/${campaign.id}`);
+      expect(page.body).toContain('<label for="f-test-user">Fan id</label>');
+      expect(page.body).toMatch(/<form method="post" action="\/campaigns\/cmp_\w+\/test-send"[^>]*>\s*<input type="hidden" name="_csrf"/);
+
+      const res = await browser.post(`/campaigns/${campaign.id}/test-send`, { userId: '101' });
+
+      expect(res.statusCode).toBe(303);
+      expect(res.headers.location).toBe(`/campaigns/${campaign.id}?notice=test-sent`);
+      expect(h.sim.chatMessages()).toMatchObject([{ withUserId: 101, text: 'New set drops tonight' }]);
+      const after = await browser.get(String(res.headers.location));
+      expect(after.body).toContain('Test message sent');
+      const [row, ...others] = rowsOf(after.body);
+      expect(others).toEqual([]);
+      expect(row).toContain('<span class="tag">Test</span> to fan 101');
+      expect(row).toContain('<span class="status s-sent">sent</span>');
+      expect(await apiSends(campaign.id)).toMatchObject([{ kind: 'test', status: 'sent', testUserId: 101 }]);
+    });
+
+    it('shows a refusal from the service next to the field, keeping the fan id, and sends nothing', async () => {
+      await start({ TEST_SEND_ALLOWLIST: '101' });
+      const campaign = await createSimCampaign(h, { status: 'draft' });
+      await browser.get(`/campaigns/${campaign.id}`);
+
+      const refused = await browser.post(`/campaigns/${campaign.id}/test-send`, { userId: '202' });
+
+      expect(refused.statusCode).toBe(403);
+      expect(refused.body).toMatch(/id="f-test-user" name="userId" value="202"[^>]*aria-describedby="f-test-user-hint f-test-user-error"[^>]*aria-invalid="true"/);
+      expect(refused.body).toContain('<p class="error" id="f-test-user-error">Fan 202 is not in TEST_SEND_ALLOWLIST');
+      expect(h.sim.chatMessages()).toEqual([]);
+      expect(await apiSends(campaign.id)).toEqual([]);
+    });
+
+    it('refuses a fan id that is not one next to the field, before asking the service', async () => {
+      await start();
+      const campaign = await createSimCampaign(h, { status: 'draft' });
+      await browser.get(`/campaigns/${campaign.id}`);
+
+      for (const userId of ['abc', '', '-4', '1.5']) {
+        const refused = await browser.post(`/campaigns/${campaign.id}/test-send`, { userId });
+        expect(refused.statusCode, userId).toBe(400);
+        expect(refused.body).toContain(`value="${userId}"`);
+        expect(refused.body).toContain('<p class="error" id="f-test-user-error">expected a fan id: a whole number such as 101</p>');
+      }
+      expect(h.sim.chatMessages()).toEqual([]);
+      expect(await apiSends(campaign.id)).toEqual([]);
+    });
+
+    it('is not offered once the campaign went out, and a stale form is refused with a 409 message', async () => {
+      await start();
+      const campaign = await createSimCampaign(h, { scheduledAt: null });
+      await browser.get(`/campaigns/${campaign.id}`);
+      await h.reconciler.reconcileOnce();
+
+      const page = await browser.get(`/campaigns/${campaign.id}`);
+      expect(page.body).not.toContain('f-test-user');
+      const refused = await browser.post(`/campaigns/${campaign.id}/test-send`, { userId: '101' });
+      expect(refused.statusCode).toBe(409);
+      expect(refused.body).toMatch(/<p class="problem" role="alert">A test send is allowed while the campaign is draft or scheduled; this one is queued\.<\/p>/);
+      expect(h.sim.chatMessages()).toEqual([]);
+    });
+
+    it('needs the page\'s CSRF token, and hides another connection\'s campaign', async () => {
+      await start();
+      const campaign = await createSimCampaign(h, { status: 'draft' });
+      const other = await createSimCampaign(h, { status: 'draft', connectionId: 'conn_other' });
+      await browser.get(`/campaigns/${campaign.id}`);
+      expect((await browser.post(`/campaigns/${campaign.id}/test-send`, { _csrf: null, userId: '101' })).statusCode).toBe(403);
+
+      const marketer = await issueToken(h.app, h.admin, { name: 'alice', role: 'marketer', connectionIds: [campaign.connectionId] });
+      const alice = new DashboardClient(h.app);
+      await alice.signIn(marketer.secret);
+      expect((await alice.post(`/campaigns/${other.id}/test-send`, { userId: '101' })).statusCode).toBe(404);
+      expect(h.sim.chatMessages()).toEqual([]);
+    });
+  });
+});
