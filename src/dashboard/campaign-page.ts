@@ -38,6 +38,8 @@ export const NOTICES: Record<string, string> = {
   'test-pending': 'Test send recorded: the sync loop sends it shortly (see the sends below).',
   'test-unknown': 'The test send\'s outcome is not known yet: Fanout checks OFAuth before it would ever send it again.',
   'test-failed': 'The test send failed: its reason is in the sends below.',
+  unsent: 'Message unsent.',
+  'unsend-requested': 'Unsend asked for: the sync loop finishes it shortly.',
 };
 
 /** What the page shows beside the campaign: a notice, a refused action, the test-send form as posted. */
@@ -87,7 +89,7 @@ export function campaignPage(dashboard: Dashboard) {
     // A test refused because the campaign moved on: said at the top, as the form is gone.
     const testError = isTestAllowed ? null : (extra.testSend?.error ?? null);
     const [sends, stats, events] = await Promise.all([
-      services.sends.list(principal, id, { limit: SENDS_SHOWN }),
+      services.sends.listWithUnsend(principal, id, { limit: SENDS_SHOWN }),
       services.stats.campaignStats(principal, id, { limit: 1_000 }),
       services.campaigns.events(principal, id, { limit: EVENTS_SHOWN }),
     ]);

@@ -70,6 +70,9 @@ export function createSendActions(deps: SendActionsDeps) {
   }
 
   return {
+    /** Whether an unsend of this send would be taken now: the check `unsend` makes first. */
+    isUnsendable: (send: Send): boolean => unsendRefusal(send, deps.clock.now()) === null,
+
     /** Records a test send of the campaign's current message to `userId` and sends it (see above). */
     async testSend(principal: Principal, campaignId: string, userId: number): Promise<Send> {
       const allowlist = deps.testSendAllowlist;

@@ -2,11 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TEST_ADMIN_TOKEN } from '../helpers/app.ts';
 import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
 import { issueToken } from '../helpers/tokens.ts';
-import { createSimCampaign } from '../sync/support.ts';
+import { createSimCampaign, sendOf } from '../sync/support.ts';
 import { DashboardClient } from './support.ts';
 
-/** The campaign page's test send, against the simulator over loopback HTTP. */
-describe('dashboard: test sends', () => {
+const MINUTE = 60_000;
+/** The simulator's defaults: sending takes a minute, and a sent message can be unsent for five. */
+const SEND_MS = MINUTE;
+const WINDOW_MS = 5 * MINUTE;
+
+/** The campaign page's test send and unsend, against the simulator over loopback HTTP. */
+describe('dashboard: test sends and unsends', () => {
   let h: SyncHarness;
   let browser: DashboardClient;
   afterEach(async () => {
@@ -100,6 +105,95 @@ describe('dashboard: test sends', () => {
       await alice.signIn(marketer.secret);
       expect((await alice.post(`/campaigns/${other.id}/test-send`, { userId: '101' })).statusCode).toBe(404);
       expect(h.sim.chatMessages()).toEqual([]);
+    });
+  });
+
+  describe('unsend', () => {
+    /** A one-shot sent now, and the poller having seen it sent (with its counts and window). */
+    async function sentCampaign() {
+      const campaign = await createSimCampaign(h, { scheduledAt: null });
+      await h.reconciler.reconcileOnce();
+      h.clock.advance(SEND_MS + 1_000);
+      await h.fanout.statsPoller.pollOnce();
+      const send = await sendOf(h, campaign.id);
+      expect(send.status).toBe('sent');
+      return { campaign, send };
+    }
+
+    it('offers Unsend on a sent send inside the window, and unsends it', async () => {
+      await start();
+      const { campaign, send } = await sentCampaign();
+      const page = await browser.get(`/campaigns/${campaign.id}`);
+      const [row] = rowsOf(page.body);
+      expect(row).toContain(`action="/sends/${send.id}/unsend"`);
+      expect(row).toMatch(/<button type="submit" class="danger" aria-label="Unsend the send of [^"]+">Unsend<\/button>/);
+
+      const res = await browser.post(`/sends/${send.id}/unsend`, {});
+
+      expect(res.statusCode).toBe(303);
+      expect(res.headers.location).toBe(`/campaigns/${campaign.id}?notice=unsent`);
+      expect(h.sim.messages()).toMatchObject([{ state: 'unsent' }]);
+      const after = await browser.get(String(res.headers.location));
+      expect(after.body).toContain('Message unsent.');
+      expect(rowsOf(after.body)[0]).toContain('<span class="status s-unsent">unsent</span>');
+      expect(rowsOf(after.body)[0]).not.toContain('/unsend"');
+    });
+
+    it('stops offering it once the window closed, and a stale button is a 409 saying so, calling nothing', async () => {
+      await start();
+      const { campaign, send } = await sentCampaign();
+      expect((await browser.get(`/campaigns/${campaign.id}`)).body).toContain(`/sends/${send.id}/unsend`);
+      h.clock.advance(WINDOW_MS);
+      await h.fanout.statsPoller.pollOnce();
+
+      expect((await browser.get(`/campaigns/${campaign.id}`)).body).not.toContain(`/sends/${send.id}/unsend`);
+      const refused = await browser.post(`/sends/${send.id}/unsend`, {});
+
+      expect(refused.statusCode).toBe(409);
+      expect(refused.body).toMatch(/<p class="problem" role="alert">Send snd_\w+ is outside OFAuth&#39;s unsend window: it closed at /);
+      expect(Object.keys(h.sim.requestCounts()).filter((k) => k.startsWith('DELETE '))).toEqual([]);
+      expect((await sendOf(h, campaign.id)).status).toBe('sent');
+    });
+
+    it('offers no Unsend before the send went out; a forced one is a 409 message', async () => {
+      await start();
+      const campaign = await createSimCampaign(h);
+      await h.reconciler.reconcileOnce();
+      const send = await sendOf(h, campaign.id);
+      const page = await browser.get(`/campaigns/${campaign.id}`);
+      expect(page.body).not.toContain('/unsend"');
+
+      const refused = await browser.post(`/sends/${send.id}/unsend`, {});
+      expect(refused.statusCode).toBe(409);
+      expect(refused.body).toContain(`Only a sent message can be unsent; send ${send.id} is queued.`);
+    });
+
+    it('unsends a test send, marked as a test in the table', async () => {
+      await start();
+      const campaign = await createSimCampaign(h, { status: 'draft' });
+      await browser.get(`/campaigns/${campaign.id}`);
+      await browser.post(`/campaigns/${campaign.id}/test-send`, { userId: '101' });
+      const [test] = await apiSends(campaign.id);
+      const page = await browser.get(`/campaigns/${campaign.id}`);
+      const [row] = rowsOf(page.body);
+      expect(row).toMatch(/^<tr class="test-send">/);
+      expect(row).toContain('aria-label="Unsend the test to fan 101"');
+
+      const res = await browser.post(`/sends/${test!.id}/unsend`, {});
+
+      expect(res.headers.location).toBe(`/campaigns/${campaign.id}?notice=unsent`);
+      expect(h.sim.chatMessages()).toMatchObject([{ withUserId: 101, unsentAt: new Date(h.clock.now()).toISOString() }]);
+    });
+
+    it('needs the CSRF token and answers 404 for a send out of scope', async () => {
+      await start();
+      const { send } = await sentCampaign();
+      expect((await browser.post(`/sends/${send.id}/unsend`, { _csrf: null })).statusCode).toBe(403);
+      const marketer = await issueToken(h.app, h.admin, { name: 'alice', role: 'marketer', connectionIds: ['conn_other'] });
+      const alice = new DashboardClient(h.app);
+      await alice.signIn(marketer.secret);
+      expect((await alice.post(`/sends/${send.id}/unsend`, {})).statusCode).toBe(404);
+      expect((await sendOf(h, send.campaignId)).status).toBe('sent');
     });
   });
 });

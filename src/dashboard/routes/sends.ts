@@ -4,7 +4,9 @@ import { testSendBodySchema } from '../../sends/schemas.ts';
 import { campaignPage, CAMPAIGN_ID_PATTERN } from '../campaign-page.ts';
 import type { Dashboard } from '../plugin.ts';
 
-/** A campaign's test send: the send service's action, as the API runs it. */
+const SEND_ID_PATTERN = /^snd_[0-9A-HJKMNP-TV-Z]{26}$/;
+
+/** A campaign's test send and a send's unsend: the send service's two actions, as the API runs them. */
 export function sendRoutes(dashboard: Dashboard) {
   const { services } = dashboard.fanout;
   const showCampaign = campaignPage(dashboard);
@@ -26,6 +28,21 @@ export function sendRoutes(dashboard: Dashboard) {
       } catch (error) {
         // Refusals (not allowlisted, wrong state) sit next to the field; a hidden campaign stays a 404 page.
         if (error instanceof AppError && error.status < 500 && error.status !== 404) return refuse(error.message, error.status);
+        throw error;
+      }
+    });
+
+    app.post('/sends/:id/unsend', async (request, reply) => {
+      const { principal } = request.dashboard!;
+      const { id } = request.params as { id: string };
+      if (!SEND_ID_PATTERN.test(id)) throw new NotFoundError('send', id);
+      // Read first, in scope: the page to return to (and a 404 for another connection's send).
+      const { campaignId } = await services.sends.get(principal, id);
+      try {
+        const { isDone } = await services.sends.unsend(principal, id);
+        return reply.redirect(`/campaigns/${campaignId}?notice=${isDone ? 'unsent' : 'unsend-requested'}`, 303);
+      } catch (error) {
+        if (error instanceof AppError && error.status === 409) return showCampaign(request, reply, campaignId, { actionError: error.message }, 409);
         throw error;
       }
     });
