@@ -93,6 +93,21 @@ describe('dashboard: test sends and unsends', () => {
       expect(h.sim.chatMessages()).toEqual([]);
     });
 
+    it('keeps test sends off the calendar: only the campaign\'s own send is a drop there', async () => {
+      await start();
+      const campaign = await createSimCampaign(h, { name: 'Friday drop', scheduledAt: new Date(h.clock.now() + 3_600_000).toISOString() });
+      await browser.get(`/campaigns/${campaign.id}`);
+      await browser.post(`/campaigns/${campaign.id}/test-send`, { userId: '101' });
+      expect(await apiSends(campaign.id)).toMatchObject([{ kind: 'test', status: 'sent' }, { kind: 'scheduled', status: 'pending' }]);
+
+      const page = await browser.get('/calendar?date=2030-01-01');
+      const day = /<section class="day[^"]*" aria-labelledby="d-2030-01-01">([\s\S]*?)<\/section>/.exec(page.body)?.[1] ?? '';
+      expect(day.match(/Friday drop/g)).toHaveLength(1);
+      expect(day).toContain('<time datetime="2030-01-01T13:00:00.000Z">13:00</time>');
+      expect(day).not.toContain('12:00</time>');
+      expect(day).not.toContain('s-sent');
+    });
+
     it('needs the page\'s CSRF token, and hides another connection\'s campaign', async () => {
       await start();
       const campaign = await createSimCampaign(h, { status: 'draft' });
