@@ -3,6 +3,7 @@ import type { CampaignView } from '../campaigns/schemas.ts';
 import { allowedFrom, type MarketerAction } from '../campaigns/transitions.ts';
 import { isTestable } from '../sends/actions.ts';
 import type { CampaignStatsView } from '../stats/schemas.ts';
+import type { Warnings } from './overlaps.ts';
 import type { Dashboard } from './plugin.ts';
 import { nextSendOf } from './view-helpers.ts';
 
@@ -47,6 +48,8 @@ export interface CampaignPageExtras {
   notice?: string | null;
   actionError?: string | null;
   testSend?: { userId: string; error: string | null };
+  /** The overlaps the save that led here reported. */
+  warnings?: Warnings | null;
 }
 
 /**
@@ -113,6 +116,7 @@ export function campaignPage(dashboard: Dashboard) {
         nextSend: nextSendOf(campaign),
         notice: extra.notice ?? null,
         actionError: extra.actionError ?? testError,
+        warnings: extra.warnings ?? null,
       },
       status,
     );

@@ -4,7 +4,9 @@ import type { ChatFilter } from '../../campaigns/model.ts';
 import { createCampaignBodySchema, patchCampaignBodySchema, type CampaignView } from '../../campaigns/schemas.ts';
 import { AppError } from '../../errors.ts';
 import { emptyForm, FIELD_IDS, formOf, isFollowUpEditable, noErrors, placeProblems, readForm, toBody, zodProblems, type CampaignForm, type FormErrors } from '../campaign-form.ts';
+import { flashWarnings } from '../overlaps.ts';
 import type { Dashboard } from '../plugin.ts';
+import { editedBody, previewOf, type FormPreview } from '../preview.ts';
 import { timeZones } from '../time.ts';
 import { canEdit } from '../campaign-page.ts';
 import { connectionChoices } from './connections.ts';
@@ -41,7 +43,7 @@ export function campaignFormRoutes(dashboard: Dashboard) {
   async function showForm(
     request: FastifyRequest,
     reply: FastifyReply,
-    input: { form: CampaignForm; errors: FormErrors; campaign: CampaignView | null; formKey: string },
+    input: { form: CampaignForm; errors: FormErrors; campaign: CampaignView | null; formKey: string; preview?: FormPreview },
     status = 200,
   ) {
     const { principal } = request.dashboard!;
@@ -65,6 +67,7 @@ export function campaignFormRoutes(dashboard: Dashboard) {
         catalog: await listCatalog(request, input.form.connectionId),
         chatFilterChoices: CHAT_FILTER_CHOICES,
         isFollowUpEditable: isFollowUpEditable(campaign),
+        preview: input.preview ?? null,
       },
       status,
     );
@@ -94,8 +97,13 @@ export function campaignFormRoutes(dashboard: Dashboard) {
       const all = [...problems, ...(parsed.success ? [] : zodProblems(parsed.error))];
       if (all.length > 0 || !parsed.success) return showForm(request, reply, { form, errors: placeProblems(all), campaign: null, formKey }, 400);
       try {
+        if (raw.intent === 'preview') {
+          const preview = previewOf(await services.audience.preview(principal, parsed.data), null);
+          return showForm(request, reply, { form, errors: noErrors(), campaign: null, formKey, preview });
+        }
         // The form's key makes a double submit (or a retry after a lost answer) one campaign.
         const created = await services.campaigns.create(principal, parsed.data, `dashboard:${formKey}`);
+        flashWarnings(request, created.body.id, created.body.warnings);
         return reply.redirect(`/campaigns/${created.body.id}?notice=created`, 303);
       } catch (error) {
         if (error instanceof AppError && error.status < 500) return showForm(request, reply, { form, errors: placeProblems(error.errors ?? [], error.message), campaign: null, formKey }, error.status);
@@ -133,8 +141,20 @@ export function campaignFormRoutes(dashboard: Dashboard) {
       const parsed = patchCampaignBodySchema.safeParse(patch);
       const all = [...problems.filter((p) => p.path !== 'body/scheduledAt' || !isTimeUnchanged), ...(parsed.success ? [] : zodProblems(parsed.error))];
       if (all.length > 0 || !parsed.success) return showForm(request, reply, { form, errors: placeProblems(all), campaign, formKey: '' }, 400);
+      if (raw(request).intent === 'preview') {
+        // The campaign as the edit would leave it, as a create body: what preview takes.
+        const edited = createCampaignBodySchema.safeParse(editedBody(campaign, patch));
+        try {
+          if (!edited.success) return showForm(request, reply, { form, errors: placeProblems(zodProblems(edited.error)), campaign, formKey: '' }, 400);
+          const preview = previewOf(await services.audience.preview(principal, edited.data), campaign.id);
+          return showForm(request, reply, { form, errors: noErrors(), campaign, formKey: '', preview });
+        } catch (error) {
+          if (error instanceof AppError && error.status < 500) return showForm(request, reply, { form, errors: placeProblems(error.errors ?? [], error.message), campaign, formKey: '' }, error.status);
+          throw error;
+        }
+      }
       try {
-        await services.campaigns.update(principal, campaign.id, parsed.data);
+        flashWarnings(request, campaign.id, (await services.campaigns.update(principal, campaign.id, parsed.data)).warnings);
       } catch (error) {
         if (error instanceof AppError && error.status < 500) return showForm(request, reply, { form, errors: placeProblems(error.errors ?? [], error.message), campaign, formKey: '' }, error.status);
         throw error;

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { campaignStatuses, type CampaignStatus } from '../../campaigns/model.ts';
 import { AppError } from '../../errors.ts';
 import { campaignPage, CAMPAIGN_ID_PATTERN, NOTICES, type Action } from '../campaign-page.ts';
+import { takeWarnings } from '../overlaps.ts';
 import type { Dashboard } from '../plugin.ts';
 import { listRevenue, nextSendOf } from '../view-helpers.ts';
 import { connectionChoices } from './connections.ts';
@@ -49,7 +50,7 @@ export function campaignRoutes(dashboard: Dashboard) {
       const { id } = request.params as { id: string };
       if (!CAMPAIGN_ID_PATTERN.test(id)) throw new AppError(404, 'not_found', 'Not found', `No campaign with id ${id}.`);
       const notice = (request.query as Record<string, unknown>).notice;
-      return showCampaign(request, reply, id, { notice: typeof notice === 'string' ? (NOTICES[notice] ?? null) : null });
+      return showCampaign(request, reply, id, { notice: typeof notice === 'string' ? (NOTICES[notice] ?? null) : null, warnings: takeWarnings(request, id) });
     });
 
     app.post('/campaigns/:id/:action', async (request, reply) => {
