@@ -39,7 +39,7 @@ describe('dashboard: the form\'s audience and follow-up', () => {
     for (const [value, label] of [['priority', 'Priority chats'], ['unread', 'Unread chats'], ['who_tipped', 'Fans who tipped']]) {
       expect(page.body).toContain(`<label class="check" for="f-chat-${value}"><input type="checkbox" id="f-chat-${value}" name="chatFilters" value="${value}"> ${label}</label>`);
     }
-    for (const [id, label] of [['f-fu-after', 'After'], ['f-fu-price', 'Price (USD)'], ['f-fu-text', 'Text']]) expect(page.body).toContain(`<label for="${id}">${label}</label>`);
+    for (const [id, label] of [['f-fu-after', 'Follow-up after'], ['f-fu-price', 'Follow-up price (USD)'], ['f-fu-text', 'Follow-up text']]) expect(page.body).toContain(`<label for="${id}">${label}</label>`);
     expect(page.body).not.toContain('id="f-lists" name="userLists"');
   });
 
@@ -92,6 +92,23 @@ describe('dashboard: the form\'s audience and follow-up', () => {
     expect(refused.body).toContain('<input id="f-lists" name="userLists" value="1, 3" inputmode="numeric">');
     expect(refused.body).toMatch(/OFAuth's lists could not be read \([^)]*ECONNREFUSED[^)]*\), so enter list ids/);
     expect(refused.body).not.toContain('name="userLists" value="1"');
+  });
+
+  it('keeps typed list ids a text field when a refused form comes back, and Preview offers the names', async () => {
+    await start();
+    const fresh = await browser.get('/campaigns/new');
+    // An admin has chosen no connection yet: nothing to read, so ids are typed.
+    expect(fresh.body).toContain('<input type="hidden" name="listPicker" value="ids">');
+    expect(fresh.body).toContain('<input id="f-lists" name="userLists" value="" inputmode="numeric">');
+
+    const refused = await browser.post('/campaigns/new', campaignForm({ listPicker: 'ids', userLists: '1, 3', price: '1.50' }));
+    expect(refused.statusCode).toBe(400);
+    expect(refused.body).toContain('<input id="f-lists" name="userLists" value="1, 3" inputmode="numeric">');
+
+    const preview = await browser.post('/campaigns/new', campaignForm({ listPicker: 'ids', userLists: '1, 3', intent: 'preview' }));
+    expect(preview.body).toContain('<input type="hidden" name="listPicker" value="names">');
+    expect(preview.body).toContain('id="f-list-1" name="userLists" value="1" checked');
+    expect(preview.body).toContain('id="f-list-3" name="userLists" value="3" checked');
   });
 
   it('edits chat filters and the follow-up, keeping the follow-up\'s media, and removes it when emptied', async () => {

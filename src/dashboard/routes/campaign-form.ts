@@ -50,6 +50,10 @@ export function campaignFormRoutes(dashboard: Dashboard) {
     const connections = connectionChoices(dashboard, principal);
     const campaign = input.campaign;
     const fieldErrors = Object.keys(input.errors.byField).length + input.errors.general.length;
+    // A refused form comes back laid out as it was sent: typed list ids stay a text field. A
+    // fresh form, or a Preview, picks lists by name when OFAuth's can be read.
+    const posted = (request.body ?? {}) as Record<string, unknown>;
+    const isIdsPicker = request.method === 'POST' && posted.listPicker === 'ids' && posted.intent !== 'preview';
     return dashboard.render(
       request,
       reply,
@@ -64,7 +68,7 @@ export function campaignFormRoutes(dashboard: Dashboard) {
         zones: timeZones,
         // A series cannot become a one-shot (nor the reverse) once it has run.
         isKindLocked: campaign !== null && campaign.status !== 'draft',
-        catalog: await listCatalog(request, input.form.connectionId),
+        catalog: isIdsPicker ? null : await listCatalog(request, input.form.connectionId),
         chatFilterChoices: CHAT_FILTER_CHOICES,
         isFollowUpEditable: isFollowUpEditable(campaign),
         preview: input.preview ?? null,
