@@ -16,7 +16,7 @@ const browserTests = ['test/dashboard/browser.test.ts'];
  * and the files that never build an app on a database (pure plans, the OFAuth client, config,
  * the migrations and the store suite, which covers both backends itself).
  */
-const postgresIntegrationTests = ['test/campaigns/**/*.test.ts', 'test/sync/**/*.test.ts', 'test/stats/**/*.test.ts', 'test/http/**/*.test.ts', 'test/tokens/**/*.test.ts', 'test/audience/**/*.test.ts', 'test/dashboard/pages.test.ts'];
+const postgresIntegrationTests = ['test/campaigns/**/*.test.ts', 'test/sync/**/*.test.ts', 'test/stats/**/*.test.ts', 'test/http/**/*.test.ts', 'test/tokens/**/*.test.ts', 'test/audience/**/*.test.ts', 'test/dashboard/pages.test.ts', 'test/dashboard/sends.test.ts', 'test/dashboard/form-audience.test.ts', 'test/dashboard/preview.test.ts'];
 const notOnPostgres = ['test/sync/crash.test.ts', 'test/sync/crash-follow-ups.test.ts'];
 
 export default defineConfig({

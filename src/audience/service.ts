@@ -58,10 +58,10 @@ export function createAudienceService(deps: AudienceServiceDeps) {
       };
     },
 
-    /** OFAuth's user lists of a connection, names and sizes, cached for LISTS_CACHE_TTL. */
-    async lists(principal: Principal, connectionId: string) {
+    /** OFAuth's user lists of a connection, names and sizes, cached for LISTS_CACHE_TTL; `signal` bounds the wait (a page's). */
+    async lists(principal: Principal, connectionId: string, options: { signal?: AbortSignal } = {}) {
       if (!canAccessConnection(principal, connectionId)) throw new NotFoundError('connection', connectionId);
-      const read = await readLists(connectionId);
+      const read = await readLists(connectionId, options.signal);
       return { items: read.lists, readAt: iso(read.readAt)! };
     },
 

@@ -22,6 +22,12 @@ export interface CampaignForm {
   userLists: string;
   excludeUserLists: string;
   userIds: string;
+  /** The chat filters ticked (priority, unread, who_tipped), as posted. */
+  chatFilters: string[];
+  /** The one follow-up the form edits; all three empty: none. */
+  followUpAfter: string;
+  followUpText: string;
+  followUpPrice: string;
   scheduleKind: ScheduleKind;
   scheduledAt: string;
   timeZone: string;
@@ -42,6 +48,10 @@ export const FIELD_IDS: Record<keyof CampaignForm, string> = {
   userLists: 'f-lists',
   excludeUserLists: 'f-excluded',
   userIds: 'f-fans',
+  chatFilters: 'f-chat',
+  followUpAfter: 'f-fu-after',
+  followUpText: 'f-fu-text',
+  followUpPrice: 'f-fu-price',
   scheduleKind: 'f-kind-now',
   scheduledAt: 'f-at',
   timeZone: 'f-zone',
@@ -50,7 +60,7 @@ export const FIELD_IDS: Record<keyof CampaignForm, string> = {
   maxOccurrences: 'f-max',
 };
 
-/** API body paths (their first segments) → the form field that shows the problem. */
+/** API body paths (their first segments) → the form field that shows the problem; the first match wins. */
 const PATH_TO_FIELD: Array<[string, keyof CampaignForm]> = [
   ['body/name', 'name'],
   ['body/connectionId', 'connectionId'],
@@ -62,6 +72,11 @@ const PATH_TO_FIELD: Array<[string, keyof CampaignForm]> = [
   ['body/audience/userLists', 'userLists'],
   ['body/audience/excludeUserLists', 'excludeUserLists'],
   ['body/audience/userIds', 'userIds'],
+  ['body/audience/chatFilters', 'chatFilters'],
+  ['body/followUps/0/after', 'followUpAfter'],
+  ['body/followUps/0/message/text', 'followUpText'],
+  ['body/followUps/0/message/price', 'followUpPrice'],
+  ['body/followUps', 'followUpAfter'],
   ['body/scheduledAt', 'scheduledAt'],
   ['body/recurrence/cron', 'cron'],
   ['body/recurrence/timezone', 'timeZone'],
@@ -96,6 +111,8 @@ export function zodProblems(error: z.ZodError): FieldProblem[] {
 }
 
 const str = (value: unknown): string => (typeof value === 'string' ? value : Array.isArray(value) ? String(value[0] ?? '') : '');
+/** Checkboxes post one value each (a field, or an array of them); a text field posts one string. */
+const strings = (value: unknown): string[] => ([] as unknown[]).concat(value ?? []).filter((v): v is string => typeof v === 'string');
 
 /** The form as posted (urlencoded), every value kept as typed. */
 export function readForm(body: unknown, defaultZone: string): CampaignForm {
@@ -109,9 +126,14 @@ export function readForm(body: unknown, defaultZone: string): CampaignForm {
     price: str(b.price),
     previewMediaCount: str(b.previewMediaCount),
     isLockedText: str(b.isLockedText) === 'on',
-    userLists: str(b.userLists),
-    excludeUserLists: str(b.excludeUserLists),
+    // Ticked lists or a typed "1, 3": the same text either way.
+    userLists: strings(b.userLists).join(', '),
+    excludeUserLists: strings(b.excludeUserLists).join(', '),
     userIds: str(b.userIds),
+    chatFilters: strings(b.chatFilters),
+    followUpAfter: str(b.followUpAfter).trim(),
+    followUpText: str(b.followUpText),
+    followUpPrice: str(b.followUpPrice),
     scheduleKind: kind === 'at' || kind === 'series' ? kind : 'now',
     scheduledAt: str(b.scheduledAt),
     timeZone: str(b.timeZone) || defaultZone,
@@ -133,6 +155,10 @@ export function emptyForm(zone: string, connectionId = ''): CampaignForm {
     userLists: '',
     excludeUserLists: '',
     userIds: '',
+    chatFilters: [],
+    followUpAfter: '',
+    followUpText: '',
+    followUpPrice: '',
     scheduleKind: 'at',
     scheduledAt: '',
     timeZone: zone,
@@ -142,10 +168,14 @@ export function emptyForm(zone: string, connectionId = ''): CampaignForm {
   };
 }
 
+/** The form edits one follow-up; a campaign given more through the API keeps them as they are. */
+export const isFollowUpEditable = (campaign: CampaignView | null): boolean => (campaign?.followUps?.length ?? 0) <= 1;
+
 /** A campaign as the form shows it for editing, times in `zone` (a series in its own). */
 export function formOf(campaign: CampaignView, zone: string): CampaignForm {
   const seriesZone = campaign.recurrence?.timezone ?? zone;
   const at = campaign.scheduledAt === null ? null : Date.parse(campaign.scheduledAt);
+  const followUp = isFollowUpEditable(campaign) ? campaign.followUps?.[0] : undefined;
   return {
     name: campaign.name,
     connectionId: campaign.connectionId,
@@ -157,6 +187,10 @@ export function formOf(campaign: CampaignView, zone: string): CampaignForm {
     userLists: campaign.audience.userLists.join(', '),
     excludeUserLists: campaign.audience.excludeUserLists.join(', '),
     userIds: campaign.audience.userIds.join(', '),
+    chatFilters: campaign.audience.chatFilters ?? [],
+    followUpAfter: followUp?.after ?? '',
+    followUpText: followUp?.message.text ?? '',
+    followUpPrice: followUp ? String(followUp.message.price) : '',
     scheduleKind: campaign.recurrence ? 'series' : at === null ? 'now' : 'at',
     scheduledAt: toLocalInput(at, seriesZone),
     timeZone: seriesZone,
@@ -202,7 +236,7 @@ export function toBody(form: CampaignForm): { body: Record<string, unknown>; pro
       previewMediaCount: numberOr(form.previewMediaCount, 0),
       isLockedText: form.isLockedText,
     },
-    audience: { userIds: idList(form.userIds), userLists: idList(form.userLists), excludeUserLists: idList(form.excludeUserLists) },
+    audience: { userIds: idList(form.userIds), userLists: idList(form.userLists), excludeUserLists: idList(form.excludeUserLists), chatFilters: form.chatFilters },
     scheduledAt,
     recurrence: isSeries
       ? {
@@ -212,6 +246,15 @@ export function toBody(form: CampaignForm): { body: Record<string, unknown>; pro
           maxOccurrences: form.maxOccurrences.trim() === '' ? null : numberOr(form.maxOccurrences, 0),
         }
       : null,
+    followUps: followUpsOf(form),
   };
   return { body, problems };
+}
+
+export const hasFollowUp = (form: CampaignForm): boolean => form.followUpAfter !== '' || form.followUpText.trim() !== '' || form.followUpPrice.trim() !== '';
+
+/** The form's follow-up as the API's followUps: [] when its fields are empty (an empty price is free). */
+function followUpsOf(form: CampaignForm): unknown[] {
+  if (!hasFollowUp(form)) return [];
+  return [{ after: form.followUpAfter, message: { text: form.followUpText, price: numberOr(form.followUpPrice, 0) }, audience: 'non_buyers' }];
 }

@@ -16,6 +16,7 @@ import { calendarRoutes } from './routes/calendar.ts';
 import { campaignFormRoutes } from './routes/campaign-form.ts';
 import { campaignRoutes } from './routes/campaigns.ts';
 import { overviewRoutes } from './routes/overview.ts';
+import { sendRoutes } from './routes/sends.ts';
 import { sessionRoutes, settingsRoutes } from './routes/session.ts';
 import { tokenRoutes } from './routes/tokens.ts';
 import { redirectToSignIn, resolveSession } from './session.ts';
@@ -156,6 +157,7 @@ export function dashboardPlugin(fanout: Fanout) {
       await signedIn.register(calendarRoutes(dashboard));
       await signedIn.register(campaignRoutes(dashboard));
       await signedIn.register(campaignFormRoutes(dashboard));
+      await signedIn.register(sendRoutes(dashboard));
       await signedIn.register(overviewRoutes(dashboard));
       await signedIn.register(tokenRoutes(dashboard));
       await signedIn.register(settingsRoutes(dashboard));

@@ -21,10 +21,12 @@ declare module 'fastify' {
   }
 }
 
+type SessionKey = 'tokenId' | 'expiresAt' | 'timeZone' | '_csrf' | 'flash';
+
 /** The sealed cookie's fields; read back through typeof checks, as any cookie is untrusted shape. */
 interface SessionBag {
-  get(key: 'tokenId' | 'expiresAt' | 'timeZone' | '_csrf'): unknown;
-  set(key: 'tokenId' | 'expiresAt' | 'timeZone' | '_csrf', value: string | number | undefined): void;
+  get(key: SessionKey): unknown;
+  set(key: SessionKey, value: string | number | undefined): void;
   delete(): void;
 }
 
@@ -43,6 +45,21 @@ export function startSession(request: FastifyRequest, principal: Principal, time
 
 export function setTimeZone(request: FastifyRequest, zone: string): void {
   if (isTimeZone(zone)) bag(request).set('timeZone', zone);
+}
+
+/**
+ * Carries a little text (a save's warnings) over the redirect that follows a form, read once.
+ * It rides in the sealed cookie, so the caller keeps it small (a cookie holds about 4 KB).
+ */
+export function putFlash(request: FastifyRequest, value: string): void {
+  bag(request).set('flash', value);
+}
+
+export function takeFlash(request: FastifyRequest): string | null {
+  const value = bag(request).get('flash');
+  if (value === undefined) return null;
+  bag(request).set('flash', undefined);
+  return typeof value === 'string' ? value : null;
 }
 
 export function endSession(request: FastifyRequest): void {

@@ -31,6 +31,9 @@ export interface SendActionsDeps {
 /** Campaigns a test send is allowed from: before the blast. */
 const TESTABLE: ReadonlySet<Campaign['status']> = new Set(['draft', 'scheduled']);
 
+/** Whether a campaign in this status takes a test send (the dashboard offers one only then). */
+export const isTestable = (status: Campaign['status']): boolean => TESTABLE.has(status);
+
 function testSendOf(campaign: Campaign, userId: number, now: number): NewSend {
   return {
     id: newSendId(now),
@@ -67,6 +70,9 @@ export function createSendActions(deps: SendActionsDeps) {
   }
 
   return {
+    /** Whether an unsend of this send would be taken now: the check `unsend` makes first. */
+    isUnsendable: (send: Send): boolean => unsendRefusal(send, deps.clock.now()) === null,
+
     /** Records a test send of the campaign's current message to `userId` and sends it (see above). */
     async testSend(principal: Principal, campaignId: string, userId: number): Promise<Send> {
       const allowlist = deps.testSendAllowlist;
@@ -77,7 +83,7 @@ export function createSendActions(deps: SendActionsDeps) {
       let sendId: string | null = null;
       const record = await deps.campaigns.mutate(campaignId, now, (state) => {
         if (!canAccessConnection(principal, state.campaign.connectionId)) throw new NotFoundError('campaign', campaignId);
-        if (!TESTABLE.has(state.campaign.status)) {
+        if (!isTestable(state.campaign.status)) {
           throw new ConflictError('invalid_state', `A test send is allowed while the campaign is draft or scheduled; this one is ${state.campaign.status}.`);
         }
         const send = testSendOf(state.campaign, userId, now);

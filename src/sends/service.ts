@@ -68,6 +68,18 @@ function toUnsendView(send: Send): SendView['unsend'] {
 
 /** A campaign's sends and one send with its events, under the same scopes as campaigns. */
 export function createSendService(deps: { campaigns: CampaignService; store: CampaignStore; actions: SendActions }) {
+  async function listPage(principal: Principal, campaignId: string, query: ListSendsQuery): Promise<{ rows: Send[]; nextCursor: string | null }> {
+    await deps.campaigns.findAccessible(principal, campaignId);
+    const rows = await deps.store.listSends(campaignId, {
+      statuses: query.status ? [...new Set(query.status)] : undefined,
+      beforeId: query.cursor ? decodeCursor(query.cursor, SEND_ID_PATTERN) : undefined,
+      limit: query.limit + 1,
+    });
+    const hasMore = rows.length > query.limit;
+    const page = hasMore ? rows.slice(0, query.limit) : rows;
+    return { rows: page, nextCursor: hasMore ? encodeCursor(page.at(-1)!.id) : null };
+  }
+
   return {
     /** POST /v1/campaigns/:id/test-send. */
     async testSend(principal: Principal, campaignId: string, userId: number): Promise<SendView> {
@@ -81,15 +93,14 @@ export function createSendService(deps: { campaigns: CampaignService; store: Cam
     },
 
     async list(principal: Principal, campaignId: string, query: ListSendsQuery) {
-      await deps.campaigns.findAccessible(principal, campaignId);
-      const rows = await deps.store.listSends(campaignId, {
-        statuses: query.status ? [...new Set(query.status)] : undefined,
-        beforeId: query.cursor ? decodeCursor(query.cursor, SEND_ID_PATTERN) : undefined,
-        limit: query.limit + 1,
-      });
-      const hasMore = rows.length > query.limit;
-      const page = hasMore ? rows.slice(0, query.limit) : rows;
-      return { items: page.map(toSendView), nextCursor: hasMore ? encodeCursor(page.at(-1)!.id) : null };
+      const { rows, nextCursor } = await listPage(principal, campaignId, query);
+      return { items: rows.map(toSendView), nextCursor };
+    },
+
+    /** The same page, each send saying whether POST /v1/sends/:id/unsend would take it now (the dashboard's button). */
+    async listWithUnsend(principal: Principal, campaignId: string, query: ListSendsQuery) {
+      const { rows, nextCursor } = await listPage(principal, campaignId, query);
+      return { items: rows.map((send) => ({ ...toSendView(send), isUnsendable: deps.actions.isUnsendable(send) })), nextCursor };
     },
 
     /**

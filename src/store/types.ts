@@ -148,7 +148,7 @@ export interface CampaignStore {
   /** A campaign's sends, newest first. */
   listSends(campaignId: string, filter: SendFilter): Promise<Send[]>;
   sendEvents(sendId: string, afterId: number, limit: number): Promise<StoredEvent[]>;
-  /** The sends planned in a window, for the calendar: the earliest listed, all counted. */
+  /** The sends planned in a window, for the calendar: the earliest listed, all counted; test sends are neither. */
   plannedSends(filter: PlannedSendFilter): Promise<PlannedSends>;
   /**
    * Running series (status scheduled, a next occurrence ahead) whose next occurrence comes before

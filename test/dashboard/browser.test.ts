@@ -161,6 +161,27 @@ describe('the dashboard in Chromium', () => {
     expect((await page.goto(`${h.url}/campaigns/${own.id}`))!.status()).toBe(200);
   });
 
+  it('sends a test from a draft\'s page by keyboard, sees it marked as a test, and unsends it', async () => {
+    const draft = await createCampaign(h.t.app, h.t.admin, campaignBody(h.clock.now(), { name: 'Draft to try', status: 'draft' }));
+    const { page, url } = h;
+    await signIn(page, url, TEST_ADMIN_TOKEN);
+    await page.goto(`${url}/campaigns/${draft.id}`);
+
+    await page.getByLabel('Fan id', { exact: true }).focus();
+    await page.keyboard.type('101');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\?notice=test-sent$/);
+    await page.locator('.notice', { hasText: 'Test message sent' }).waitFor();
+    const row = page.locator('tr.test-send');
+    expect(await row.innerText()).toMatch(/Test\s+to fan 101[\s\S]*sent/);
+    expect(h.sim.chatMessages()).toMatchObject([{ withUserId: 101 }]);
+    expect(await seriousViolations(page)).toEqual([]);
+
+    await page.getByRole('button', { name: 'Unsend the test to fan 101' }).click();
+    await page.locator('.notice', { hasText: 'Message unsent.' }).waitFor();
+    expect(await row.locator('.status').innerText()).toBe('unsent');
+  });
+
   it('every page: no serious or critical axe finding, at most 300 KB over the wire, readable on a phone, with a screenshot', async () => {
     const { page, url, t } = h;
     await signIn(page, url, TEST_ADMIN_TOKEN);

@@ -96,5 +96,16 @@ export function defineSendWorkflowContract(backend: StoreBackend): void {
       const found = await store.campaigns.find(series.campaign.id);
       expect(Object.values(found!.series!.sendCounts).reduce((a, b) => a + b, 0)).toBe(0);
     });
+
+    it('leaves test sends off the calendar: plannedSends neither lists nor counts them', async () => {
+      const { campaign, send } = await createOneShot(store, T0, { scheduledAt: T0 + 2 * MINUTE });
+      await store.campaigns.mutate(campaign.id, T0 + MINUTE, () => ({ insertSends: [testSendOf(campaign, T0 + MINUTE)] }));
+      expect(await store.campaigns.listSends(campaign.id, { limit: 10 })).toHaveLength(2);
+
+      const planned = await store.campaigns.plannedSends({ from: T0, to: T0 + DAY, connectionIds: null, limit: 10 });
+
+      expect(planned.sends.map((s) => s.sendId)).toEqual([send.id]);
+      expect(planned.counts).toEqual([{ connectionId: campaign.connectionId, status: 'pending', count: 1 }]);
+    });
   });
 }

@@ -15,7 +15,8 @@
     if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
   });
   // A refused form: move focus to the list of what to fix.
-  const summary = document.getElementById('error-summary');
+  // A preview: move focus to what it found.
+  const summary = document.getElementById('error-summary') || document.getElementById('preview');
   if (summary) summary.focus();
   // The one-time secret: select it whole on focus, ready to copy.
   for (const input of document.querySelectorAll('input[data-select-on-focus]')) {

@@ -1,43 +1,59 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ChatFilter } from '../../campaigns/model.ts';
 import { createCampaignBodySchema, patchCampaignBodySchema, type CampaignView } from '../../campaigns/schemas.ts';
 import { AppError } from '../../errors.ts';
-import { emptyForm, FIELD_IDS, formOf, noErrors, placeProblems, readForm, toBody, zodProblems, type CampaignForm, type FormErrors } from '../campaign-form.ts';
+import { emptyForm, FIELD_IDS, formOf, isFollowUpEditable, noErrors, placeProblems, readForm, toBody, zodProblems, type CampaignForm, type FormErrors } from '../campaign-form.ts';
+import { flashWarnings } from '../overlaps.ts';
 import type { Dashboard } from '../plugin.ts';
+import { editedBody, previewOf, type FormPreview } from '../preview.ts';
 import { timeZones } from '../time.ts';
-import { canEdit } from './campaigns.ts';
+import { canEdit } from '../campaign-page.ts';
 import { connectionChoices } from './connections.ts';
 
 const ID_PATTERN = /^cmp_[0-9A-HJKMNP-TV-Z]{26}$/;
 
+const CONNECTION_PATTERN = /^conn_[A-Za-z0-9_-]{1,120}$/;
+/** A form waits this long for OFAuth's lists (cached LISTS_CACHE_TTL once read), then offers id fields. */
+const LISTS_WAIT_MS = 2_000;
+
 /**
- * The seam for the audience helpers of the seed-workflows issue (issue 10): the connection's
- * lists by name with their sizes, the estimated audience and overlap warnings. Until the
- * service can read them, the form takes list ids and shows none of these.
+ * The connection's lists by name with their sizes, for ticking instead of typing ids; null
+ * when there is no connection (yet) to read, `unavailable` when OFAuth could not be asked.
  */
-export interface AudienceHelp {
-  lists: Array<{ id: number; name: string; size: number | null }>;
-  estimate: number | null;
-  warnings: string[];
-}
-async function audienceHelpFor(_connectionId: string): Promise<AudienceHelp | null> {
-  return null;
-}
+export type ListCatalogHelp = { lists: Array<{ id: string; name: string; size: number | null }>; readAt: string } | { unavailable: string } | null;
 
 /** The new and edit form: one form, the API's rules, its problems next to the fields they name. */
 export function campaignFormRoutes(dashboard: Dashboard) {
   const { services } = dashboard.fanout;
 
+  async function listCatalog(request: FastifyRequest, connectionId: string): Promise<ListCatalogHelp> {
+    if (!CONNECTION_PATTERN.test(connectionId)) return null;
+    try {
+      const read = await services.audience.lists(request.dashboard!.principal, connectionId, { signal: AbortSignal.timeout(LISTS_WAIT_MS) });
+      return { lists: read.items.map((l) => ({ id: String(l.id), name: l.name, size: l.size })), readAt: read.readAt };
+    } catch (error) {
+      // Out of scope: say nothing about that connection. The create itself then refuses it.
+      if (error instanceof AppError && error.status === 404) return null;
+      if (error instanceof AppError) return { unavailable: error.message };
+      throw error;
+    }
+  }
+
   async function showForm(
     request: FastifyRequest,
     reply: FastifyReply,
-    input: { form: CampaignForm; errors: FormErrors; campaign: CampaignView | null; formKey: string },
+    input: { form: CampaignForm; errors: FormErrors; campaign: CampaignView | null; formKey: string; preview?: FormPreview },
     status = 200,
   ) {
     const { principal } = request.dashboard!;
     const connections = connectionChoices(dashboard, principal);
     const campaign = input.campaign;
     const fieldErrors = Object.keys(input.errors.byField).length + input.errors.general.length;
+    // A refused form comes back laid out as it was sent: typed list ids stay a text field. A
+    // fresh form, or a Preview, picks lists by name when OFAuth's can be read.
+    const posted = (request.body ?? {}) as Record<string, unknown>;
+    const isIdsPicker = request.method === 'POST' && posted.listPicker === 'ids' && posted.intent !== 'preview';
     return dashboard.render(
       request,
       reply,
@@ -52,7 +68,10 @@ export function campaignFormRoutes(dashboard: Dashboard) {
         zones: timeZones,
         // A series cannot become a one-shot (nor the reverse) once it has run.
         isKindLocked: campaign !== null && campaign.status !== 'draft',
-        audienceHelp: await audienceHelpFor(input.form.connectionId),
+        catalog: isIdsPicker ? null : await listCatalog(request, input.form.connectionId),
+        chatFilterChoices: CHAT_FILTER_CHOICES,
+        isFollowUpEditable: isFollowUpEditable(campaign),
+        preview: input.preview ?? null,
       },
       status,
     );
@@ -82,8 +101,13 @@ export function campaignFormRoutes(dashboard: Dashboard) {
       const all = [...problems, ...(parsed.success ? [] : zodProblems(parsed.error))];
       if (all.length > 0 || !parsed.success) return showForm(request, reply, { form, errors: placeProblems(all), campaign: null, formKey }, 400);
       try {
+        if (raw.intent === 'preview') {
+          const preview = previewOf(await services.audience.preview(principal, parsed.data), null);
+          return showForm(request, reply, { form, errors: noErrors(), campaign: null, formKey, preview });
+        }
         // The form's key makes a double submit (or a retry after a lost answer) one campaign.
         const created = await services.campaigns.create(principal, parsed.data, `dashboard:${formKey}`);
+        flashWarnings(request, created.body.id, created.body.warnings);
         return reply.redirect(`/campaigns/${created.body.id}?notice=created`, 303);
       } catch (error) {
         if (error instanceof AppError && error.status < 500) return showForm(request, reply, { form, errors: placeProblems(error.errors ?? [], error.message), campaign: null, formKey }, error.status);
@@ -105,6 +129,8 @@ export function campaignFormRoutes(dashboard: Dashboard) {
       const form: CampaignForm = { ...posted, connectionId: campaign.connectionId, scheduleKind: isKindLocked && (campaign.recurrence !== null) !== (posted.scheduleKind === 'series') ? before.scheduleKind : posted.scheduleKind };
       const { body, problems } = toBody(form);
       const patch: Record<string, unknown> = { name: body.name, message: body.message, audience: body.audience };
+      const followUp = followUpPatch(campaign, before, form, body.followUps as Array<{ message: object }>);
+      if (followUp !== undefined) patch.followUps = followUp;
       // A time shown to the minute and sent back unchanged is not a change (nor "in the past").
       const isTimeUnchanged = form.scheduleKind === before.scheduleKind && form.scheduledAt === before.scheduledAt && form.timeZone === before.timeZone;
       if (!isTimeUnchanged) patch.scheduledAt = body.scheduledAt;
@@ -119,8 +145,20 @@ export function campaignFormRoutes(dashboard: Dashboard) {
       const parsed = patchCampaignBodySchema.safeParse(patch);
       const all = [...problems.filter((p) => p.path !== 'body/scheduledAt' || !isTimeUnchanged), ...(parsed.success ? [] : zodProblems(parsed.error))];
       if (all.length > 0 || !parsed.success) return showForm(request, reply, { form, errors: placeProblems(all), campaign, formKey: '' }, 400);
+      if (raw(request).intent === 'preview') {
+        // The campaign as the edit would leave it, as a create body: what preview takes.
+        const edited = createCampaignBodySchema.safeParse(editedBody(campaign, patch));
+        try {
+          if (!edited.success) return showForm(request, reply, { form, errors: placeProblems(zodProblems(edited.error)), campaign, formKey: '' }, 400);
+          const preview = previewOf(await services.audience.preview(principal, edited.data), campaign.id);
+          return showForm(request, reply, { form, errors: noErrors(), campaign, formKey: '', preview });
+        } catch (error) {
+          if (error instanceof AppError && error.status < 500) return showForm(request, reply, { form, errors: placeProblems(error.errors ?? [], error.message), campaign, formKey: '' }, error.status);
+          throw error;
+        }
+      }
       try {
-        await services.campaigns.update(principal, campaign.id, parsed.data);
+        flashWarnings(request, campaign.id, (await services.campaigns.update(principal, campaign.id, parsed.data)).warnings);
       } catch (error) {
         if (error instanceof AppError && error.status < 500) return showForm(request, reply, { form, errors: placeProblems(error.errors ?? [], error.message), campaign, formKey: '' }, error.status);
         throw error;
@@ -140,3 +178,22 @@ export function campaignFormRoutes(dashboard: Dashboard) {
 }
 
 const raw = (request: FastifyRequest) => (request.body ?? {}) as Record<string, unknown>;
+
+const CHAT_FILTER_CHOICES: Array<{ value: ChatFilter; label: string }> = [
+  { value: 'priority', label: 'Priority chats' },
+  { value: 'unread', label: 'Unread chats' },
+  { value: 'who_tipped', label: 'Fans who tipped' },
+];
+
+/**
+ * The follow-ups a PATCH sends: undefined (left alone) when the form's follow-up is unchanged
+ * or the campaign has more than the form edits. An edited one keeps the rest of its message
+ * (media, preview count), as the form edits only its text and price.
+ */
+function followUpPatch(campaign: CampaignView, before: CampaignForm, form: CampaignForm, followUps: Array<{ message: object }>): unknown[] | undefined {
+  if (!isFollowUpEditable(campaign)) return undefined;
+  const isUnchanged = form.followUpAfter === before.followUpAfter && form.followUpText === before.followUpText && form.followUpPrice === before.followUpPrice;
+  if (isUnchanged) return undefined;
+  const kept = campaign.followUps?.[0]?.message;
+  return followUps.map((f) => (kept ? { ...f, message: { ...kept, ...f.message } } : f));
+}

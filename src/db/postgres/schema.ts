@@ -118,7 +118,7 @@ export const sends = pgTable(
     index('sends_due_idx').on(t.connectionId, t.syncDueAt).where(sql`sync_due_at IS NOT NULL`),
     index('sends_campaign_idx').on(t.campaignId, t.id),
     // The dashboard's calendar: sends by planned time (see the SQLite schema).
-    index('sends_planned_idx').on(sql`coalesce(${t.dueAt}, ${t.createdAt})`, t.connectionId, t.status),
+    index('sends_planned_idx').on(sql`coalesce(${t.dueAt}, ${t.createdAt})`, t.connectionId, t.status, t.kind),
     uniqueIndex('sends_one_shot_idx').on(t.campaignId).where(sql`kind = 'scheduled'`),
     uniqueIndex('sends_occurrence_idx').on(t.campaignId, t.occurrenceAt).where(sql`kind = 'occurrence' AND status <> 'canceled'`),
     uniqueIndex('sends_follow_up_idx').on(t.parentSendId, t.followUpIndex).where(sql`kind = 'follow_up'`),

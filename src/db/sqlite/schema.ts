@@ -138,8 +138,9 @@ export const sends = sqliteTable(
     index('sends_due_idx').on(t.connectionId, t.syncDueAt).where(sql`sync_due_at IS NOT NULL`),
     index('sends_campaign_idx').on(t.campaignId, t.id),
     // The dashboard's calendar: sends by planned time (a send-now one-shot has no due_at and
-    // is placed at its creation). Covering, so a month's counts never read the rows.
-    index('sends_planned_idx').on(sql`coalesce(${t.dueAt}, ${t.createdAt})`, t.connectionId, t.status),
+    // is placed at its creation). Covering, so a month's counts never read the rows; with the
+    // kind, as a test send (one fan's chat message) is left off the calendar.
+    index('sends_planned_idx').on(sql`coalesce(${t.dueAt}, ${t.createdAt})`, t.connectionId, t.status, t.kind),
     // A one-shot campaign has exactly one send.
     uniqueIndex('sends_one_shot_idx').on(t.campaignId).where(sql`kind = 'scheduled'`),
     // An occurrence becomes a send once: a second materialisation (after a crash, or by another

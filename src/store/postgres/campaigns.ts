@@ -191,6 +191,8 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
       const where = and(
         sql`${plannedAt} >= ${filter.from}`,
         sql`${plannedAt} < ${filter.to}`,
+        // Test sends are no drops (kind is the index's last column).
+        sql`${sends.kind} <> 'test'`,
         filter.connectionIds ? inArray(sends.connectionId, filter.connectionIds) : undefined,
       );
       const counts = await db

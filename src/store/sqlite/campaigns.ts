@@ -52,6 +52,27 @@ const isOneShotSend = sql`${sends.kind} = 'scheduled'`;
 /** A series' summary counts its occurrences: follow-ups have their own stats (GET /v1/sends/{id}). */
 const isNotFollowUp = sql`${sends.kind} <> 'follow_up'`;
 
+const PLANNED_AT = 'coalesce(s.due_at, s.created_at)';
+
+/**
+ * The calendar's two statements (positional: from, to, the connections in scope, then the
+ * limit). Raw SQL on purpose: the planned-time expression must be written exactly as in
+ * sends_planned_idx for SQLite to read that index, and the counts then never touch the rows
+ * (test/store/calendar-plans.test.ts holds them to it). `connectionCount` null: any connection.
+ */
+export function plannedSendsSql(connectionCount: number | null): { counts: string; sends: string } {
+  const inScope = connectionCount === null ? '' : `AND s.connection_id IN (${Array.from({ length: connectionCount }, () => '?').join(', ')})`;
+  // Test sends are no drops; kind is in the index, so the counts still never read the rows.
+  const window = `${PLANNED_AT} >= ? AND ${PLANNED_AT} < ? AND s.kind <> 'test' ${inScope}`;
+  return {
+    counts: `SELECT s.connection_id AS connectionId, s.status AS status, count(*) AS count FROM sends s WHERE ${window} GROUP BY s.connection_id, s.status`,
+    sends: `SELECT s.id AS sendId, s.campaign_id AS campaignId, c.name AS campaignName, s.connection_id AS connectionId, s.kind AS kind,
+                s.status AS status, ${PLANNED_AT} AS plannedAt, s.sent_at AS sentAt
+         FROM sends s JOIN campaigns c ON c.id = s.campaign_id
+         WHERE ${window} ORDER BY ${PLANNED_AT}, s.id LIMIT ?`,
+  };
+}
+
 export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): CampaignStore {
   const byId = db.select().from(campaigns).where(eq(campaigns.id, sql.placeholder('id'))).prepare();
   const oneShotOf = db
@@ -84,27 +105,12 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
   };
   const listQueries = new Map<string, ReturnType<typeof prepareList>>();
 
-  /*
-   * Raw SQL on purpose: the planned-time expression must be written exactly as in
-   * sends_planned_idx for SQLite to read that index, and the counts then never touch the rows.
-   * One statement pair per number of connections in scope (null: any).
-   */
-  const PLANNED_AT = 'coalesce(s.due_at, s.created_at)';
   const plannedStatements = new Map<number | null, { counts: Statement<PlannedCountRow>; sends: Statement<PlannedSend> }>();
   function plannedQueries(connectionCount: number | null) {
     let prepared = plannedStatements.get(connectionCount);
     if (prepared) return prepared;
-    const inScope = connectionCount === null ? '' : `AND s.connection_id IN (${Array.from({ length: connectionCount }, () => '?').join(', ')})`;
-    const window = `${PLANNED_AT} >= ? AND ${PLANNED_AT} < ? ${inScope}`;
-    prepared = {
-      counts: db.$client.prepare(`SELECT s.connection_id AS connectionId, s.status AS status, count(*) AS count FROM sends s WHERE ${window} GROUP BY s.connection_id, s.status`),
-      sends: db.$client.prepare(
-        `SELECT s.id AS sendId, s.campaign_id AS campaignId, c.name AS campaignName, s.connection_id AS connectionId, s.kind AS kind,
-                s.status AS status, ${PLANNED_AT} AS plannedAt, s.sent_at AS sentAt
-         FROM sends s JOIN campaigns c ON c.id = s.campaign_id
-         WHERE ${window} ORDER BY ${PLANNED_AT}, s.id LIMIT ?`,
-      ),
-    };
+    const text = plannedSendsSql(connectionCount);
+    prepared = { counts: db.$client.prepare(text.counts), sends: db.$client.prepare(text.sends) };
     if (plannedStatements.size >= MAX_CACHED_LIST_QUERIES) plannedStatements.clear();
     plannedStatements.set(connectionCount, prepared);
     return prepared;
