@@ -62,7 +62,7 @@ describe('dashboard: the form\'s audience and follow-up', () => {
     const early = await browser.post('/campaigns/new', tickedForm({ chatFilters: 'unread', followUpAfter: '5m', followUpText: 'Last chance' }));
     expect(early.statusCode).toBe(400);
     expect(early.body).toMatch(/id="f-fu-after" name="followUpAfter" value="5m"[^>]*aria-describedby="f-fu-after-hint f-fu-after-error" aria-invalid="true"/);
-    expect(early.body).toContain('<p class="error" id="f-fu-after-error">after must be between 1h and 7d</p>');
+    expect(early.body).toContain('<p class="error" id="f-fu-after-error">after must be at least 1h (FOLLOW_UP_MIN_AFTER)</p>');
     expect(early.body).toContain('Last chance</textarea>');
     expect(early.body).toContain('id="f-chat-unread" name="chatFilters" value="unread" checked');
     expect(early.body).toContain('id="f-list-3" name="userLists" value="3" checked');
