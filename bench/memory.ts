@@ -51,6 +51,7 @@ const { values: args } = parseArgs({
     'timeout-s': { type: 'string', default: '900' },
     only: { type: 'string', default: 'baseline,tracked,all' },
     'node-flags': { type: 'string', default: '' },
+    server: { type: 'string', default: 'tsx' },
   },
 });
 const SENDS = Number(args.sends);
@@ -62,6 +63,9 @@ const STATS_CYCLES = Number(args['stats-cycles']);
 const TIMEOUT_MS = Number(args['timeout-s']) * 1000;
 /** Extra flags for the server's node (e.g. --max-semi-space-size=2), to try tuning against the same data. */
 const NODE_FLAGS = args['node-flags'].split(' ').filter(Boolean);
+/** `tsx`: src/server.ts as `npm start` runs it; `built`: dist/server.js as `npm run start:built` runs it (run `npm run build` first). */
+const SERVER = args.server === 'built' ? ['dist/server.js'] : args.server === 'tsx' ? ['--import', 'tsx', 'src/server.ts'] : null;
+if (SERVER === null) throw new Error(`--server must be tsx or built, got ${JSON.stringify(args.server)}`);
 const LIST_WALKERS = 10;
 const LIST_ID = 7001;
 const DAY = 86_400_000;
@@ -209,8 +213,10 @@ function startServer(dbPath: string, port: number, sim: SimulatorThread): ChildP
     LOG_LEVEL: 'warn',
     SYNC_CRON,
     STATS_CRON,
+    // glibc's malloc arenas (one per thread that allocates, up to 8 per core) hold freed native memory: passed on to try a cap.
+    ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
   };
-  return spawn(process.execPath, [...NODE_FLAGS, '--import', 'tsx', 'src/server.ts'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [...NODE_FLAGS, ...SERVER!], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Counts pino lines at warn and above (the server logs at warn) and other output, keeping the first few. */
