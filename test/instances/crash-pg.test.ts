@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultConnections } from '../../src/ofauth/simulator/store.ts';
 import { createApi } from '../helpers/crash/api.ts';
 import { createRng, seedFrom } from '../helpers/crash/random.ts';
 import { SERIES_ENV, planSeries, seriesOfRun } from '../helpers/crash/series.ts';
 import { ServerGroup, killAcrossGroup } from '../helpers/crash/server-group.ts';
-import { crashServerEnv } from '../helpers/crash/server-env.ts';
+import { SECOND_CONNECTION, crashConnections, crashServerEnv, killPhaseFaults, sumCounts } from '../helpers/crash/rig.ts';
 import { ServerProcess, findFreePort, snapshotApp } from '../helpers/crash/server-process.ts';
 import { checkInvariants, collectEventFigures, waitForConvergence } from '../helpers/crash/verify.ts';
 import { planCampaigns, runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
@@ -38,16 +37,8 @@ const INSTANCES = 3;
 const CONCURRENCY = 6;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_TOKEN = `crash-pg-admin-${seed}-0123456789abcdef`;
-const SECOND_CONNECTION = 'conn_crash_b';
 /** The per-connection bucket, the same on the simulator and in every instance's configuration. */
 const BUCKET = { capacity: 100, refillPerSecond: 50 };
-
-const killPhaseFaults = { seed, serverErrorAfterCommit: 0.1, dropAfterCommit: 0.1, serverErrorBeforeCommit: 0.02, latencyMs: [0, 50] as [number, number] };
-
-const sum = (counts: Record<string, number>, suffix: string) =>
-  Object.entries(counts)
-    .filter(([key]) => key.endsWith(suffix))
-    .reduce((total, [, n]) => total + n, 0);
 
 describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random', () => {
   let sim: StartedSimulator | null = null;
@@ -73,9 +64,9 @@ describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random
     async () => {
       const startedAt = Date.now();
       sim = await startSimulator({
-        connections: [...defaultConnections, { id: SECOND_CONNECTION, lists: [{ id: 1, name: 'Fans', size: 800 }, { id: 2, name: 'Following', size: 90 }, { id: 4, name: 'Muted', size: 12 }] }],
+        connections: crashConnections,
         rateLimit: BUCKET,
-        faults: killPhaseFaults,
+        faults: killPhaseFaults(seed),
       });
       database = await createTestPgDatabase();
       workDir = await mkdtemp(join(tmpdir(), 'fanout-crash-pg-'));
@@ -148,7 +139,7 @@ describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random
       console.log(
         `[crash:pg] seed=${seed} instances=${INSTANCES} campaigns=${models.length} (live ${verdict.liveCampaigns}, canceled ${verdict.canceledCampaigns}) ` +
           `operations=${work.operations} kills=${JSON.stringify(kills)} apiCallsCutByKill=${work.cutByKill} createReplays=${work.createReplays} ` +
-          `simFaults={5xx:${sum(requests, ' 500')}, dropped:${sum(requests, ' dropped')}} 429s=${sum(requests, ' 429')} ` +
+          `simFaults={5xx:${sumCounts(requests, ' 500')}, dropped:${sumCounts(requests, ' dropped')}} 429s=${sumCounts(requests, ' 429')} ` +
           `ambiguousCreates=${figures.ambiguousCreates} adoptions=${figures.adopted} remoteCreated=${figures.remoteCreated} ` +
           `remoteMessages=${remote.length} duplicates=${verdict.duplicates} unclaimed=${verdict.unclaimed} ` +
           `series=${series.models.length} (paused ${series.models.filter((m) => m.isPaused).length}, canceled ${series.models.filter((m) => m.isCanceled).length}) ` +
@@ -165,7 +156,7 @@ describe('crash recovery: three instances on one PostgreSQL, SIGKILLed at random
       expect(seriesVerdict.violations, `series invariant violations (${context})`).toEqual([]);
       expect(verdict.duplicates, `live remote messages no campaign owns (${context})`).toBe(0);
       expect(verdict.unclaimed, `remote messages no send claims (${context})`).toBe(0);
-      expect(sum(requests, ' 429'), `429s from OFAuth: the instances together exceeded a bucket (${context})`).toBe(0);
+      expect(sumCounts(requests, ' 429'), `429s from OFAuth: the instances together exceeded a bucket (${context})`).toBe(0);
     },
     profile.testMs,
   );

@@ -20,7 +20,7 @@ import {
 } from '../helpers/crash/follow-ups.ts';
 import { killRepeatedly } from '../helpers/crash/kill-loop.ts';
 import { createRng, seedFrom } from '../helpers/crash/random.ts';
-import { crashServerEnv } from '../helpers/crash/server-env.ts';
+import { crashServerEnv, killPhaseFaults, watchOfauthWrites } from '../helpers/crash/rig.ts';
 import { ServerProcess, findFreePort, snapshotApp } from '../helpers/crash/server-process.ts';
 import { runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
 import { startSimulator, type StartedSimulator } from '../helpers/simulator.ts';
@@ -91,13 +91,11 @@ describe('crash recovery: follow-ups and auto-unsend while the server is SIGKILL
       sim = await startSimulator({
         ...FOLLOW_UP_SIM,
         rateLimit: { capacity: 2_000, refillPerSecond: 1_000 },
-        faults: { seed, serverErrorAfterCommit: 0.1, dropAfterCommit: 0.1, serverErrorBeforeCommit: 0.02, latencyMs: [0, 50] },
+        faults: killPhaseFaults(seed),
       });
       const activity = new EventEmitter();
-      sim.app.server.on('request', (request: { method?: string; url?: string }) => {
-        if (request.method === 'GET' || !request.url?.startsWith('/v2/access/')) return;
-        activity.emit(request.method === 'POST' ? 'ofauth-create' : 'ofauth-write');
-      });
+      // The kill loop aims some kills at writes in flight: OFAuth's (seen here) and the API's.
+      watchOfauthWrites(sim.app.server, activity);
       workDir = await mkdtemp(join(tmpdir(), 'fanout-crash-fu-'));
       const port = await findFreePort();
       server = new ServerProcess({

@@ -4,13 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultConnections } from '../../src/ofauth/simulator/store.ts';
 import { ApiProxy } from '../helpers/crash/api-proxy.ts';
 import { createApi } from '../helpers/crash/api.ts';
 import { killRepeatedly } from '../helpers/crash/kill-loop.ts';
 import { createRng, seedFrom } from '../helpers/crash/random.ts';
 import { SERIES_ENV, planSeries, seriesOfRun } from '../helpers/crash/series.ts';
-import { crashServerEnv } from '../helpers/crash/server-env.ts';
+import { SECOND_CONNECTION, crashConnections, crashServerEnv, killPhaseFaults, sumCounts, watchOfauthWrites } from '../helpers/crash/rig.ts';
 import { ServerProcess, findFreePort, snapshotApp } from '../helpers/crash/server-process.ts';
 import { checkInvariants, collectEventFigures, waitForConvergence } from '../helpers/crash/verify.ts';
 import { planCampaigns, runWorkload, type CampaignModel } from '../helpers/crash/workload.ts';
@@ -39,15 +38,6 @@ const profile = isFull
 const CONCURRENCY = 6;
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ADMIN_TOKEN = `crash-admin-${seed}-0123456789abcdef`;
-const SECOND_CONNECTION = 'conn_crash_b';
-
-/** Faults while the server is being killed: writes that commit and then fail, a few plain 5xx, latency. */
-const killPhaseFaults = { seed, serverErrorAfterCommit: 0.1, dropAfterCommit: 0.1, serverErrorBeforeCommit: 0.02, latencyMs: [0, 50] as [number, number] };
-
-const sum = (counts: Record<string, number>, suffix: string) =>
-  Object.entries(counts)
-    .filter(([key]) => key.endsWith(suffix))
-    .reduce((total, [, n]) => total + n, 0);
 
 describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth', () => {
   let sim: StartedSimulator | null = null;
@@ -79,17 +69,14 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
     async () => {
       const startedAt = Date.now();
       sim = await startSimulator({
-        connections: [...defaultConnections, { id: SECOND_CONNECTION, lists: [{ id: 1, name: 'Fans', size: 800 }, { id: 2, name: 'Following', size: 90 }, { id: 4, name: 'Muted', size: 12 }] }],
+        connections: crashConnections,
         // Generous buckets: the point is faults and crashes, not a 1/s drip.
         rateLimit: { capacity: 2_000, refillPerSecond: 1_000 },
-        faults: killPhaseFaults,
+        faults: killPhaseFaults(seed),
       });
       // The kill loop aims some kills at writes in flight: OFAuth's (seen here) and the API's.
       const activity = new EventEmitter();
-      sim.app.server.on('request', (request: { method?: string; url?: string }) => {
-        if (request.method === 'GET' || !request.url?.startsWith('/v2/access/')) return;
-        activity.emit(request.method === 'POST' ? 'ofauth-create' : 'ofauth-write');
-      });
+      watchOfauthWrites(sim.app.server, activity);
       workDir = await mkdtemp(join(tmpdir(), 'fanout-crash-'));
       const port = await findFreePort();
       server = new ServerProcess({
@@ -156,7 +143,7 @@ describe('crash recovery: server SIGKILLed while syncing against a faulty OFAuth
         `[crash] seed=${seed} campaigns=${models.length} (live ${verdict.liveCampaigns}, canceled ${verdict.canceledCampaigns}) ` +
           `operations=${work.operations} kills=${kills} ${JSON.stringify(killsAt)} apiCallsCutByKill=${work.cutByKill} createReplays=${work.createReplays} ` +
           `cutFoundApplied=${work.foundApplied} cutReapplied=${work.reapplied} ` +
-          `simFaults={5xx:${sum(requests, ' 500')}, dropped:${sum(requests, ' dropped')}} ` +
+          `simFaults={5xx:${sumCounts(requests, ' 500')}, dropped:${sumCounts(requests, ' dropped')}} ` +
           `ambiguousCreates=${figures.ambiguousCreates} createsInterruptedByKill=${figures.interruptedCreates} ` +
           `adoptions=${figures.adopted} provenAbsent=${figures.createAbsent} remoteCreated=${figures.remoteCreated} ` +
           `syncErrors=${figures.syncErrors} ${JSON.stringify(figures.syncErrorsBy)} remoteMessages=${sim.messages().length} ` +
