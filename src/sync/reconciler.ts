@@ -234,21 +234,6 @@ export function createReconciler(deps: ReconcilerDeps) {
         .catch((error: unknown) => deps.logger?.error({ err: error, sendId: id, connectionId }, 'sync lane could not release a lease'));
     };
 
-    /**
-     * Waits for a step to finish or, when the lane has more to start and only lacks a token, for
-     * the bucket's next token: with slow answers (OFAuth passes calls through to OnlyFans) a
-     * token would otherwise wait for the next answer, and each send leave later than its slot.
-     */
-    const finishedOrToken = async (id: string, lane: { isReady: boolean; hasMore: boolean }) => {
-      const tokenInMs = lane.isReady && lane.hasMore ? deps.client.msUntilToken(id) : 0;
-      let timer: NodeJS.Timeout | undefined;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        if (tokenInMs > 0) timer = setTimeout(resolve, Math.ceil(tokenInMs));
-      });
-      clearTimeout(timer);
-    };
-
     for (;;) {
       while (!isStopped && !signal?.aborted && mayStartAnother(connectionId, running.size, isWide)) {
         if (queue.length === 0 && drainedAt !== finished) await claimMore();
@@ -267,7 +252,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       if (running.size === 0) break;
-      await finishedOrToken(connectionId, { isReady: !isStopped && !signal?.aborted && isWide && running.size < MAX_IN_FLIGHT_PER_CONNECTION, hasMore: queue.length > 0 || drainedAt !== finished });
+      await new Promise<void>((resolve) => (wake = resolve));
     }
     // Shutting down or paused: what was claimed but not started is claimable again at once.
     await releaseAll(queue.splice(0));
