@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Audience, Recurrence } from '../../src/campaigns/model.ts';
 import type { PgTable } from 'drizzle-orm/pg-core';
@@ -195,4 +197,27 @@ export async function copyFromSqlite(source: Db, target: PgDb): Promise<void> {
       for (let i = 0; i < rows.length; i += 1_000) await tx.insert(to as PgTable).values(rows.slice(i, i + 1_000));
     });
   }
+}
+
+let clockTicksPerSecond: number | null = null;
+
+/**
+ * CPU time (user + system, ms) of each server process serving this database now, read from
+ * /proc: on the benchmark's own server those are processes of this machine, competing with the
+ * benchmark for its CPUs. Empty where /proc cannot be read (a server elsewhere).
+ */
+export async function backendCpuMs(db: PgDb): Promise<Map<number, number>> {
+  const { rows } = await db.$client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+  clockTicksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      // Fields 14 and 15 (utime, stime) after the parenthesised command name.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      cpu.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond);
+    } catch {
+      // Gone, or not on this machine.
+    }
+  }
+  return cpu;
 }

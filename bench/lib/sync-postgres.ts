@@ -5,7 +5,7 @@ import type { Config } from '../../src/config.ts';
 import type { Fanout } from '../../src/runtime.ts';
 import { audienceOf, needingCreate } from './campaigns.ts';
 import { benchFanout } from './fanout.ts';
-import { seedCampaignsPostgres, startBenchPostgres, type BenchPostgres } from './postgres.ts';
+import { backendCpuMs, seedCampaignsPostgres, startBenchPostgres, type BenchPostgres } from './postgres.ts';
 import { collectingLogger } from './report.ts';
 import { tallyRequests } from './simulator.ts';
 import { printPostgresComparison } from './sync-postgres-report.ts';
@@ -59,6 +59,8 @@ export interface PostgresRoundResult {
   seedMs: number;
   /** CPU time of this process (every instance, the simulator thread) during the sync; the server's is apart. */
   cpuMs: number;
+  /** CPU time of the PostgreSQL processes serving the database during the sync (null: not readable here). */
+  serverCpuMs: number | null;
   busyMs: number;
   load: number;
 }
@@ -100,12 +102,16 @@ export async function runPostgresRound(postgres: BenchPostgres, options: Postgre
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const load = loadavg()[0]!;
+  const serverCpuStarted = await backendCpuMs(db);
   const cpuStarted = process.cpuUsage();
   const eluStarted = performance.eventLoopUtilization();
   timing.startedAt = performance.now();
   const { actualMs, ticks, totals } = await syncUntilDone(fanouts, owed, shape);
   const cpu = process.cpuUsage(cpuStarted);
   const elu = performance.eventLoopUtilization(eluStarted);
+  // The instances' sessions are open until they stop; those started during the sync began at 0.
+  const serverCpu = await backendCpuMs(db);
+  const serverCpuMs = serverCpu.size === 0 ? null : [...serverCpu].reduce((sum, [pid, ms]) => sum + ms - (serverCpuStarted.get(pid) ?? 0), 0);
   loopDelay.disable();
   const held = fanouts.map((f) => f.leases!.held().length);
 
@@ -153,6 +159,7 @@ export async function runPostgresRound(postgres: BenchPostgres, options: Postgre
     maxPerConnection: Math.max(...creates),
     seedMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    serverCpuMs,
     busyMs: elu.active,
     load,
   };
