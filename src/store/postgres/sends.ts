@@ -6,7 +6,7 @@ import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
 import type { SendStore, SendWork } from '../types.ts';
 import { createPostgresFollowUpStore } from './follow-ups.ts';
-import { lockCampaign, lockSend, transaction, writeSendAndCampaign } from './write.ts';
+import { lockCampaignOfSend, lockSend, transaction, writeSendAndCampaign } from './write.ts';
 
 /** The campaigns of these sends, by id (one query however many sends share one). */
 async function campaignsOf(db: PgExecutor, rows: Send[]): Promise<Map<string, Campaign>> {
@@ -75,10 +75,8 @@ export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): 
     // Every commit here is durable (synchronous_commit on, PostgreSQL's default), so `durable`
     // needs nothing more; an operator turning it off gives up exactly-once across power loss.
     async recordOutcome(sendId, owner, now, decide, options = { release: true }) {
-      const [peek] = await db.select({ campaignId: sends.campaignId, leaseOwner: sends.leaseOwner }).from(sends).where(eq(sends.id, sendId));
-      if (!peek || peek.leaseOwner !== owner) return null;
       return transaction(db, async (tx) => {
-        const campaign = await lockCampaign(tx, peek.campaignId);
+        const campaign = await lockCampaignOfSend(tx, sendId);
         if (!campaign) return null;
         const fresh = await lockSend(tx, sendId);
         if (!fresh || fresh.leaseOwner !== owner) return null;
@@ -89,11 +87,9 @@ export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): 
     },
 
     async mutateSend(sendId, now, decide) {
-      const [peek] = await db.select({ campaignId: sends.campaignId }).from(sends).where(eq(sends.id, sendId));
-      if (!peek) return null;
       return transaction(db, async (tx) => {
         // Campaign first, then the send: the lock order every writer keeps (see write.ts).
-        const campaign = await lockCampaign(tx, peek.campaignId);
+        const campaign = await lockCampaignOfSend(tx, sendId);
         const fresh = campaign && (await lockSend(tx, sendId));
         if (!campaign || !fresh) return null;
         const { changes, events = [] } = decide({ send: fresh, campaign });

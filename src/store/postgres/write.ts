@@ -1,4 +1,4 @@
-import { and, asc, eq, gte, inArray } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, gte, inArray, type Table } from 'drizzle-orm';
 import type { Campaign, CampaignChanges } from '../../campaigns/model.ts';
 import type { PgDb, PgExecutor, PgTx } from '../../db/postgres/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/postgres/schema.ts';
@@ -44,6 +44,20 @@ export async function campaignById(db: PgExecutor, id: string): Promise<Campaign
   return row;
 }
 
+/**
+ * The campaign of a send, locked until the transaction ends: the lock order's first step for a
+ * write to that send, found through the send in the same statement (no round trip before the
+ * transaction to learn the campaign's id). The send itself is not locked here.
+ */
+export async function lockCampaignOfSend(tx: PgTx, sendId: string): Promise<Campaign | undefined> {
+  const [row] = await tx
+    .select()
+    .from(campaigns)
+    .where(eq(campaigns.id, tx.select({ campaignId: sends.campaignId }).from(sends).where(eq(sends.id, sendId))))
+    .for('update');
+  return row;
+}
+
 /** The campaign, locked until the transaction ends. */
 export async function lockCampaign(tx: PgTx, id: string): Promise<Campaign | undefined> {
   const [row] = await tx.select().from(campaigns).where(eq(campaigns.id, id)).for('update');
@@ -83,20 +97,47 @@ export async function appendEvents(db: PgExecutor, campaignId: string, now: numb
   await db.insert(campaignEvents).values(events.map((e) => ({ campaignId, sendId: e.sendId ?? null, type: e.type, actor: e.actor, at: now, data: e.data ?? null })));
 }
 
-/** Writes a send's changes (recomputed) and returns the new row. */
-export async function writeSend(db: PgExecutor, send: Send, changes: SendChanges, now: number): Promise<Send> {
-  const [row] = await db.update(sends).set(recomputeSend(send, changes, now)).where(eq(sends.id, send.id)).returning();
-  if (!row) throw new Error(`send ${send.id} vanished during an update`);
-  return row;
+const jsonbKeysOf = (table: Table) => new Set(Object.entries(getTableColumns(table)).filter(([, column]) => column.columnType === 'PgJsonb').map(([key]) => key));
+const SEND_JSONB = jsonbKeysOf(sends);
+const CAMPAIGN_JSONB = jsonbKeysOf(campaigns);
+
+/**
+ * The row as an UPDATE setting `set` leaves it, given the row as this transaction locked and read
+ * it: what RETURNING would answer, without building, sending and parsing every column again (a
+ * sync step writes two sends and a campaign; on PostgreSQL that was a third of its client CPU).
+ * Undefined keys are not written, as drizzle skips them; jsonb values are as PostgreSQL keeps them
+ * (JSON: an undefined member is gone).
+ */
+function asUpdated<T extends object>(locked: T, set: object, jsonbKeys: ReadonlySet<string>): T {
+  const row = { ...locked } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(set)) {
+    if (value === undefined) continue;
+    row[key] = value !== null && jsonbKeys.has(key) ? JSON.parse(JSON.stringify(value)) : value;
+  }
+  return row as T;
 }
 
-/** Writes a campaign's changes after recomputing what follows from them and from its sends. */
+/**
+ * Writes a send's changes (recomputed) and returns the new row. `send` must be the row as this
+ * transaction locked it (FOR UPDATE), or inserted it: the new row is derived from it.
+ */
+export async function writeSend(db: PgExecutor, send: Send, changes: SendChanges, now: number): Promise<Send> {
+  const set = recomputeSend(send, changes, now);
+  const result = await db.update(sends).set(set).where(eq(sends.id, send.id));
+  if (result.rowCount === 0) throw new Error(`send ${send.id} vanished during an update`);
+  return asUpdated(send, set, SEND_JSONB);
+}
+
+/**
+ * Writes a campaign's changes after recomputing what follows from them and from its sends.
+ * `campaign` must be the row as this transaction locked (or inserted) it, as for writeSend.
+ */
 export async function writeCampaign(db: PgExecutor, campaign: Campaign, changes: CampaignChanges, settings: LifecycleSettings): Promise<Campaign> {
   const derived = recomputeCampaign(campaign, changes, await openSendsOf(db, campaign.id), settings);
   if (Object.keys(derived).length === 0) return campaign;
-  const [row] = await db.update(campaigns).set(derived).where(eq(campaigns.id, campaign.id)).returning();
-  if (!row) throw new Error(`campaign ${campaign.id} vanished during an update`);
-  return row;
+  const result = await db.update(campaigns).set(derived).where(eq(campaigns.id, campaign.id));
+  if (result.rowCount === 0) throw new Error(`campaign ${campaign.id} vanished during an update`);
+  return asUpdated(campaign, derived, CAMPAIGN_JSONB);
 }
 
 /**
