@@ -9,8 +9,8 @@ const AIM_RATIO = 0.95;
 const label = (instances: number) => (instances === 1 ? '1 instance' : `${instances} instances`);
 
 function printRounds(results: PostgresRoundResult[]): void {
-  console.log('\nround  inst  actual s  least s  ratio  requests  429s  ticks  retried  ambiguous  takeovers  warn/err  held      shared  in flight  first/last connection done  loop delay p99/max  busy ms/create  cpu s  server cpu s  load');
-  console.log('(held: connections each instance held; shared: connections two instances sent requests on; in flight: most requests the simulator handled at once on one connection; busy ms: event loop not idle; cpu s: this process; server cpu s: the PostgreSQL sessions serving it; load: 1-min average)');
+  console.log('\nround  inst  actual s  least s  ratio  requests  429s  ticks  retried  ambiguous  takeovers  warn/err  held      shared  in flight  first/last connection done  instances done  loop delay p99/max  busy ms/create  cpu s  server cpu s  load');
+  console.log('(held: connections each instance held; shared: connections two instances sent requests on; in flight: most requests the simulator handled at once on one connection; instances done: when each sent its last request, s; busy ms: event loop not idle; cpu s: this process; server cpu s: the PostgreSQL sessions serving it; load: 1-min average)');
   const perCount = new Map<number, number>();
   for (const r of results) {
     const round = (perCount.get(r.instances) ?? 0) + 1;
@@ -33,6 +33,7 @@ function printRounds(results: PostgresRoundResult[]): void {
         String(r.sharedConnections).padStart(6),
         String(r.maxInFlight).padStart(10),
         `${seconds(r.firstFinishMs)} / ${seconds(r.lastFinishMs)}`.padStart(27),
+        r.instanceDoneMs.map((ms) => (ms / 1000).toFixed(1)).join('/').padStart(15),
         `${r.loopDelayP99Ms.toFixed(0)} / ${r.loopDelayMaxMs.toFixed(0)} ms`.padStart(19),
         (r.busyMs / r.totals.created).toFixed(2).padStart(15),
         (r.cpuMs / 1000).toFixed(2).padStart(6),

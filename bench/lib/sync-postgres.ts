@@ -50,6 +50,8 @@ export interface PostgresRoundResult {
   held: number[];
   /** Connections on which more than one instance sent requests (their buckets then overlap). */
   sharedConnections: number;
+  /** When each instance sent its last request (ms into the sync). */
+  instanceDoneMs: number[];
   firstFinishMs: number;
   lastFinishMs: number;
   loopDelayP99Ms: number;
@@ -151,6 +153,7 @@ export async function runPostgresRound(postgres: BenchPostgres, options: Postgre
     logSamples,
     held,
     sharedConnections: [...timing.spentBy.values()].filter((spenders) => spenders.size > 1).length,
+    instanceDoneMs: fanouts.map((_, i) => Math.max(0, ...[...timing.spentBy].filter(([, spenders]) => spenders.has(i)).map(([connectionId]) => timing.lastRequestAt.get(connectionId) ?? 0))),
     firstFinishMs: finishes[0] ?? 0,
     lastFinishMs: finishes.at(-1) ?? 0,
     loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
