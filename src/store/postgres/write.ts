@@ -89,9 +89,12 @@ export async function openSendsOf(db: PgExecutor, campaignId: string, options: {
   return options.lock ? query.for('update') : query;
 }
 
+const eventsInsert = (db: PgExecutor, campaignId: string, now: number, events: EventSpec[]) =>
+  db.insert(campaignEvents).values(events.map((e) => ({ campaignId, sendId: e.sendId ?? null, type: e.type, actor: e.actor, at: now, data: e.data ?? null })));
+
 export async function appendEvents(db: PgExecutor, campaignId: string, now: number, events: EventSpec[]): Promise<void> {
   if (events.length === 0) return;
-  await db.insert(campaignEvents).values(events.map((e) => ({ campaignId, sendId: e.sendId ?? null, type: e.type, actor: e.actor, at: now, data: e.data ?? null })));
+  await eventsInsert(db, campaignId, now, events);
 }
 
 const jsonbKeysOf = (table: Table) => new Set(Object.entries(getTableColumns(table)).filter(([, column]) => column.columnType === 'PgJsonb').map(([key]) => key));
@@ -115,12 +118,16 @@ function asUpdated<T extends object>(locked: T, set: object, jsonbKeys: Readonly
 }
 
 /**
- * Writes a send's changes (recomputed) and returns the new row. `send` must be the row as this
- * transaction locked it (FOR UPDATE), or inserted it: the new row is derived from it.
+ * Writes a send's changes (recomputed) and `events` (appended to its campaign's), and returns the
+ * new row. `send` must be the row as this transaction locked it (FOR UPDATE), or inserted it:
+ * the new row is derived from it.
  */
-export async function writeSend(db: PgExecutor, send: Send, changes: SendChanges, now: number): Promise<Send> {
+export async function writeSend(db: PgExecutor, send: Send, changes: SendChanges, now: number, events: EventSpec[] = []): Promise<Send> {
   const set = recomputeSend(send, changes, now);
-  const result = await db.update(sends).set(set).where(eq(sends.id, send.id));
+  // Events about the send (its campaign's) go in as the update's CTE: one round trip for both.
+  // PostgreSQL runs a data-modifying CTE once, read or not; a vanished send rolls both back.
+  const update = events.length === 0 ? db.update(sends) : db.with(db.$with('appended').as(eventsInsert(db, send.campaignId, now, events).returning({ id: campaignEvents.id }))).update(sends);
+  const result = await update.set(set).where(eq(sends.id, send.id));
   if (result.rowCount === 0) throw new Error(`send ${send.id} vanished during an update`);
   return asUpdated(send, set, SEND_JSONB);
 }
@@ -130,7 +137,12 @@ export async function writeSend(db: PgExecutor, send: Send, changes: SendChanges
  * `campaign` must be the row as this transaction locked (or inserted) it, as for writeSend.
  */
 export async function writeCampaign(db: PgExecutor, campaign: Campaign, changes: CampaignChanges, settings: LifecycleSettings): Promise<Campaign> {
-  const derived = recomputeCampaign(campaign, changes, await openSendsOf(db, campaign.id), settings);
+  // Only what the recompute reads: a full send row costs drizzle and pg far more to build and parse.
+  const open = await db
+    .select({ kind: sends.kind, status: sends.status, reason: sends.reason })
+    .from(sends)
+    .where(and(eq(sends.campaignId, campaign.id), isOpenSend(sends)));
+  const derived = recomputeCampaign(campaign, changes, open, settings);
   if (Object.keys(derived).length === 0) return campaign;
   const result = await db.update(campaigns).set(derived).where(eq(campaigns.id, campaign.id));
   if (result.rowCount === 0) throw new Error(`campaign ${campaign.id} vanished during an update`);
@@ -150,9 +162,8 @@ export async function writeSendAndCampaign(
   now: number,
   settings: LifecycleSettings,
 ): Promise<{ send: Send; campaign: Campaign }> {
-  const updated = await writeSend(tx, send, { ...changes, ...followUpCheckOnSent(send, changes, campaign) }, now);
+  const updated = await writeSend(tx, send, { ...changes, ...followUpCheckOnSent(send, changes, campaign) }, now, events);
   const written = updated.status !== send.status ? await writeCampaign(tx, campaign, {}, settings) : campaign;
-  await appendEvents(tx, send.campaignId, now, events);
   return { send: updated, campaign: written };
 }
 
