@@ -1,10 +1,10 @@
 import { and, asc, eq, getTableColumns, gte, inArray, sql, type Table } from 'drizzle-orm';
-import { QueryBuilder, type PreparedQueryConfig, type SelectedFieldsOrdered } from 'drizzle-orm/pg-core';
 import type { Campaign, CampaignChanges } from '../../campaigns/model.ts';
 import type { PgDb, PgExecutor, PgTx } from '../../db/postgres/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/postgres/schema.ts';
 import type { EventSpec } from '../../events/types.ts';
-import { recomputeCampaign, recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts';
+import { recomputeCampaign, recomputeSend, type LifecycleSettings, type SendForCampaign } from '../../sends/lifecycle.ts';
+import { preparedSelect } from './prepared.ts';
 import type { Send, SendChanges } from '../../sends/model.ts';
 import { isOpenSend } from '../dialect.ts';
 import { followUpCheckOnSent, staleFollowUpChecks } from '../follow-up-checks.ts';
@@ -45,26 +45,14 @@ export async function campaignById(db: PgExecutor, id: string): Promise<Campaign
   return row;
 }
 
-/*
- * The lock of lockSendWithCampaign, built once: drizzle builds a statement's SQL anew at every
- * execution, and for these seventy-odd columns that cost more client CPU than anything else in a
- * sync step. Drizzle cannot run a prepared statement inside a transaction (its issue #613), so the
- * transaction's own session prepares the built query; as a named statement PostgreSQL also parses
- * and plans it once per connection.
- */
-const SEND_WITH_CAMPAIGN_STATEMENT = 'fanout_lock_send_with_campaign';
-const sendWithCampaignQuery = new QueryBuilder()
-  .select({ campaign: campaigns, send: sends })
-  .from(campaigns)
-  .innerJoin(sends, eq(sends.campaignId, campaigns.id))
-  .where(eq(sends.id, sql.placeholder('sendId')))
-  .for('update')
-  .toSQL();
-// In the order of the select list, as drizzle orders a selection's fields (tables by their columns).
-const sendWithCampaignFields: SelectedFieldsOrdered = [
-  ...Object.entries(getTableColumns(campaigns)).map(([key, field]) => ({ path: ['campaign', key], field })),
-  ...Object.entries(getTableColumns(sends)).map(([key, field]) => ({ path: ['send', key], field })),
-];
+/* Built once and run as a named statement (./prepared.ts): a sync step runs it twice. */
+const selectSendWithCampaignForUpdate = preparedSelect<{ campaign: Campaign; send: Send }>('fanout_lock_send_with_campaign', { campaign: campaigns, send: sends }, (select) =>
+  select
+    .from(campaigns)
+    .innerJoin(sends, eq(sends.campaignId, campaigns.id))
+    .where(eq(sends.id, sql.placeholder('sendId')))
+    .for('update'),
+);
 
 /**
  * A send and its campaign, both locked until the transaction ends, in one statement (one round
@@ -73,13 +61,7 @@ const sendWithCampaignFields: SelectedFieldsOrdered = [
  * (test/store/postgres-locks.test.ts shows it); a deadlock would still only cost a retry.
  */
 export async function lockSendWithCampaign(tx: PgTx, sendId: string): Promise<{ campaign: Campaign; send: Send } | undefined> {
-  const statement = tx._.session.prepareQuery<PreparedQueryConfig & { execute: Array<{ campaign: Campaign; send: Send }> }>(
-    sendWithCampaignQuery,
-    sendWithCampaignFields,
-    SEND_WITH_CAMPAIGN_STATEMENT,
-    true,
-  );
-  const [row] = await statement.execute({ sendId });
+  const [row] = await selectSendWithCampaignForUpdate(tx, { sendId });
   return row;
 }
 
@@ -160,17 +142,17 @@ export async function writeSend(db: PgExecutor, send: Send, changes: SendChanges
   return asUpdated(send, set, SEND_JSONB);
 }
 
+/** What the campaign recompute reads of its open sends, no more: a full row costs far more to build and parse. */
+const selectOpenSendStatuses = preparedSelect<SendForCampaign>('fanout_open_send_statuses', { kind: sends.kind, status: sends.status, reason: sends.reason }, (select) =>
+  select.from(sends).where(and(eq(sends.campaignId, sql.placeholder('campaignId')), isOpenSend(sends))),
+);
+
 /**
  * Writes a campaign's changes after recomputing what follows from them and from its sends.
  * `campaign` must be the row as this transaction locked (or inserted) it, as for writeSend.
  */
 export async function writeCampaign(db: PgExecutor, campaign: Campaign, changes: CampaignChanges, settings: LifecycleSettings): Promise<Campaign> {
-  // Only what the recompute reads: a full send row costs drizzle and pg far more to build and parse.
-  const open = await db
-    .select({ kind: sends.kind, status: sends.status, reason: sends.reason })
-    .from(sends)
-    .where(and(eq(sends.campaignId, campaign.id), isOpenSend(sends)));
-  const derived = recomputeCampaign(campaign, changes, open, settings);
+  const derived = recomputeCampaign(campaign, changes, await selectOpenSendStatuses(db, { campaignId: campaign.id }), settings);
   if (Object.keys(derived).length === 0) return campaign;
   const result = await db.update(campaigns).set(derived).where(eq(campaigns.id, campaign.id));
   if (result.rowCount === 0) throw new Error(`campaign ${campaign.id} vanished during an update`);
