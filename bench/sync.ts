@@ -10,6 +10,7 @@
  * loop being measured, and requests reach its bucket when sent, not when that loop is free.
  *
  *   npm run bench:sync [-- --rounds 5 --connections 20 --campaigns 2000 --capacity 30 --refill 10 --latency 100-400]
+ *   npm run bench:sync -- --db postgres --instances 3 [--rounds 3 --pool 10]
  *
  * `--latency MIN-MAX` makes the simulator take a uniform MIN–MAX ms over each request (its
  * latency fault, after the bucket has counted the request), as real OFAuth calls do: they pass
