@@ -10,6 +10,7 @@
  * loop being measured, and requests reach its bucket when sent, not when that loop is free.
  *
  *   npm run bench:sync [-- --rounds 5 --connections 20 --campaigns 2000 --capacity 30 --refill 10 --latency 100-400]
+ *   npm run bench:sync -- --db postgres --instances 3 [--rounds 3 --pool 10]
  *
  * `--latency MIN-MAX` makes the simulator take a uniform MIN–MAX ms over each request (its
  * latency fault, after the bucket has counted the request), as real OFAuth calls do: they pass
@@ -26,6 +27,12 @@
  * 0.1 % of requests, with and without latency. A missed aim prints AIM MISSED; only errors
  * exit non-zero.
  *
+ * `--db postgres` runs the same rounds on PostgreSQL (bench/lib/sync-postgres.ts), and
+ * `--instances N` (PostgreSQL only) puts N instances on that one database side by side with a
+ * single one, in alternate rounds: each its own OFAuth client, pool (`--pool`, default 10, as
+ * DATABASE_POOL_SIZE) and connection leases, as N server processes would be. Aims there: median
+ * ratio ≥ 0.95 and no 429 at all.
+ *
  * The diagnostic columns say where a slow round went: commits and write-transaction time per
  * create (the sync's commits run under synchronous=NORMAL; the create intent's fsync runs off the
  * event loop, see src/store/sqlite/durability.ts; the commit probe below is a FULL commit), event-loop busy
@@ -34,17 +41,30 @@
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
-import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { systemClock } from '../src/clock.ts';
 import { loadConfig, type Config } from '../src/config.ts';
-import { createOfauthClient } from '../src/ofauth/client.ts';
-import type { ReconcileSummary } from '../src/sync/reconciler.ts';
 import { audienceOf, needingCreate, seedCampaigns } from './lib/campaigns.ts';
 import { countCommits, measureCommitMs, openTempDb } from './lib/db.ts';
 import { benchFanout } from './lib/fanout.ts';
 import { collectingLogger, millis, percent, printAim, printTable, seconds, thousands } from './lib/report.ts';
-import { startSimulatorThread, tallyRequests } from './lib/simulator.ts';
+import { tallyRequests } from './lib/simulator.ts';
+import { runPostgresComparison } from './lib/sync-postgres.ts';
+import {
+  benchConnectionIds,
+  boundTimeMs,
+  createsPerConnection,
+  leastTimeMs,
+  LIST_ID,
+  median,
+  newRequestTiming,
+  parseLatency,
+  roundClient,
+  startRoundSimulator,
+  syncUntilDone,
+  type RoundShape,
+  type Totals,
+} from './lib/sync-round.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -56,56 +76,41 @@ const { values: args } = parseArgs({
     'tick-ms': { type: 'string', default: '1000' },
     'timeout-s': { type: 'string', default: '600' },
     latency: { type: 'string', default: '0-0' },
+    db: { type: 'string', default: 'sqlite' },
+    instances: { type: 'string', default: '1' },
+    pool: { type: 'string', default: '10' },
   },
 });
 const ROUNDS = Number(args.rounds);
-const CONNECTIONS = Number(args.connections);
-const CAMPAIGNS = Number(args.campaigns);
-const CAPACITY = Number(args.capacity);
-const REFILL_PER_SECOND = Number(args.refill);
-/** When a tick claimed nothing but rows are still owed (backing off), wait this long, as the cron would. */
-const IDLE_TICK_MS = Number(args['tick-ms']);
-const TIMEOUT_MS = Number(args['timeout-s']) * 1000;
-const LIST_ID = 7001;
-const LATENCY_MS = parseLatency(args.latency);
+const INSTANCES = Number(args.instances);
+const POOL_SIZE = Number(args.pool);
+/** A bad flag: a one-line message and exit code 2, not a stack trace. */
+function refuse(message: string): never {
+  console.error(`bench:sync: ${message}`);
+  process.exit(2);
+}
+if (args.db !== 'sqlite' && args.db !== 'postgres') refuse(`--db must be sqlite or postgres, not ${JSON.stringify(args.db)}`);
+if (!Number.isInteger(INSTANCES) || INSTANCES < 1) refuse(`--instances must be a whole number of at least 1, not ${JSON.stringify(args.instances)}`);
+// Several instances share one database only through PostgreSQL (its connection leases); SQLite is one process's file.
+if (INSTANCES > 1 && args.db !== 'postgres') refuse(`--instances ${INSTANCES} needs --db postgres: several instances share one database on PostgreSQL only`);
+if (!Number.isInteger(POOL_SIZE) || POOL_SIZE < 1) refuse(`--pool must be a whole number of at least 1, not ${JSON.stringify(args.pool)}`);
+
+// The operator's path: the plan's bucket shape goes through config like any deployment's.
+const CONFIG = loadConfig({ OFAUTH_RATE_CAPACITY: args.capacity, OFAUTH_RATE_PER_MINUTE: String(Number(args.refill) * 60) });
+const SHAPE: RoundShape = {
+  connections: Number(args.connections),
+  campaigns: Number(args.campaigns),
+  bucket: { capacity: CONFIG.ofauth.rateCapacity, refillPerSecond: CONFIG.ofauth.refillPerSecond },
+  latencyMs: parseLatency(args.latency),
+  idleTickMs: Number(args['tick-ms']),
+  timeoutMs: Number(args['timeout-s']) * 1000,
+};
+const CAMPAIGNS = SHAPE.campaigns;
+const LATENCY_MS = SHAPE.latencyMs;
+const IDLE_TICK_MS = SHAPE.idleTickMs;
 
 const AIM_RATIO = 0.95;
 const AIM_429_SHARE = 0.001;
-
-/**
- * Expected time for a perfect client: each connection's requests leave at its bucket's slots
- * (0 for the first `capacity`, then one per 1/refill) and each answer takes a uniform
- * [min, max]. The run ends with the latest answer, T = max(slot + latency), whose expectation
- * is lo + ∫ P(T > t) dt over [lo, hi], with P(T ≤ t) = Π F(t − slot) (F the latency's CDF).
- */
-function leastTimeMs(creates: number[], capacity: number, refillPerSecond: number, [min, max]: [number, number]): number {
-  const slots = creates.flatMap((n) => Array.from({ length: n }, (_, j) => (Math.max(0, j - capacity + 1) / refillPerSecond) * 1000));
-  const lastSlot = Math.max(0, ...slots);
-  if (max === min) return lastSlot + min;
-  // Only requests sent within `max - min` of the last one can still be answering after lo.
-  const late = slots.filter((slot) => slot > lastSlot - (max - min));
-  const cdf = (x: number) => Math.min(1, Math.max(0, (x - min) / (max - min)));
-  const lo = lastSlot + min;
-  const hi = lastSlot + max;
-  const stepMs = 0.5;
-  let expected = lo;
-  for (let t = lo; t < hi; t += stepMs) {
-    const mid = t + stepMs / 2;
-    expected += (1 - late.reduce((p, slot) => p * cdf(mid - slot), 1)) * stepMs;
-  }
-  return expected;
-}
-
-/** "100-400" → [100, 400]; a single number N means N–N. */
-function parseLatency(text: string): [number, number] {
-  const match = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
-  const min = Number(match?.[1]);
-  const max = Number(match?.[2] ?? match?.[1]);
-  if (match === null || !(max >= min)) throw new Error(`--latency must be MIN-MAX in ms (e.g. 100-400), got ${JSON.stringify(text)}`);
-  return [min, max];
-}
-
-type Totals = Omit<ReconcileSummary, 'durationMs'>;
 
 interface RoundResult {
   actualMs: number;
@@ -140,66 +145,33 @@ interface RoundResult {
 }
 
 async function runRound(config: Config): Promise<RoundResult> {
-  const bucket = { capacity: config.ofauth.rateCapacity, refillPerSecond: config.ofauth.refillPerSecond };
-  const connectionIds = Array.from({ length: CONNECTIONS }, (_, i) => `conn_bench_${String(i + 1).padStart(2, '0')}`);
-  const sim = await startSimulatorThread({
-    rateLimit: bucket,
-    connections: connectionIds.map((id) => ({ id, lists: [{ id: LIST_ID, name: 'Fans', size: 1_000 }] })),
-    faults: { latencyMs: LATENCY_MS },
-  });
+  const connectionIds = benchConnectionIds(SHAPE.connections);
+  const sim = await startRoundSimulator(SHAPE, connectionIds);
   const temp = openTempDb('sync');
   const { db } = temp;
   const commits = countCommits(db);
 
   const now = systemClock.now();
-  const perConnection = new Map(connectionIds.map((id) => [id, 0]));
   const audience = JSON.stringify(audienceOf(LIST_ID));
-  const seedMs = seedCampaigns(
-    db,
-    CAMPAIGNS,
-    (i) => {
-      const connectionId = connectionIds[i % CONNECTIONS]!;
-      perConnection.set(connectionId, perConnection.get(connectionId)! + 1);
-      // A day ahead: queued with a date, never "late", never sent during the round.
-      return needingCreate(connectionId, now, now + 24 * 3_600_000 + i * 60_000);
-    },
-    () => audience,
-    now,
-  );
+  // A day ahead: queued with a date, never "late", never sent during the round.
+  const seedMs = seedCampaigns(db, CAMPAIGNS, (i) => needingCreate(connectionIds[i % SHAPE.connections]!, now, now + 24 * 3_600_000 + i * 60_000), () => audience, now);
+  const creates = createsPerConnection(SHAPE);
 
-  const lastRequestAt = new Map<string, number>();
-  let runStarted = 0;
-  const client = createOfauthClient({
-    baseUrl: sim.url,
-    apiKey: sim.apiKey,
-    endpoints: config.ofauth.endpoints,
-    timeoutMs: config.ofauth.timeoutMs,
-    rateLimit: bucket,
-    onRequest: (info) => lastRequestAt.set(info.connectionId, performance.now() - runStarted),
-  });
+  const timing = newRequestTiming();
+  const client = roundClient(sim, config, SHAPE, timing);
   const { logger, counts: logCounts, samples: logSamples } = collectingLogger();
   const fanout = await benchFanout({ db, config, clock: systemClock, client, logger });
   const owed = db.$client.prepare('SELECT count(*) FROM sends WHERE sync_due_at IS NOT NULL').pluck();
 
-  const totals: Totals = { connections: 0, claimed: 0, created: 0, updated: 0, deleted: 0, adopted: 0, failed: 0, retried: 0, ambiguous: 0, paused: 0, takeovers: 0 };
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  let ticks = 0;
   loopDelay.enable();
   const load = loadavg()[0]!;
   const cpuStarted = process.cpuUsage();
   const eluStarted = performance.eventLoopUtilization();
   const commitsStarted = commits.count();
   const commitMsStarted = commits.ms();
-  runStarted = performance.now();
-  for (;;) {
-    const summary = await fanout.syncOnce();
-    ticks++;
-    for (const key of Object.keys(totals) as Array<keyof Totals>) totals[key] += summary[key];
-    if ((owed.get() as number) === 0) break;
-    if (performance.now() - runStarted > TIMEOUT_MS) throw new Error(`sync not done after ${seconds(TIMEOUT_MS, 0)}: ${String(owed.get())} campaigns still owed`);
-    if (summary.claimed === 0) await delay(IDLE_TICK_MS);
-  }
-  const actualMs = performance.now() - runStarted;
+  timing.startedAt = performance.now();
+  const { actualMs, ticks, totals } = await syncUntilDone([fanout], async () => owed.get() as number, SHAPE);
   const cpu = process.cpuUsage(cpuStarted);
   const elu = performance.eventLoopUtilization(eluStarted);
   const commitCount = commits.count() - commitsStarted;
@@ -213,19 +185,17 @@ async function runRound(config: Config): Promise<RoundResult> {
     throw new Error(`expected ${CAMPAIGNS} campaigns queued and ${CAMPAIGNS} remote messages, got ${queued} queued and ${remote} remote`);
   }
 
-  const maxPerConnection = Math.max(...perConnection.values());
-  const leastMs = leastTimeMs([...perConnection.values()], bucket.capacity, bucket.refillPerSecond, LATENCY_MS);
-  const boundMs = (Math.max(0, maxPerConnection - bucket.capacity) / bucket.refillPerSecond) * 1000 + LATENCY_MS[0];
+  const leastMs = leastTimeMs(creates, SHAPE.bucket.capacity, SHAPE.bucket.refillPerSecond, LATENCY_MS);
   const tally = tallyRequests(await sim.requestCounts());
   const maxInFlight = Math.max(...Object.values(await sim.maxInFlight()));
-  const finishes = [...lastRequestAt.values()].sort((a, b) => a - b);
+  const finishes = [...timing.lastRequestAt.values()].sort((a, b) => a - b);
   await fanout.stop();
   await sim.close();
   temp.dispose();
   return {
     actualMs,
     leastMs,
-    boundMs,
+    boundMs: boundTimeMs(creates, SHAPE),
     ratio: leastMs / actualMs,
     requests: tally.total,
     rateLimited: tally.rateLimited,
@@ -240,7 +210,7 @@ async function runRound(config: Config): Promise<RoundResult> {
     firstFinishMs: finishes[0] ?? 0,
     lastFinishMs: finishes.at(-1) ?? 0,
     seedMs,
-    maxPerConnection,
+    maxPerConnection: Math.max(...creates),
     maxInFlight,
     cpuMs: (cpu.user + cpu.system) / 1000,
     busyMs: elu.active,
@@ -250,15 +220,7 @@ async function runRound(config: Config): Promise<RoundResult> {
   };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
-
-async function main(): Promise<void> {
-  // The operator's path: the plan's bucket shape goes through config like any deployment's.
-  const config = loadConfig({ OFAUTH_RATE_CAPACITY: String(CAPACITY), OFAUTH_RATE_PER_MINUTE: String(REFILL_PER_SECOND * 60) });
+async function runSqlite(config: Config): Promise<void> {
   const commitBeforeMs = measureCommitMs();
 
   const results: RoundResult[] = [];
@@ -268,7 +230,7 @@ async function main(): Promise<void> {
   const first = results[0]!;
   printTable('bench:sync — backlog sync against the simulator (real clock, temp-file SQLite, default sync settings)', [
     ['campaigns', `${thousands(CAMPAIGNS)} per round, one create each (seeded in ${seconds(first.seedMs)})`],
-    ['connections', `${CONNECTIONS} (at most ${first.maxPerConnection} creates on one)`],
+    ['connections', `${SHAPE.connections} (at most ${first.maxPerConnection} creates on one)`],
     ['bucket (simulator = client)', `capacity ${config.ofauth.rateCapacity}, refill ${config.ofauth.refillPerSecond}/s`],
     ['simulator latency', LATENCY_MS[1] === 0 ? 'none' : `${LATENCY_MS[0]}–${LATENCY_MS[1]} ms per request (uniform)`],
     ['sync settings', `batch ${config.sync.batch}, lease ${seconds(config.sync.leaseMs, 0)}, idle tick every ${IDLE_TICK_MS} ms`],
@@ -320,6 +282,8 @@ async function main(): Promise<void> {
   const limitedMet = printAim(`429s ≤ ${AIM_429_SHARE * 100} % of requests`, rateLimited <= AIM_429_SHARE * requests, percent(rateLimited, requests));
   console.log(`  all aims met: ${ratioMet && limitedMet ? 'yes' : 'no'}`);
 }
+
+const main = () => (args.db === 'postgres' ? runPostgresComparison({ config: CONFIG, shape: SHAPE, rounds: ROUNDS, instances: INSTANCES, poolSize: POOL_SIZE }) : runSqlite(CONFIG));
 
 main().catch((error: unknown) => {
   console.error('bench:sync failed:', error);

@@ -58,6 +58,12 @@ export function atRest(connectionId: string, status: 'queued' | 'sent', remoteId
 /** The send id the sends migration gives a one-shot campaign's send: the campaign's ULID. */
 export const oneShotSendId = (campaignId: string) => `snd_${campaignId.slice(4)}`;
 
+/** Throws when a seed row's sync_due_at disagrees with what the sync plan derives from its facts. */
+export function checkSeedRow(c: SeedCampaign, i: number, createdAt: number): void {
+  const facts = { ...c, dueAt: c.scheduledAt, remoteDeletedAt: null, createStartedAt: null, nextAttemptAt: null };
+  if ((syncDueAt(facts, createdAt) === null) !== (c.syncDueAt === null)) throw new Error(`seed row ${i} has sync_due_at ${c.syncDueAt} but its facts say otherwise`);
+}
+
 /**
  * Inserts `count` one-shot campaigns, each with its send (kind 'scheduled'), through prepared
  * statements in one transaction (the fast path SQLite offers; row-at-a-time commits would each
@@ -80,8 +86,7 @@ export function seedCampaigns(db: Db, count: number, make: (i: number) => SeedCa
   withIndexesDeferred(db, ['campaigns', 'sends'], () => {
     for (let i = 0; i < count; i++) {
       const c = make(i);
-      const facts = { ...c, dueAt: c.scheduledAt, remoteDeletedAt: null, createStartedAt: null, nextAttemptAt: null };
-      if ((syncDueAt(facts, createdAt) === null) !== (c.syncDueAt === null)) throw new Error(`seed row ${i} has sync_due_at ${c.syncDueAt} but its facts say otherwise`);
+      checkSeedRow(c, i, createdAt);
       const at = c.createdAt ?? createdAt;
       const id = newCampaignId(at);
       insertCampaign.run(id, `Bench campaign ${i}`, c.connectionId, c.messageJson ?? message, audienceJson(c.connectionId), c.scheduledAt, oneShotStatus(c.status), c.revision, at, at);

@@ -1,11 +1,16 @@
-import type { Recurrence } from '../../src/campaigns/model.ts';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Audience, Recurrence } from '../../src/campaigns/model.ts';
 import type { PgTable } from 'drizzle-orm/pg-core';
 import { closePostgres, openPostgres, type PgDb } from '../../src/db/postgres/client.ts';
 import * as pgSchema from '../../src/db/postgres/schema.ts';
 import type { Db } from '../../src/db/sqlite/client.ts';
 import * as sqliteSchema from '../../src/db/sqlite/schema.ts';
 import { createDatabaseFromTemplate, startTestPostgres } from '../../test/helpers/postgres-server.ts';
-import { benchMessage } from './campaigns.ts';
+import { newCampaignId } from '../../src/ids.ts';
+import { oneShotStatus } from '../../src/sends/lifecycle.ts';
+import { benchMessage, checkSeedRow, oneShotSendId, type SeedCampaign } from './campaigns.ts';
 
 /*
  * PostgreSQL for the benchmarks: the tests' own server (PostgreSQL's binaries from the
@@ -16,9 +21,17 @@ import { benchMessage } from './campaigns.ts';
  * number; reads are unaffected.
  */
 
+export interface BenchDatabase {
+  url: string;
+  db: PgDb;
+  /** Another pool on the same database, as another instance has (closed by dispose, if its owner did not). */
+  open(poolSize: number): PgDb;
+  dispose(): Promise<void>;
+}
+
 export interface BenchPostgres {
   /** A fresh migrated database, with a pool of `poolSize`. */
-  createDatabase(poolSize: number): Promise<{ url: string; db: PgDb; dispose(): Promise<void> }>;
+  createDatabase(poolSize: number): Promise<BenchDatabase>;
   stop(): Promise<void>;
 }
 
@@ -29,16 +42,23 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
   return {
     async createDatabase(poolSize) {
       const created = await createDatabaseFromTemplate(server, `fanout_bench_${process.pid}_${++count}`);
-      const db = openPostgres({ url: created.url, poolSize, statementTimeoutMs: 0, ssl: 'disable' });
+      const pools: PgDb[] = [];
+      const open = (size: number) => {
+        const pool = openPostgres({ url: created.url, poolSize: size, statementTimeoutMs: 0, ssl: 'disable' });
+        pools.push(pool);
+        return pool;
+      };
+      const db = open(poolSize);
       let disposed = false;
       const dispose = async () => {
         if (disposed) return;
         disposed = true;
-        await closePostgres(db).catch(() => {});
+        // A pool its owner closed already rejects a second end(); it is closed either way.
+        for (const pool of pools) await closePostgres(pool).catch(() => {});
         await created.drop();
       };
       made.push(dispose);
-      return { url: created.url, db, dispose };
+      return { url: created.url, db, open, dispose };
     },
     async stop() {
       for (const dispose of made) await dispose().catch(() => {});
@@ -83,6 +103,49 @@ export async function seedAtRestPostgres(db: PgDb, options: { count: number; con
      FROM (${rows}) r`,
     [...shared, created],
   );
+}
+
+/**
+ * The PostgreSQL twin of seedCampaigns: the same one-shot campaigns and sends (ULID ids, the
+ * lifecycle's campaign status, every other column its default), checked the same way, written
+ * through the PostgreSQL schema as the store writes them, in batches of 500 rows, one
+ * transaction. Then VACUUM (ANALYZE), as after any seed here. Returns milliseconds taken.
+ */
+export async function seedCampaignsPostgres(db: PgDb, count: number, make: (i: number) => SeedCampaign, audience: (connectionId: string) => Audience, createdAt: number): Promise<number> {
+  const started = performance.now();
+  const campaigns: Array<typeof pgSchema.campaigns.$inferInsert> = [];
+  const sends: Array<typeof pgSchema.sends.$inferInsert> = [];
+  for (let i = 0; i < count; i++) {
+    const c = make(i);
+    checkSeedRow(c, i, createdAt);
+    const at = c.createdAt ?? createdAt;
+    const id = newCampaignId(at);
+    const message = c.messageJson !== undefined ? (JSON.parse(c.messageJson) as typeof benchMessage) : benchMessage;
+    campaigns.push({ id, name: `Bench campaign ${i}`, connectionId: c.connectionId, message, audience: audience(c.connectionId), scheduledAt: c.scheduledAt, status: oneShotStatus(c.status), revision: c.revision, createdBy: 'bench', createdAt: at, updatedAt: at });
+    sends.push({
+      id: oneShotSendId(id),
+      campaignId: id,
+      connectionId: c.connectionId,
+      kind: 'scheduled',
+      dueAt: c.scheduledAt,
+      revision: c.revision,
+      status: c.status,
+      createdAt: at,
+      updatedAt: at,
+      syncState: c.syncState,
+      remoteId: c.remoteId,
+      syncedRevision: c.syncedRevision,
+      lastSyncedAt: c.lastSyncedAt,
+      syncDueAt: c.syncDueAt,
+      sentAt: c.sentAt !== undefined ? c.sentAt : c.status === 'sent' ? c.scheduledAt : null,
+    });
+  }
+  await db.transaction(async (tx) => {
+    for (let i = 0; i < count; i += 500) await tx.insert(pgSchema.campaigns).values(campaigns.slice(i, i + 500));
+    for (let i = 0; i < count; i += 500) await tx.insert(pgSchema.sends).values(sends.slice(i, i + 500));
+  });
+  await analyze(db);
+  return performance.now() - started;
 }
 
 /** Seeds `count` running series (no sends yet), due for materialisation `leadMs` before `nextOccurrenceAt`. */
@@ -134,4 +197,27 @@ export async function copyFromSqlite(source: Db, target: PgDb): Promise<void> {
       for (let i = 0; i < rows.length; i += 1_000) await tx.insert(to as PgTable).values(rows.slice(i, i + 1_000));
     });
   }
+}
+
+let clockTicksPerSecond: number | null = null;
+
+/**
+ * CPU time (user + system, ms) of each server process serving this database now, read from
+ * /proc: on the benchmark's own server those are processes of this machine, competing with the
+ * benchmark for its CPUs. Empty where /proc cannot be read (a server elsewhere).
+ */
+export async function backendCpuMs(db: PgDb): Promise<Map<number, number>> {
+  const { rows } = await db.$client.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = current_database()');
+  clockTicksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    try {
+      // Fields 14 and 15 (utime, stime) after the parenthesised command name.
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      cpu.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicksPerSecond);
+    } catch {
+      // Gone, or not on this machine.
+    }
+  }
+  return cpu;
 }

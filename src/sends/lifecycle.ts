@@ -75,13 +75,16 @@ export interface LifecycleSettings {
   recurrenceLeadMs: number;
 }
 
+/** What recomputeCampaign reads of a send: a store may load these columns alone. */
+export type SendForCampaign = Pick<Send, 'kind' | 'status' | 'reason'>;
+
 /**
  * The changes to write for a campaign after its own changes and its sends' (`sends`: every send
  * that can still change, after this write). A one-shot campaign mirrors its send; a series whose
  * end was reached completes once every send is final, and is due for materialisation `lead`
  * before its next occurrence while it runs.
  */
-export function recomputeCampaign(campaign: Campaign, changes: CampaignChanges, sends: Send[], settings: LifecycleSettings): CampaignChanges {
+export function recomputeCampaign(campaign: Campaign, changes: CampaignChanges, sends: SendForCampaign[], settings: LifecycleSettings): CampaignChanges {
   const next = { ...campaign, ...changes };
   const derived: CampaignChanges = { ...changes };
   const followUpCount = next.followUps?.length ?? 0;

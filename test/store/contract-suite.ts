@@ -644,6 +644,18 @@ export function defineStoreContract(backend: StoreBackend): void {
       expect(await store.campaigns.sendEvents(send.id, 0, 10)).toMatchObject([{ type: 'remote_created', actor: SYNC_ACTOR, at: T0 + 2 }]);
     });
 
+    it('answers the send and campaign it wrote exactly as a fresh read finds them, JSON columns included', async () => {
+      const { campaign, send } = await createOneShot(store, T0);
+      await store.sends.claim({ connectionId: 'conn_a', owner: 'worker-1', now: T0 + 1, leaseMs: MINUTE, limit: 1 });
+      const resolvedAudience = { key: 'chats:priority', fanIds: [11, 12], resolvedAt: T0 + 2, pages: 1 };
+
+      const result = await store.sends.recordOutcome(send.id, 'worker-1', T0 + 2, () => ({ changes: { ...queuedRemotely('7002', T0 + 2), resolvedAudience } }));
+
+      expect(result!.send).toMatchObject({ resolvedAudience, status: 'queued' });
+      expect(result!.campaign).toMatchObject({ status: 'queued' });
+      expect(await store.campaigns.find(campaign.id)).toStrictEqual({ campaign: result!.campaign, send: result!.send, series: null });
+    });
+
     it('extends the lease by leaseMs when not releasing', async () => {
       const { send } = await createOneShot(store, T0);
       await store.sends.claim({ connectionId: 'conn_a', owner: 'worker-1', now: T0 + 1, leaseMs: MINUTE, limit: 1 });

@@ -1,10 +1,18 @@
-import { and, asc, count, desc, eq, inArray, isNotNull, lte } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNotNull, lte, sql } from 'drizzle-orm';
 import type { Column } from 'drizzle-orm';
 import type { PgDb } from '../../db/postgres/client.ts';
 import { campaigns, connections, runs, sends } from '../../db/postgres/schema.ts';
 import { QUEUED_SEND_STATUSES, RUNS_KEPT, isSuccessAlreadyRecorded, summarizeConnections, toConnection } from '../connection-rules.ts';
 import type { ConnectionStore, Run, RunStore } from '../types.ts';
+import { preparedSelect } from './prepared.ts';
 import { transaction, writeSend } from './write.ts';
+
+/* Read after every successful OFAuth call: built once, a named statement (./prepared.ts). */
+const selectHealth = preparedSelect<{ pausedAt: number | null; lastSuccessAt: number | null }>(
+  'fanout_connection_health',
+  { pausedAt: connections.pausedAt, lastSuccessAt: connections.lastSuccessAt },
+  (select) => select.from(connections).where(eq(connections.id, sql.placeholder('id'))),
+);
 
 /**
  * Connection health (the twin of ../sqlite/connections.ts). The connection row is locked before
@@ -50,7 +58,7 @@ export function createPostgresConnectionStore(db: PgDb): ConnectionStore {
 
     /* The usual case (not paused, stamped within SUCCESS_STAMP_MS) is one read and no write. */
     async markHealthy(id, now) {
-      const [known] = await db.select({ pausedAt: connections.pausedAt, lastSuccessAt: connections.lastSuccessAt }).from(connections).where(eq(connections.id, id));
+      const [known] = await selectHealth(db, { id });
       if (isSuccessAlreadyRecorded(known, now)) return false;
       return transaction(db, async (tx) => {
         // Inserted if missing (another instance may insert it at the same moment: no conflict

@@ -6,7 +6,7 @@ import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
 import type { SendStore, SendWork } from '../types.ts';
 import { createPostgresFollowUpStore } from './follow-ups.ts';
-import { lockCampaign, lockSend, transaction, writeSendAndCampaign } from './write.ts';
+import { lockSendWithCampaign, transaction, writeSendAndCampaign } from './write.ts';
 
 /** The campaigns of these sends, by id (one query however many sends share one). */
 async function campaignsOf(db: PgExecutor, rows: Send[]): Promise<Map<string, Campaign>> {
@@ -71,17 +71,14 @@ export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): 
       });
     },
 
-    /* Campaign first, then the send (write.ts's lock order); the lease is checked on the locked row. */
+    /* Campaign and send locked together (write.ts's lock order); the lease is checked on the locked row. */
     // Every commit here is durable (synchronous_commit on, PostgreSQL's default), so `durable`
     // needs nothing more; an operator turning it off gives up exactly-once across power loss.
     async recordOutcome(sendId, owner, now, decide, options = { release: true }) {
-      const [peek] = await db.select({ campaignId: sends.campaignId, leaseOwner: sends.leaseOwner }).from(sends).where(eq(sends.id, sendId));
-      if (!peek || peek.leaseOwner !== owner) return null;
       return transaction(db, async (tx) => {
-        const campaign = await lockCampaign(tx, peek.campaignId);
-        if (!campaign) return null;
-        const fresh = await lockSend(tx, sendId);
-        if (!fresh || fresh.leaseOwner !== owner) return null;
+        const locked = await lockSendWithCampaign(tx, sendId);
+        if (!locked || locked.send.leaseOwner !== owner) return null;
+        const { campaign, send: fresh } = locked;
         const { changes, events = [] } = decide({ send: fresh, campaign });
         const lease = options.release ? { leaseOwner: null, leaseExpiresAt: null } : { leaseExpiresAt: now + (options.leaseMs ?? 0) };
         return writeSendAndCampaign(tx, campaign, fresh, { ...changes, ...lease }, events, now, settings);
@@ -89,13 +86,11 @@ export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): 
     },
 
     async mutateSend(sendId, now, decide) {
-      const [peek] = await db.select({ campaignId: sends.campaignId }).from(sends).where(eq(sends.id, sendId));
-      if (!peek) return null;
       return transaction(db, async (tx) => {
         // Campaign first, then the send: the lock order every writer keeps (see write.ts).
-        const campaign = await lockCampaign(tx, peek.campaignId);
-        const fresh = campaign && (await lockSend(tx, sendId));
-        if (!campaign || !fresh) return null;
+        const locked = await lockSendWithCampaign(tx, sendId);
+        if (!locked) return null;
+        const { campaign, send: fresh } = locked;
         const { changes, events = [] } = decide({ send: fresh, campaign });
         return writeSendAndCampaign(tx, campaign, fresh, changes, events, now, settings);
       });

@@ -8,7 +8,7 @@ import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
 import { hasLiveCopy, isTrackedSince, postgresDialect, snapshotsMatching } from '../dialect.ts';
 import type { DayTotalsRow, PageResult, Snapshot, StatsStore } from '../types.ts';
-import { lockCampaign, lockCampaigns, lockSend, transaction, writeSendAndCampaign } from './write.ts';
+import { lockCampaign, lockCampaigns, lockSendWithCampaign, transaction, writeSendAndCampaign } from './write.ts';
 
 /** Both ids of an item: OFAuth may list a queued message under its queue id. */
 const remoteIdsOf = (item: StatsItem): string[] => (item.queueId === null || item.queueId === item.id ? [String(item.id)] : [String(item.id), String(item.queueId)]);
@@ -126,12 +126,10 @@ export function createPostgresStatsStore(db: PgDb, settings: LifecycleSettings):
     },
 
     async flagMissing(sendId, now, decide) {
-      const [peek] = await db.select({ campaignId: sends.campaignId }).from(sends).where(eq(sends.id, sendId));
-      if (!peek) return false;
       return transaction(db, async (tx) => {
-        const campaign = await lockCampaign(tx, peek.campaignId);
-        const fresh = campaign && (await lockSend(tx, sendId));
-        if (!campaign || !fresh) return false;
+        const locked = await lockSendWithCampaign(tx, sendId);
+        if (!locked) return false;
+        const { campaign, send: fresh } = locked;
         const decision = decide(fresh);
         if (decision === null) return false;
         await writeSendAndCampaign(tx, campaign, fresh, decision.changes, decision.events, now, settings);
