@@ -15,6 +15,7 @@ interface Statement<Row> {
 type PlannedCountRow = { connectionId: string; status: SendStatus; count: number };
 import { lookupIdempotent, rememberIdempotent } from './idempotency.ts';
 import { followUpCheckOnSent } from '../follow-up-checks.ts';
+import { rowDecoder } from './row-decoder.ts';
 import { appendEvents, campaignById, openSendsOf, refreshFollowUpChecks, writeCampaign, writeSend } from './write.ts';
 
 /** Send ids per IN-list when reading audiences (well under either driver's parameter limit). */
@@ -52,8 +53,28 @@ const isOneShotSend = sql`${sends.kind} = 'scheduled'`;
 /** A series' summary counts its occurrences: follow-ups have their own stats (GET /v1/sends/{id}). */
 const isNotFollowUp = sql`${sends.kind} <> 'follow_up'`;
 
+const campaignRow = rowDecoder<Campaign>(campaigns);
+const sendRow = rowDecoder<Send>(sends);
+
+/**
+ * A campaign and its one-shot send (null: none, or a series), from a raw row of
+ * `select({ campaign: campaigns, send: sends })`: the campaign's columns, then the send's. The
+ * send is absent when its id is null, as drizzle's left join decides it.
+ */
+function decodeJoined(values: readonly unknown[]): { campaign: Campaign; send: Send | null } {
+  const campaign = campaignRow.decode(values, 0);
+  const send = values[campaignRow.width] === null || campaign.recurrence !== null ? null : sendRow.decode(values, campaignRow.width);
+  return { campaign, send };
+}
+
 export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): CampaignStore {
-  const byId = db.select().from(campaigns).where(eq(campaigns.id, sql.placeholder('id'))).prepare();
+  /** The one-shot's send comes with the campaign: one statement for GET /v1/campaigns/{id}, not two. */
+  const byIdWithSend = db
+    .select({ campaign: campaigns, send: sends })
+    .from(campaigns)
+    .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend))
+    .where(eq(campaigns.id, sql.placeholder('id')))
+    .prepare();
   const oneShotOf = db
     .select()
     .from(sends)
@@ -175,8 +196,11 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
     },
 
     async find(id) {
-      const campaign = byId.get({ id });
-      return campaign ? recordOf(campaign) : null;
+      const values = byIdWithSend.values({ id })[0];
+      if (!values) return null;
+      const { campaign, send } = decodeJoined(values);
+      if (campaign.recurrence !== null) return { campaign, send: null, series: seriesSummaries([campaign.id]).get(campaign.id)! };
+      return { campaign, send, series: null };
     },
 
     async list(filter) {
@@ -194,9 +218,9 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
       if (filter.scheduledTo !== undefined) params.scheduledTo = filter.scheduledTo;
       if (filter.nameContains !== undefined) params.namePattern = containsPattern(filter.nameContains);
       if (filter.beforeId) params.beforeId = filter.beforeId;
-      const rows = query.all(params);
+      const rows = query.values(params).map(decodeJoined);
       const summaries = seriesSummaries(rows.filter((r) => r.campaign.recurrence !== null).map((r) => r.campaign.id));
-      return rows.map(({ campaign, send }) => ({ campaign, send: campaign.recurrence === null ? send : null, series: summaries.get(campaign.id) ?? null }));
+      return rows.map(({ campaign, send }) => ({ campaign, send, series: summaries.get(campaign.id) ?? null }));
     },
 
     async mutate(id, now, decide) {
