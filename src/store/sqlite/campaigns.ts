@@ -16,6 +16,7 @@ type PlannedCountRow = { connectionId: string; status: SendStatus; count: number
 import { lookupIdempotent, rememberIdempotent } from './idempotency.ts';
 import { followUpCheckOnSent } from '../follow-up-checks.ts';
 import { rowDecoder } from './row-decoder.ts';
+import { reusableLimit } from './statements.ts';
 import { appendEvents, campaignById, openSendsOf, refreshFollowUpChecks, writeCampaign, writeSend } from './write.ts';
 
 /** Send ids per IN-list when reading audiences (well under either driver's parameter limit). */
@@ -100,7 +101,7 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
       .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend))
       .where(and(...where))
       .orderBy(desc(campaigns.id))
-      .limit(sql.placeholder('limit'))
+      .limit(reusableLimit('limit'))
       .prepare();
   };
   const listQueries = new Map<string, ReturnType<typeof prepareList>>();
