@@ -246,7 +246,8 @@ export function createCampaignService(deps: CampaignServiceDeps) {
     async list(principal: Principal, query: ListCampaignsQuery & { nameContains?: string }): Promise<{ items: CampaignView[]; nextCursor: string | null }> {
       let connectionIds = principal.connectionIds;
       if (query.connectionId) connectionIds = canAccessConnection(principal, query.connectionId) ? [query.connectionId] : [];
-      const rows = await store.list({
+      // Only the columns a view shows: a page read whole costs twice as much (see listViews).
+      const rows = await store.listViews({
         // De-duplicated: ?status=sent repeated a thousand times is one filter (and one cached statement).
         statuses: query.status ? [...new Set(query.status)] : undefined,
         connectionIds,

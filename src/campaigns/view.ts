@@ -1,6 +1,6 @@
 import { ValidationError } from '../errors.ts';
 import type { Send } from '../sends/model.ts';
-import type { CampaignRecord, StoredEvent } from '../store/types.ts';
+import type { CampaignViewRecord, StoredEvent } from '../store/types.ts';
 import { toFollowUpView } from './follow-ups.ts';
 import { sendStatuses, type Campaign, type SendStatus } from './model.ts';
 import type { CampaignView, EventView } from './schemas.ts';
@@ -9,7 +9,7 @@ import type { CampaignView, EventView } from './schemas.ts';
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** A send's sync state as the API shows it; a draft (no send yet) is idle at its revision. */
-export function toSyncView(send: Send | null, campaign: Pick<Campaign, 'revision'>): NonNullable<CampaignView['sync']> {
+export function toSyncView(send: NonNullable<CampaignViewRecord['send']> | null, campaign: Pick<Campaign, 'revision'>): NonNullable<CampaignView['sync']> {
   if (send === null) {
     return { state: 'idle', remoteId: null, revision: campaign.revision, syncedRevision: 0, attempts: 0, lastError: null, nextAttemptAt: null, lastSyncedAt: null };
   }
@@ -36,7 +36,7 @@ export function toStatsView(send: Pick<Send, 'sentCount' | 'viewedCount' | 'purc
  * copy here (a shared `base` spread into each shape cost ~12 µs per campaign, more than reading
  * its row; the message's spread ~0.8 µs against 0.13 µs).
  */
-export function toCampaignView({ campaign, send, series }: CampaignRecord): CampaignView {
+export function toCampaignView({ campaign, send, series }: CampaignViewRecord): CampaignView {
   // Campaigns saved before unsendAfter existed have none: never.
   const message = Object.assign({}, campaign.message, { unsendAfter: campaign.message.unsendAfter ?? null });
   const followUps = campaign.followUps === null ? undefined : campaign.followUps.map(toFollowUpView);
@@ -80,7 +80,7 @@ export function toCampaignView({ campaign, send, series }: CampaignRecord): Camp
   return view;
 }
 
-function seriesStatsView(series: CampaignRecord['series']): CampaignView['stats'] {
+function seriesStatsView(series: CampaignViewRecord['series']): CampaignView['stats'] {
   const totals = series?.totals ?? null;
   return totals === null ? null : { sentCount: totals.sentCount, viewedCount: totals.viewedCount, purchasedCount: totals.purchasedCount, observedAt: iso(totals.observedAt)! };
 }

@@ -1,5 +1,5 @@
 import { Column, getTableColumns } from 'drizzle-orm';
-import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
+import type { SQLiteColumn, SQLiteTable } from 'drizzle-orm/sqlite-core';
 
 /**
  * Decodes one table's columns out of a raw (array-mode) result row, exactly as drizzle's select
@@ -10,25 +10,35 @@ import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
  * cells: more than the query itself. This does the kind checks once per table.
  */
 export interface RowDecoder<Row> {
+  /** The columns decoded, by key, in the order to select them (`select({ x: decoder.columns })`). */
+  readonly columns: Record<string, SQLiteColumn>;
   /** How many values of the raw row are this table's. */
   readonly width: number;
-  /** The row starting at `offset`, in the order drizzle selects a table (its columns as declared). */
+  /** The row starting at `offset`. */
   decode(values: readonly unknown[], offset: number): Row;
 }
 
-export function rowDecoder<Row>(table: SQLiteTable): RowDecoder<Row> {
-  const entries = Object.entries(getTableColumns(table));
-  const keys = entries.map(([key]) => key);
+/** A decoder of `table`'s columns: all as declared (what `select().from(table)` reads), or `keys` in that order. */
+export function rowDecoder<Row>(table: SQLiteTable, keys?: readonly string[]): RowDecoder<Row> {
+  const all = getTableColumns(table) as Record<string, SQLiteColumn>;
+  const picked = keys ?? Object.keys(all);
+  const columns = Object.fromEntries(
+    picked.map((key) => {
+      if (!all[key]) throw new Error(`the table has no column ${key}`);
+      return [key, all[key]];
+    }),
+  );
   // Columns whose driver value is the value itself (most of them) skip the call.
-  const decoders = entries.map(([, column]) => (column.mapFromDriverValue === Column.prototype.mapFromDriverValue ? null : column));
+  const decoders = picked.map((key) => (all[key]!.mapFromDriverValue === Column.prototype.mapFromDriverValue ? null : all[key]!));
   return {
-    width: keys.length,
+    columns,
+    width: picked.length,
     decode(values, offset) {
       const row: Record<string, unknown> = {};
-      for (let i = 0; i < keys.length; i++) {
+      for (let i = 0; i < picked.length; i++) {
         const value = values[offset + i];
         const decoder = decoders[i]!;
-        row[keys[i]!] = value === null || decoder === null ? value : decoder.mapFromDriverValue(value);
+        row[picked[i]!] = value === null || decoder === null ? value : decoder.mapFromDriverValue(value);
       }
       return row as Row;
     },
