@@ -156,6 +156,8 @@ export interface CampaignStore {
     respond: (record: CampaignRecord) => StoredResponse;
   }): Promise<StoredResponse>;
   find(id: string): Promise<CampaignRecord | null>;
+  /** find cut to the view's columns (CampaignViewRecord): what GET /v1/campaigns/{id} reads. */
+  findView(id: string): Promise<CampaignViewRecord | null>;
   /** Newest first by id (time-sortable), so rows inserted meanwhile never shift a later page. */
   list(filter: CampaignFilter): Promise<CampaignRecord[]>;
   /**

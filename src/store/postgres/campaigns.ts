@@ -92,6 +92,7 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
     .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend))
     .where(eq(campaigns.id, sql.placeholder('id')))
     .prepare('fanout_campaign_by_id');
+  const viewWithOneShot = db.select(viewColumns).from(campaigns).leftJoin(sends, oneShotSendOfCampaign).where(eq(campaigns.id, sql.placeholder('id'))).prepare('fanout_campaign_view_by_id');
 
   /** Events matching `where` with ids after `afterId`, oldest first. */
   const eventsAfter = async (where: SQL, afterId: number, limit: number): Promise<StoredEvent[]> =>
@@ -131,6 +132,13 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
 
     async find(id) {
       const [row] = await withOneShot.execute({ id });
+      if (!row) return null;
+      if (row.campaign.recurrence === null) return { campaign: row.campaign, send: row.send, series: null };
+      return { campaign: row.campaign, send: null, series: (await seriesSummaries(db, [id])).get(id)! };
+    },
+
+    async findView(id) {
+      const [row] = await viewWithOneShot.execute({ id });
       if (!row) return null;
       if (row.campaign.recurrence === null) return { campaign: row.campaign, send: row.send, series: null };
       return { campaign: row.campaign, send: null, series: (await seriesSummaries(db, [id])).get(id)! };

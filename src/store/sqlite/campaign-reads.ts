@@ -73,13 +73,13 @@ function listParams(filter: CampaignFilter): Record<string, unknown> {
 /** Enough for every shape real callers produce; a flood of odd shapes only empties the cache. */
 export const MAX_CACHED_LIST_QUERIES = 64;
 
-/** find, list and listViews of the SQLite campaign store; `seriesSummaries` reads the series among the rows. */
+/** find, findView, list and listViews of the SQLite campaign store; `seriesSummaries` reads the series among the rows. */
 export function createSqliteCampaignReads(db: Db, seriesSummaries: (ids: string[]) => Map<string, SeriesSummary>) {
   const joined = <C, S>(shape: JoinedRow<C, S>) =>
     db.select({ campaign: shape.campaign.columns, send: shape.send.columns }).from(campaigns).leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend));
 
   /** The one-shot's send comes with the campaign: one statement for GET /v1/campaigns/{id}, not two. */
-  const byIdWithSend = joined(wholeRow).where(eq(campaigns.id, sql.placeholder('id'))).prepare();
+  const byId = { whole: joined(wholeRow).where(eq(campaigns.id, sql.placeholder('id'))).prepare(), view: joined(viewRow).where(eq(campaigns.id, sql.placeholder('id'))).prepare() };
 
   const placeholders = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => sql.placeholder(`${prefix}${i}`));
   const prepareList = (shape: JoinedRow<unknown, unknown>, filter: CampaignFilter) => {
@@ -115,14 +115,16 @@ export function createSqliteCampaignReads(db: Db, seriesSummaries: (ids: string[
     return rows.map(({ campaign, send }) => ({ campaign, send, series: summaries.get(campaign.id) ?? null }));
   }
 
+  function findIn<C extends { id: string; recurrence: unknown }, S>(shape: JoinedRow<C, S>, id: string) {
+    const values = byId[shape.name].values({ id })[0];
+    if (!values) return null;
+    const { campaign, send } = decodeJoined(shape, values);
+    return { campaign, send, series: campaign.recurrence === null ? null : seriesSummaries([campaign.id]).get(campaign.id)! };
+  }
+
   return {
-    find(id: string): CampaignRecord | null {
-      const values = byIdWithSend.values({ id })[0];
-      if (!values) return null;
-      const { campaign, send } = decodeJoined(wholeRow, values);
-      if (campaign.recurrence !== null) return { campaign, send: null, series: seriesSummaries([campaign.id]).get(campaign.id)! };
-      return { campaign, send, series: null };
-    },
+    find: (id: string): CampaignRecord | null => findIn(wholeRow, id),
+    findView: (id: string): CampaignViewRecord | null => findIn(viewRow, id),
     list: (filter: CampaignFilter): CampaignRecord[] => listIn(wholeRow, filter),
     listViews: (filter: CampaignFilter): CampaignViewRecord[] => listIn(viewRow, filter),
   };

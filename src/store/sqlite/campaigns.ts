@@ -134,6 +134,10 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
       return reads.find(id);
     },
 
+    async findView(id) {
+      return reads.findView(id);
+    },
+
     async list(filter) {
       return reads.list(filter);
     },

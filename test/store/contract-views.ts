@@ -13,14 +13,31 @@ const cutToView = ({ campaign, send, series }: CampaignRecord) => ({
   series,
 });
 
-/** listViews: list's rows, read only as wide as the API shows them. */
-export function defineListViewContract(backend: StoreBackend): void {
+/** findView and listViews: find's and list's rows, read only as wide as the API shows them. */
+export function defineViewReadContract(backend: StoreBackend): void {
   let store: Store;
   beforeEach(async () => {
     store = await backend.open();
   });
   afterEach(async () => {
     await store.close();
+  });
+
+  describe('campaigns.findView', () => {
+    it("gives find's record cut to the view's columns: a one-shot with its send, a series with its summary, a draft bare", async () => {
+      const oneShot = await createOneShot(store, T0);
+      await changeSend(store, oneShot.send, T0 + 2 * HOUR, sentRemotely('mm_1', T0 + 2 * HOUR, { sentCount: 90, viewedCount: 40, purchasedCount: 3 }));
+      const series = await createSeries(store, T0 + 1, { nextOccurrenceAt: T0 + DAY, occurrences: [T0 + DAY] });
+      const draft = await createDraft(store, T0 + 2);
+
+      for (const id of [oneShot.campaign.id, series.campaign.id, draft.campaign.id]) {
+        const whole = (await store.campaigns.find(id))!;
+        expect(await store.campaigns.findView(id)).toEqual(cutToView(whole));
+      }
+      expect((await store.campaigns.findView(oneShot.campaign.id))!.send).toMatchObject({ remoteId: 'mm_1', sentCount: 90 });
+      expect((await store.campaigns.findView(series.campaign.id))!.series!.sendCounts.pending).toBe(1);
+      expect(await store.campaigns.findView('cmp_unknown')).toBeNull();
+    });
   });
 
   describe('campaigns.listViews', () => {
