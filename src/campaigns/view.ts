@@ -1,4 +1,5 @@
 import { ValidationError } from '../errors.ts';
+import { toIsoUtc } from '../iso-time.ts';
 import type { Send } from '../sends/model.ts';
 import type { CampaignViewRecord, StoredEvent } from '../store/types.ts';
 import { toFollowUpView } from './follow-ups.ts';
@@ -6,7 +7,7 @@ import { sendStatuses, type Campaign, type SendStatus } from './model.ts';
 import type { CampaignView, EventView } from './schemas.ts';
 
 /** Epoch milliseconds as ISO-8601 UTC, null kept. */
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+export const iso = (ms: number | null): string | null => (ms === null ? null : toIsoUtc(ms));
 
 /** A send's sync state as the API shows it; a draft (no send yet) is idle at its revision. */
 export function toSyncView(send: NonNullable<CampaignViewRecord['send']> | null, campaign: Pick<Campaign, 'revision'>): NonNullable<CampaignView['sync']> {
