@@ -158,12 +158,12 @@ async function measure(targets: Target[], rounds: number): Promise<Measurement[]
 }
 
 /**
- * The scheduled-range list's SQL as the store prepares it (the service asks for limit + 1) and
- * its query plan on the seeded file.
+ * The scheduled-range list's SQL as the store prepares it for the API (listViews; the service
+ * asks for limit + 1) and its query plan on the seeded file.
  */
 async function explainRangeList(db: Db, from: number, to: number): Promise<{ sql: string; plan: string[] }> {
   const { result, statements } = traceStatements(db, () =>
-    createSqliteStore(db, { recurrenceLeadMs: loadConfig({}).recurrence.leadMs }).campaigns.list({ connectionIds: null, scheduledFrom: from, scheduledTo: to, limit: 21 }),
+    createSqliteStore(db, { recurrenceLeadMs: loadConfig({}).recurrence.leadMs }).campaigns.listViews({ connectionIds: null, scheduledFrom: from, scheduledTo: to, limit: 21 }),
   );
   await result;
   const statement = statements.find((s) => s.runs > 0 && /scheduled_at/i.test(s.sql));

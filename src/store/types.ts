@@ -36,6 +36,25 @@ export interface CampaignRecord {
   series: SeriesSummary | null;
 }
 
+/** The campaign columns the API shows (toCampaignView reads nothing else). */
+export const CAMPAIGN_VIEW_COLUMNS = [
+  'id', 'name', 'connectionId', 'message', 'audience', 'scheduledAt', 'recurrence', 'followUps', 'status', 'revision',
+  'failureReason', 'createdBy', 'createdAt', 'updatedAt', 'nextOccurrenceAt',
+] as const satisfies ReadonlyArray<keyof Campaign>;
+
+/** The send columns the API shows of a one-shot's send; `id` first, which tells a left join's "no send". */
+export const SEND_VIEW_COLUMNS = [
+  'id', 'syncState', 'remoteId', 'revision', 'syncedRevision', 'attempts', 'lastError', 'nextAttemptAt', 'lastSyncedAt',
+  'sentCount', 'viewedCount', 'purchasedCount', 'statsObservedAt',
+] as const satisfies ReadonlyArray<keyof Send>;
+
+/** A CampaignRecord cut to what the API shows of it: what a list page reads. */
+export interface CampaignViewRecord {
+  campaign: Pick<Campaign, (typeof CAMPAIGN_VIEW_COLUMNS)[number]>;
+  send: Pick<Send, (typeof SEND_VIEW_COLUMNS)[number]> | null;
+  series: SeriesSummary | null;
+}
+
 /** What a campaign mutation decides on: the campaign and every send that can still change. */
 export interface CampaignState {
   campaign: Campaign;
@@ -137,8 +156,16 @@ export interface CampaignStore {
     respond: (record: CampaignRecord) => StoredResponse;
   }): Promise<StoredResponse>;
   find(id: string): Promise<CampaignRecord | null>;
+  /** find cut to the view's columns (CampaignViewRecord): what GET /v1/campaigns/{id} reads. */
+  findView(id: string): Promise<CampaignViewRecord | null>;
   /** Newest first by id (time-sortable), so rows inserted meanwhile never shift a later page. */
   list(filter: CampaignFilter): Promise<CampaignRecord[]>;
+  /**
+   * The same rows as list, cut to the view's columns (CampaignViewRecord): what the API and the
+   * dashboard page through. A row read whole is 69 columns, this 28, and reading a column costs
+   * the same whatever it holds, so a page costs less than half.
+   */
+  listViews(filter: CampaignFilter): Promise<CampaignViewRecord[]>;
   /** Null when there is no such campaign (decide is not called). */
   mutate(id: string, now: number, decide: (state: CampaignState) => CampaignMutation): Promise<CampaignRecord | null>;
   /** Series whose next occurrence is within reach (series_due_at <= now), oldest due first. */

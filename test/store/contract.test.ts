@@ -9,6 +9,7 @@ import { createTestDb } from '../helpers/app.ts';
 import { createTestPgDatabase } from '../helpers/postgres.ts';
 import { defineFollowUpContract } from './contract-follow-ups.ts';
 import { defineInstanceContract } from './contract-instances.ts';
+import { defineViewReadContract } from './contract-views.ts';
 import { defineAudienceContract } from './contract-audience.ts';
 import { defineRaceContract } from './contract-races.ts';
 import { defineSendWorkflowContract } from './contract-send-workflows.ts';
@@ -70,4 +71,5 @@ describe.each(backends)('$name store contract', (backend) => {
   defineFollowUpContract(backend);
   defineAudienceContract(backend);
   defineSendWorkflowContract(backend);
+  defineViewReadContract(backend);
 });

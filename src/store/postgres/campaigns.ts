@@ -6,7 +6,7 @@ import { recomputeSend, type LifecycleSettings } from '../../sends/lifecycle.ts'
 import { sendDefaults, type NewSend } from '../../sends/model.ts';
 import { containsPattern, postgresDialect, runningSeriesMatching } from '../dialect.ts';
 import { foldSeriesSummaries } from '../series-summary.ts';
-import type { CampaignRecord, CampaignStore, SendAudience, SeriesSummary, StoredEvent } from '../types.ts';
+import { CAMPAIGN_VIEW_COLUMNS, SEND_VIEW_COLUMNS, type CampaignFilter, type CampaignRecord, type CampaignStore, type SendAudience, type SeriesSummary, type StoredEvent } from '../types.ts';
 import { claimIdempotent, pruneIdempotent, rememberIdempotent } from './idempotency.ts';
 import { followUpCheckOnSent } from '../follow-up-checks.ts';
 import { appendEvents, lockCampaign, openSendsOf, refreshFollowUpChecks, transaction, writeCampaign, writeSend } from './write.ts';
@@ -58,7 +58,33 @@ async function recordOf(db: PgExecutor, campaign: Campaign): Promise<CampaignRec
   return { campaign, send: send ?? null, series: null };
 }
 
+const oneShotSendOfCampaign = and(eq(sends.campaignId, campaigns.id), isOneShotSend);
+
+/** The columns the API shows (CampaignViewRecord): a list page reads these, not whole rows. */
+const viewColumns = {
+  campaign: Object.fromEntries(CAMPAIGN_VIEW_COLUMNS.map((key) => [key, campaigns[key]])) as Pick<typeof campaigns, (typeof CAMPAIGN_VIEW_COLUMNS)[number]>,
+  send: Object.fromEntries(SEND_VIEW_COLUMNS.map((key) => [key, sends[key]])) as Pick<typeof sends, (typeof SEND_VIEW_COLUMNS)[number]>,
+};
+
+function listWhere(filter: CampaignFilter): SQL | undefined {
+  const where: SQL[] = [];
+  if (filter.statuses?.length) where.push(inArray(campaigns.status, filter.statuses));
+  if (filter.connectionIds) where.push(filter.connectionIds.length > 0 ? inArray(campaigns.connectionId, filter.connectionIds) : postgresDialect.none);
+  if (filter.scheduledFrom !== undefined) where.push(gte(campaigns.scheduledAt, filter.scheduledFrom));
+  if (filter.scheduledTo !== undefined) where.push(lte(campaigns.scheduledAt, filter.scheduledTo));
+  // ILIKE with an escape character, so a search for "50%" means the text, not a pattern.
+  if (filter.nameContains !== undefined) where.push(sql`${campaigns.name} ILIKE ${containsPattern(filter.nameContains)} ESCAPE '\\'`);
+  if (filter.beforeId) where.push(lt(campaigns.id, filter.beforeId));
+  return and(...where);
+}
+
 export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSettings): CampaignStore {
+  /** A page of campaigns with their series' summaries; a series has no one-shot send whatever the join found. */
+  async function withSummaries<C extends { id: string; recurrence: unknown }, S>(rows: Array<{ campaign: C; send: S | null }>) {
+    const summaries = await seriesSummaries(db, rows.filter((r) => r.campaign.recurrence !== null).map((r) => r.campaign.id));
+    return rows.map(({ campaign, send }) => ({ campaign, send: campaign.recurrence === null ? send : null, series: summaries.get(campaign.id) ?? null }));
+  }
+
   // Named, so each pooled connection plans it once: the API's hottest read.
   const withOneShot = db
     .select({ campaign: campaigns, send: sends })
@@ -66,6 +92,7 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
     .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend))
     .where(eq(campaigns.id, sql.placeholder('id')))
     .prepare('fanout_campaign_by_id');
+  const viewWithOneShot = db.select(viewColumns).from(campaigns).leftJoin(sends, oneShotSendOfCampaign).where(eq(campaigns.id, sql.placeholder('id'))).prepare('fanout_campaign_view_by_id');
 
   /** Events matching `where` with ids after `afterId`, oldest first. */
   const eventsAfter = async (where: SQL, afterId: number, limit: number): Promise<StoredEvent[]> =>
@@ -110,24 +137,21 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
       return { campaign: row.campaign, send: null, series: (await seriesSummaries(db, [id])).get(id)! };
     },
 
+    async findView(id) {
+      const [row] = await viewWithOneShot.execute({ id });
+      if (!row) return null;
+      if (row.campaign.recurrence === null) return { campaign: row.campaign, send: row.send, series: null };
+      return { campaign: row.campaign, send: null, series: (await seriesSummaries(db, [id])).get(id)! };
+    },
+
     async list(filter) {
-      const where: SQL[] = [];
-      if (filter.statuses?.length) where.push(inArray(campaigns.status, filter.statuses));
-      if (filter.connectionIds) where.push(filter.connectionIds.length > 0 ? inArray(campaigns.connectionId, filter.connectionIds) : postgresDialect.none);
-      if (filter.scheduledFrom !== undefined) where.push(gte(campaigns.scheduledAt, filter.scheduledFrom));
-      if (filter.scheduledTo !== undefined) where.push(lte(campaigns.scheduledAt, filter.scheduledTo));
-      // ILIKE with an escape character, so a search for "50%" means the text, not a pattern.
-      if (filter.nameContains !== undefined) where.push(sql`${campaigns.name} ILIKE ${containsPattern(filter.nameContains)} ESCAPE '\\'`);
-      if (filter.beforeId) where.push(lt(campaigns.id, filter.beforeId));
-      const rows = await db
-        .select({ campaign: campaigns, send: sends })
-        .from(campaigns)
-        .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend))
-        .where(and(...where))
-        .orderBy(desc(campaigns.id))
-        .limit(filter.limit);
-      const summaries = await seriesSummaries(db, rows.filter((r) => r.campaign.recurrence !== null).map((r) => r.campaign.id));
-      return rows.map(({ campaign, send }) => ({ campaign, send: campaign.recurrence === null ? send : null, series: summaries.get(campaign.id) ?? null }));
+      const rows = await db.select({ campaign: campaigns, send: sends }).from(campaigns).leftJoin(sends, oneShotSendOfCampaign).where(listWhere(filter)).orderBy(desc(campaigns.id)).limit(filter.limit);
+      return withSummaries(rows);
+    },
+
+    async listViews(filter) {
+      const rows = await db.select(viewColumns).from(campaigns).leftJoin(sends, oneShotSendOfCampaign).where(listWhere(filter)).orderBy(desc(campaigns.id)).limit(filter.limit);
+      return withSummaries(rows);
     },
 
     /* The campaign row is locked first, then its open sends (the lock order of write.ts). */

@@ -1,13 +1,13 @@
-import { and, asc, desc, eq, gt, gte, inArray, lt, lte, ne, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, lte, ne, sql, type SQL } from 'drizzle-orm';
 import type { Campaign, SendStatus } from '../../campaigns/model.ts';
 import type { Db } from '../../db/sqlite/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import { recomputeSend } from '../../sends/lifecycle.ts';
 import { sendDefaults, type NewSend, type Send } from '../../sends/model.ts';
-import { containsPattern, runningSeriesMatching, sqliteDialect } from '../dialect.ts';
+import { runningSeriesMatching } from '../dialect.ts';
 import { foldSeriesSummaries } from '../series-summary.ts';
-import type { CampaignFilter, CampaignRecord, CampaignStore, PlannedSend, SendAudience, SeriesSummary, StoredEvent } from '../types.ts';
+import type { CampaignRecord, CampaignStore, PlannedSend, SendAudience, SeriesSummary, StoredEvent } from '../types.ts';
 
 interface Statement<Row> {
   all(...params: unknown[]): Row[];
@@ -15,25 +15,11 @@ interface Statement<Row> {
 type PlannedCountRow = { connectionId: string; status: SendStatus; count: number };
 import { lookupIdempotent, rememberIdempotent } from './idempotency.ts';
 import { followUpCheckOnSent } from '../follow-up-checks.ts';
+import { createSqliteCampaignReads, isOneShotSend, MAX_CACHED_LIST_QUERIES } from './campaign-reads.ts';
 import { appendEvents, campaignById, openSendsOf, refreshFollowUpChecks, writeCampaign, writeSend } from './write.ts';
 
 /** Send ids per IN-list when reading audiences (well under either driver's parameter limit). */
 const AUDIENCE_CHUNK = 500;
-
-/** The parts of a filter that change the SQL text; the values are bound as parameters. */
-function listShapeKey(filter: CampaignFilter): string {
-  return [
-    filter.statuses?.length ?? 0,
-    filter.connectionIds === null ? 'any' : filter.connectionIds.length,
-    filter.scheduledFrom === undefined ? '' : 'from',
-    filter.scheduledTo === undefined ? '' : 'to',
-    filter.nameContains === undefined ? '' : 'name',
-    filter.beforeId ? 'before' : '',
-  ].join('|');
-}
-
-/** Enough for every shape real callers produce; a flood of odd shapes only empties the cache. */
-const MAX_CACHED_LIST_QUERIES = 64;
 
 /** Inserts new sends with their derived columns; an occurrence that already has a live send is skipped. */
 function insertSends(db: Db, rows: NewSend[], now: number): void {
@@ -43,12 +29,6 @@ function insertSends(db: Db, rows: NewSend[], now: number): void {
   }
 }
 
-/**
- * `kind = 'scheduled'` as a literal, not a bound parameter: it matches the partial index
- * sends_one_shot_idx, and a parameter in a partial-index term makes SQLite (built with STAT4)
- * recompile the statement on every run (89 µs against 25 µs, measured by bench:api).
- */
-const isOneShotSend = sql`${sends.kind} = 'scheduled'`;
 /** A series' summary counts its occurrences: follow-ups have their own stats (GET /v1/sends/{id}). */
 const isNotFollowUp = sql`${sends.kind} <> 'follow_up'`;
 
@@ -74,36 +54,11 @@ export function plannedSendsSql(connectionCount: number | null): { counts: strin
 }
 
 export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): CampaignStore {
-  const byId = db.select().from(campaigns).where(eq(campaigns.id, sql.placeholder('id'))).prepare();
   const oneShotOf = db
     .select()
     .from(sends)
     .where(and(eq(sends.campaignId, sql.placeholder('id')), isOneShotSend))
     .prepare();
-
-  const placeholders = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => sql.placeholder(`${prefix}${i}`));
-  const prepareList = (filter: CampaignFilter) => {
-    const where: SQL[] = [];
-    if (filter.statuses?.length) where.push(inArray(campaigns.status, placeholders('status', filter.statuses.length)));
-    if (filter.connectionIds) {
-      // An empty list means no connection at all, never "any".
-      where.push(filter.connectionIds.length > 0 ? inArray(campaigns.connectionId, placeholders('connection', filter.connectionIds.length)) : sqliteDialect.none);
-    }
-    if (filter.scheduledFrom !== undefined) where.push(gte(campaigns.scheduledAt, sql.placeholder('scheduledFrom')));
-    if (filter.scheduledTo !== undefined) where.push(lte(campaigns.scheduledAt, sql.placeholder('scheduledTo')));
-    // LIKE with an escape character, so a search for "50%" means the text, not a pattern.
-    if (filter.nameContains !== undefined) where.push(sql`${campaigns.name} LIKE ${sql.placeholder('namePattern')} ESCAPE '\\'`);
-    if (filter.beforeId) where.push(lt(campaigns.id, sql.placeholder('beforeId')));
-    return db
-      .select({ campaign: campaigns, send: sends })
-      .from(campaigns)
-      .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend))
-      .where(and(...where))
-      .orderBy(desc(campaigns.id))
-      .limit(sql.placeholder('limit'))
-      .prepare();
-  };
-  const listQueries = new Map<string, ReturnType<typeof prepareList>>();
 
   const plannedStatements = new Map<number | null, { counts: Statement<PlannedCountRow>; sends: Statement<PlannedSend> }>();
   function plannedQueries(connectionCount: number | null) {
@@ -142,6 +97,7 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
     return { campaign, send: oneShotOf.get({ id: campaign.id }) ?? null, series: null };
   }
 
+  const reads = createSqliteCampaignReads(db, seriesSummaries);
   const immediate = <T>(fn: () => T): T => db.transaction(fn, { behavior: 'immediate' });
 
   /** Events matching `where` with ids after `afterId`, oldest first. */
@@ -181,28 +137,19 @@ export function createSqliteCampaignStore(db: Db, settings: LifecycleSettings): 
     },
 
     async find(id) {
-      const campaign = byId.get({ id });
-      return campaign ? recordOf(campaign) : null;
+      return reads.find(id);
+    },
+
+    async findView(id) {
+      return reads.findView(id);
     },
 
     async list(filter) {
-      const key = listShapeKey(filter);
-      let query = listQueries.get(key);
-      if (!query) {
-        if (listQueries.size >= MAX_CACHED_LIST_QUERIES) listQueries.clear();
-        query = prepareList(filter);
-        listQueries.set(key, query);
-      }
-      const params: Record<string, unknown> = { limit: filter.limit };
-      filter.statuses?.forEach((status, i) => (params[`status${i}`] = status));
-      filter.connectionIds?.forEach((connectionId, i) => (params[`connection${i}`] = connectionId));
-      if (filter.scheduledFrom !== undefined) params.scheduledFrom = filter.scheduledFrom;
-      if (filter.scheduledTo !== undefined) params.scheduledTo = filter.scheduledTo;
-      if (filter.nameContains !== undefined) params.namePattern = containsPattern(filter.nameContains);
-      if (filter.beforeId) params.beforeId = filter.beforeId;
-      const rows = query.all(params);
-      const summaries = seriesSummaries(rows.filter((r) => r.campaign.recurrence !== null).map((r) => r.campaign.id));
-      return rows.map(({ campaign, send }) => ({ campaign, send: campaign.recurrence === null ? send : null, series: summaries.get(campaign.id) ?? null }));
+      return reads.list(filter);
+    },
+
+    async listViews(filter) {
+      return reads.listViews(filter);
     },
 
     async mutate(id, now, decide) {
