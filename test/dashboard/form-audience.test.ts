@@ -43,6 +43,16 @@ describe('dashboard: the form\'s audience and follow-up', () => {
     expect(page.body).not.toContain('id="f-lists" name="userLists"');
   });
 
+  it('says the follow-up may come from FOLLOW_UP_MIN_AFTER, as configured', async () => {
+    h = await buildSyncHarness({ env: { FOLLOW_UP_MIN_AFTER: '90m' } });
+    browser = new DashboardClient(h.app);
+    await browser.signIn(TEST_ADMIN_TOKEN);
+
+    const page = await browser.get('/campaigns/new');
+
+    expect(page.body).toContain('<p class="hint" id="f-fu-after-hint">90m to 7d after the send:');
+  });
+
   it('saves ticked lists, chat filters and a follow-up as the API would', async () => {
     await start();
     await browser.get('/campaigns/new');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { formatAfter } from '../../campaigns/follow-ups.ts';
 import type { ChatFilter } from '../../campaigns/model.ts';
 import { createCampaignBodySchema, patchCampaignBodySchema, type CampaignView } from '../../campaigns/schemas.ts';
 import { AppError } from '../../errors.ts';
@@ -71,6 +72,7 @@ export function campaignFormRoutes(dashboard: Dashboard) {
         catalog: isIdsPicker ? null : await listCatalog(request, input.form.connectionId),
         chatFilterChoices: CHAT_FILTER_CHOICES,
         isFollowUpEditable: isFollowUpEditable(campaign),
+        followUpMinAfter: formatAfter(dashboard.fanout.config.followUps.minAfterMs),
         preview: input.preview ?? null,
       },
       status,
