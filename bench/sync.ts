@@ -62,8 +62,8 @@ import {
   roundClient,
   startRoundSimulator,
   syncUntilDone,
+  type RoundFigures,
   type RoundShape,
-  type Totals,
 } from './lib/sync-round.ts';
 
 const { values: args } = parseArgs({
@@ -112,20 +112,7 @@ const IDLE_TICK_MS = SHAPE.idleTickMs;
 const AIM_RATIO = 0.95;
 const AIM_429_SHARE = 0.001;
 
-interface RoundResult {
-  actualMs: number;
-  leastMs: number;
-  /** Last send by the buckets plus the least latency: no client can be faster. */
-  boundMs: number;
-  ratio: number;
-  requests: number;
-  rateLimited: number;
-  byKey: Record<string, number>;
-  ticks: number;
-  totals: Totals;
-  warnings: number;
-  errors: number;
-  logSamples: string[];
+interface RoundResult extends RoundFigures {
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
   firstFinishMs: number;

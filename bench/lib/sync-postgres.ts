@@ -19,8 +19,8 @@ import {
   roundClient,
   startRoundSimulator,
   syncUntilDone,
+  type RoundFigures,
   type RoundShape,
-  type Totals,
 } from './sync-round.ts';
 
 /*
@@ -32,20 +32,8 @@ import {
  * them; nothing hands the leases over mid-run.
  */
 
-export interface PostgresRoundResult {
+export interface PostgresRoundResult extends RoundFigures {
   instances: number;
-  actualMs: number;
-  leastMs: number;
-  boundMs: number;
-  ratio: number;
-  requests: number;
-  rateLimited: number;
-  byKey: Record<string, number>;
-  ticks: number;
-  totals: Totals;
-  warnings: number;
-  errors: number;
-  logSamples: string[];
   /** Connections each instance held at the end of the sync. */
   held: number[];
   /** Connections on which more than one instance sent requests (their buckets then overlap). */

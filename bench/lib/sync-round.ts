@@ -68,6 +68,23 @@ export function roundClient(sim: SimulatorThread, config: Config, shape: RoundSh
 
 export type Totals = Omit<ReconcileSummary, 'durationMs'>;
 
+/** What every round reports, whichever backend ran it. */
+export interface RoundFigures {
+  actualMs: number;
+  leastMs: number;
+  /** Last send by the buckets plus the least latency: no client can be faster. */
+  boundMs: number;
+  ratio: number;
+  requests: number;
+  rateLimited: number;
+  byKey: Record<string, number>;
+  ticks: number;
+  totals: Totals;
+  warnings: number;
+  errors: number;
+  logSamples: string[];
+}
+
 const emptyTotals = (): Totals => ({ connections: 0, claimed: 0, created: 0, updated: 0, deleted: 0, adopted: 0, failed: 0, retried: 0, ambiguous: 0, paused: 0, takeovers: 0 });
 
 /**
