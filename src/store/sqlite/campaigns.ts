@@ -49,7 +49,7 @@ export function plannedSendsSql(connectionCount: number | null): { counts: strin
     sends: `SELECT s.id AS sendId, s.campaign_id AS campaignId, c.name AS campaignName, s.connection_id AS connectionId, s.kind AS kind,
                 s.status AS status, ${PLANNED_AT} AS plannedAt, s.sent_at AS sentAt
          FROM sends s JOIN campaigns c ON c.id = s.campaign_id
-         WHERE ${window} ORDER BY ${PLANNED_AT}, s.id LIMIT ?`,
+         WHERE ${window} ORDER BY ${PLANNED_AT}, s.id LIMIT ? + 0`,
   };
 }
 

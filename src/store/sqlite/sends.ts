@@ -27,8 +27,8 @@ export function createSqliteSendStore(db: Db, settings: LifecycleSettings): Send
        AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
        AND (? IS NULL OR id = ?)
        AND (? IS NULL OR campaign_id = ?)
-     ORDER BY sync_due_at LIMIT ?`,
-  );
+     ORDER BY sync_due_at LIMIT ? + 0`,
+  ); // LIMIT ? + 0, not a bare ?: prepared once, not again at each claim (see reusableLimit)
 
   const siblingDueTimes = db.$client.prepare<[string, string, number, number], { dueAt: number }>(
     `SELECT due_at AS dueAt FROM sends
