@@ -1,11 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_ADMIN_TOKEN } from '../helpers/app.ts';
 import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
 import { issueToken } from '../helpers/tokens.ts';
 import { createSimCampaign } from '../sync/support.ts';
-import { campaignForm, DashboardClient } from './support.ts';
+import { ADMIN_PRINCIPAL, campaignForm, DashboardClient, signedInAdmin } from './support.ts';
 
-const admin = { tokenId: 't', name: 'x', role: 'admin' as const, connectionIds: null };
+const admin = ADMIN_PRINCIPAL;
 
 /** The form's audience by list name, chat filters and follow-up, against the simulator's lists over loopback HTTP. */
 describe('dashboard: the form\'s audience and follow-up', () => {
@@ -16,9 +15,7 @@ describe('dashboard: the form\'s audience and follow-up', () => {
   });
 
   async function start() {
-    h = await buildSyncHarness();
-    browser = new DashboardClient(h.app);
-    await browser.signIn(TEST_ADMIN_TOKEN);
+    ({ h, browser } = await signedInAdmin());
   }
 
   /** The form with lists ticked instead of typed, as a browser posts checkboxes. */
@@ -44,9 +41,7 @@ describe('dashboard: the form\'s audience and follow-up', () => {
   });
 
   it('says the follow-up may come from FOLLOW_UP_MIN_AFTER, as configured', async () => {
-    h = await buildSyncHarness({ env: { FOLLOW_UP_MIN_AFTER: '90m' } });
-    browser = new DashboardClient(h.app);
-    await browser.signIn(TEST_ADMIN_TOKEN);
+    ({ h, browser } = await signedInAdmin({ env: { FOLLOW_UP_MIN_AFTER: '90m' } }));
 
     const page = await browser.get('/campaigns/new');
 

@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TEST_ADMIN_TOKEN } from '../helpers/app.ts';
-import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
+import type { SyncHarness } from '../helpers/sync.ts';
 import { createSimCampaign } from '../sync/support.ts';
-import { campaignForm, DashboardClient } from './support.ts';
+import { ADMIN_PRINCIPAL, campaignForm, DashboardClient, signedInAdmin } from './support.ts';
 
-const admin = { tokenId: 't', name: 'x', role: 'admin' as const, connectionIds: null };
+const admin = ADMIN_PRINCIPAL;
 
 /** The form's Preview (the audience service's preview, nothing stored) and a save's overlap warnings. */
 describe('dashboard: preview and overlap warnings', () => {
@@ -15,9 +14,7 @@ describe('dashboard: preview and overlap warnings', () => {
   });
 
   async function start() {
-    h = await buildSyncHarness();
-    browser = new DashboardClient(h.app);
-    await browser.signIn(TEST_ADMIN_TOKEN);
+    ({ h, browser } = await signedInAdmin());
   }
 
   /** 18:00 in Berlin on 2 January 2030, the time campaignForm() asks for. */

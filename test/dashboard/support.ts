@@ -1,4 +1,17 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { TEST_ADMIN_TOKEN } from '../helpers/app.ts';
+import { buildSyncHarness, type SyncHarness } from '../helpers/sync.ts';
+
+/** The principal the services see for the test admin token, for reading back what a page saved. */
+export const ADMIN_PRINCIPAL = { tokenId: 't', name: 'x', role: 'admin' as const, connectionIds: null };
+
+/** A sync harness (simulator over loopback) with a browser signed in as the test admin. */
+export async function signedInAdmin(options: Parameters<typeof buildSyncHarness>[0] = {}): Promise<{ h: SyncHarness; browser: DashboardClient }> {
+  const h = await buildSyncHarness(options);
+  const browser = new DashboardClient(h.app);
+  await browser.signIn(TEST_ADMIN_TOKEN);
+  return { h, browser };
+}
 
 /**
  * A browser's share of a dashboard conversation over app.inject: it keeps the session cookie
