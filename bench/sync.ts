@@ -48,13 +48,9 @@ import { audienceOf, needingCreate, seedCampaigns } from './lib/campaigns.ts';
 import { countCommits, measureCommitMs, openTempDb } from './lib/db.ts';
 import { benchFanout } from './lib/fanout.ts';
 import { collectingLogger, millis, percent, printAim, printTable, seconds, thousands } from './lib/report.ts';
-import { tallyRequests } from './lib/simulator.ts';
 import { runPostgresComparison } from './lib/sync-postgres.ts';
 import {
   benchConnectionIds,
-  boundTimeMs,
-  createsPerConnection,
-  leastTimeMs,
   LIST_ID,
   median,
   newRequestTiming,
@@ -62,6 +58,7 @@ import {
   roundClient,
   startRoundSimulator,
   syncUntilDone,
+  roundFigures,
   type RoundFigures,
   type RoundShape,
 } from './lib/sync-round.ts';
@@ -115,12 +112,7 @@ const AIM_429_SHARE = 0.001;
 interface RoundResult extends RoundFigures {
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
-  firstFinishMs: number;
-  lastFinishMs: number;
   seedMs: number;
-  maxPerConnection: number;
-  /** Most requests the simulator handled at once on one connection. */
-  maxInFlight: number;
   /** CPU time (user + system) of the whole process, simulator thread included, during the sync. */
   cpuMs: number;
   /** Time the event loop was busy (JS, plus synchronous SQLite work and its fsyncs) during the sync. */
@@ -142,7 +134,6 @@ async function runRound(config: Config): Promise<RoundResult> {
   const audience = JSON.stringify(audienceOf(LIST_ID));
   // A day ahead: queued with a date, never "late", never sent during the round.
   const seedMs = seedCampaigns(db, CAMPAIGNS, (i) => needingCreate(connectionIds[i % SHAPE.connections]!, now, now + 24 * 3_600_000 + i * 60_000), () => audience, now);
-  const creates = createsPerConnection(SHAPE);
 
   const timing = newRequestTiming();
   const client = roundClient(sim, config, SHAPE, timing);
@@ -172,33 +163,15 @@ async function runRound(config: Config): Promise<RoundResult> {
     throw new Error(`expected ${CAMPAIGNS} campaigns queued and ${CAMPAIGNS} remote messages, got ${queued} queued and ${remote} remote`);
   }
 
-  const leastMs = leastTimeMs(creates, SHAPE.bucket.capacity, SHAPE.bucket.refillPerSecond, LATENCY_MS);
-  const tally = tallyRequests(await sim.requestCounts());
-  const maxInFlight = Math.max(...Object.values(await sim.maxInFlight()));
-  const finishes = [...timing.lastRequestAt.values()].sort((a, b) => a - b);
+  const figures = await roundFigures(sim, SHAPE, timing, { actualMs, ticks, totals }, { counts: logCounts, samples: logSamples });
   await fanout.stop();
   await sim.close();
   temp.dispose();
   return {
-    actualMs,
-    leastMs,
-    boundMs: boundTimeMs(creates, SHAPE),
-    ratio: leastMs / actualMs,
-    requests: tally.total,
-    rateLimited: tally.rateLimited,
-    byKey: tally.byKey,
-    ticks,
-    totals,
-    warnings: logCounts.warn,
-    errors: logCounts.error,
-    logSamples,
+    ...figures,
     loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     loopDelayMaxMs: loopDelay.max / 1e6,
-    firstFinishMs: finishes[0] ?? 0,
-    lastFinishMs: finishes.at(-1) ?? 0,
     seedMs,
-    maxPerConnection: Math.max(...creates),
-    maxInFlight,
     cpuMs: (cpu.user + cpu.system) / 1000,
     busyMs: elu.active,
     commits: commitCount,

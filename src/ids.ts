@@ -48,3 +48,7 @@ export function ulid(nowMs: number): string {
 export const newCampaignId = (nowMs: number) => `cmp_${ulid(nowMs)}`;
 export const newTokenId = (nowMs: number) => `tok_${ulid(nowMs)}`;
 export const newSendId = (nowMs: number) => `snd_${ulid(nowMs)}`;
+
+/** Ids as newCampaignId and newSendId make them (Crockford base32: no I, L, O or U). */
+export const CAMPAIGN_ID_PATTERN = /^cmp_[0-9A-HJKMNP-TV-Z]{26}$/;
+export const SEND_ID_PATTERN = /^snd_[0-9A-HJKMNP-TV-Z]{26}$/;

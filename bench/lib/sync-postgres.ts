@@ -7,18 +7,15 @@ import { audienceOf, needingCreate } from './campaigns.ts';
 import { benchFanout } from './fanout.ts';
 import { backendCpuMs, seedCampaignsPostgres, startBenchPostgres, type BenchPostgres } from './postgres.ts';
 import { collectingLogger } from './report.ts';
-import { tallyRequests } from './simulator.ts';
 import { printPostgresComparison } from './sync-postgres-report.ts';
 import {
   benchConnectionIds,
-  boundTimeMs,
-  createsPerConnection,
-  leastTimeMs,
   LIST_ID,
   newRequestTiming,
   roundClient,
   startRoundSimulator,
   syncUntilDone,
+  roundFigures,
   type RoundFigures,
   type RoundShape,
 } from './sync-round.ts';
@@ -40,12 +37,8 @@ export interface PostgresRoundResult extends RoundFigures {
   sharedConnections: number;
   /** When each instance sent its last request (ms into the sync). */
   instanceDoneMs: number[];
-  firstFinishMs: number;
-  lastFinishMs: number;
   loopDelayP99Ms: number;
   loopDelayMaxMs: number;
-  maxInFlight: number;
-  maxPerConnection: number;
   seedMs: number;
   /** CPU time of this process (every instance, the simulator thread) during the sync; the server's is apart. */
   cpuMs: number;
@@ -76,7 +69,6 @@ export async function runPostgresRound(postgres: BenchPostgres, options: Postgre
   const audience = audienceOf(LIST_ID);
   // A day ahead: queued with a date, never "late", never sent during the round.
   const seedMs = await seedCampaignsPostgres(db, shape.campaigns, (i) => needingCreate(connectionIds[i % shape.connections]!, now, now + 24 * 3_600_000 + i * 60_000), () => audience, now);
-  const creates = createsPerConnection(shape);
 
   const timing = newRequestTiming();
   const { logger, counts: logCounts, samples: logSamples } = collectingLogger();
@@ -118,36 +110,18 @@ export async function runPostgresRound(postgres: BenchPostgres, options: Postgre
     throw new Error(`expected ${shape.campaigns} campaigns queued and ${shape.campaigns} remote messages, got ${queued} queued and ${remote} remote`);
   }
 
-  const leastMs = leastTimeMs(creates, shape.bucket.capacity, shape.bucket.refillPerSecond, shape.latencyMs);
-  const tally = tallyRequests(await sim.requestCounts());
-  const maxInFlight = Math.max(...Object.values(await sim.maxInFlight()));
-  const finishes = [...timing.lastRequestAt.values()].sort((a, b) => a - b);
+  const figures = await roundFigures(sim, shape, timing, { actualMs, ticks, totals }, { counts: logCounts, samples: logSamples });
   for (const fanout of fanouts) await fanout.stop();
   await sim.close();
   await database.dispose();
   return {
+    ...figures,
     instances: options.instances,
-    actualMs,
-    leastMs,
-    boundMs: boundTimeMs(creates, shape),
-    ratio: leastMs / actualMs,
-    requests: tally.total,
-    rateLimited: tally.rateLimited,
-    byKey: tally.byKey,
-    ticks,
-    totals,
-    warnings: logCounts.warn,
-    errors: logCounts.error,
-    logSamples,
     held,
     sharedConnections: [...timing.spentBy.values()].filter((spenders) => spenders.size > 1).length,
     instanceDoneMs: fanouts.map((_, i) => Math.max(0, ...[...timing.spentBy].filter(([, spenders]) => spenders.has(i)).map(([connectionId]) => timing.lastRequestAt.get(connectionId) ?? 0))),
-    firstFinishMs: finishes[0] ?? 0,
-    lastFinishMs: finishes.at(-1) ?? 0,
     loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
     loopDelayMaxMs: loopDelay.max / 1e6,
-    maxInFlight,
-    maxPerConnection: Math.max(...creates),
     seedMs,
     cpuMs: (cpu.user + cpu.system) / 1000,
     serverCpuMs,

@@ -5,7 +5,7 @@ import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.t
 import type { Fanout } from '../../src/runtime.ts';
 import type { ReconcileSummary } from '../../src/sync/reconciler.ts';
 import { seconds } from './report.ts';
-import { startSimulatorThread, type SimulatorThread } from './simulator.ts';
+import { startSimulatorThread, tallyRequests, type SimulatorThread } from './simulator.ts';
 
 /*
  * What bench:sync's rounds share whatever the database: the backlog's shape, the simulator, the
@@ -83,6 +83,47 @@ export interface RoundFigures {
   warnings: number;
   errors: number;
   logSamples: string[];
+  /** When the first and the last connection sent their last request, from the sync's start. */
+  firstFinishMs: number;
+  lastFinishMs: number;
+  /** Most requests the simulator handled at once on one connection. */
+  maxInFlight: number;
+  maxPerConnection: number;
+}
+
+/**
+ * A finished round's figures as the simulator and the run give them, whichever backend ran it:
+ * read before the simulator closes.
+ */
+export async function roundFigures(
+  sim: SimulatorThread,
+  shape: RoundShape,
+  timing: RequestTiming,
+  run: { actualMs: number; ticks: number; totals: Totals },
+  logs: { counts: { warn: number; error: number }; samples: string[] },
+): Promise<RoundFigures> {
+  const creates = createsPerConnection(shape);
+  const leastMs = leastTimeMs(creates, shape.bucket.capacity, shape.bucket.refillPerSecond, shape.latencyMs);
+  const tally = tallyRequests(await sim.requestCounts());
+  const finishes = [...timing.lastRequestAt.values()].sort((a, b) => a - b);
+  return {
+    actualMs: run.actualMs,
+    leastMs,
+    boundMs: boundTimeMs(creates, shape),
+    ratio: leastMs / run.actualMs,
+    requests: tally.total,
+    rateLimited: tally.rateLimited,
+    byKey: tally.byKey,
+    ticks: run.ticks,
+    totals: run.totals,
+    warnings: logs.counts.warn,
+    errors: logs.counts.error,
+    logSamples: logs.samples,
+    firstFinishMs: finishes[0] ?? 0,
+    lastFinishMs: finishes.at(-1) ?? 0,
+    maxInFlight: Math.max(...Object.values(await sim.maxInFlight())),
+    maxPerConnection: Math.max(...creates),
+  };
 }
 
 const emptyTotals = (): Totals => ({ connections: 0, claimed: 0, created: 0, updated: 0, deleted: 0, adopted: 0, failed: 0, retried: 0, ambiguous: 0, paused: 0, takeovers: 0 });

@@ -4,6 +4,7 @@ import { parseDuration } from '../duration.ts';
 import { cursorSchema, isoDateTimeSchema } from '../http/common-schemas.ts';
 import { eventDataSchemas } from '../events/schemas.ts';
 import { eventTypes, type EventType } from '../events/types.ts';
+import { CAMPAIGN_ID_PATTERN } from '../ids.ts';
 import { MAX_FOLLOW_UPS, followUpBodySchema } from './follow-ups.ts';
 import { campaignStatuses, chatFilters, sendStatuses, syncStates } from './model.ts';
 
@@ -213,7 +214,7 @@ export const patchCampaignBodySchema = z
   .meta({ example: { message: { text: 'Updated: new set drops at 8pm 🔥' }, scheduledAt: '2030-01-01T20:00:00Z' } });
 
 export const campaignParamsSchema = z.object({
-  id: z.string().regex(/^cmp_[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a campaign id such as cmp_01J…'),
+  id: z.string().regex(CAMPAIGN_ID_PATTERN, 'expected a campaign id such as cmp_01J…'),
 });
 
 const statusFilterSchema = z

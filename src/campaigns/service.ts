@@ -3,7 +3,7 @@ import type { OverlapView } from '../audience/schemas.ts';
 import type { Clock } from '../clock.ts';
 import type { EventSpec } from '../events/types.ts';
 import { ForbiddenError, NotFoundError, ValidationError, type FieldProblem } from '../errors.ts';
-import { newCampaignId } from '../ids.ts';
+import { CAMPAIGN_ID_PATTERN, newCampaignId } from '../ids.ts';
 import type { NewSend } from '../sends/model.ts';
 import type { CampaignMutation, CampaignRecord, CampaignState, CampaignStore } from '../store/types.ts';
 import { canAccessConnection, type Principal } from '../tokens/service.ts';
@@ -49,8 +49,6 @@ export interface CampaignServiceDeps {
 
 /** A create or PATCH answer: the campaign, with overlaps as `warnings` when there are any. */
 export type CampaignViewWithWarnings = CampaignView & { warnings?: OverlapView[] };
-
-const CAMPAIGN_ID_PATTERN = /^cmp_[0-9A-Z]{26}$/;
 
 function fail(problems: FieldProblem[]): never {
   throw new ValidationError(problems.map((p) => `${p.path}: ${p.message}`).join('; '), problems);

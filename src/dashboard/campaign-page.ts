@@ -9,7 +9,6 @@ import { nextSendOf } from './view-helpers.ts';
 
 const SENDS_SHOWN = 50;
 const EVENTS_SHOWN = 200;
-export const CAMPAIGN_ID_PATTERN = /^cmp_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 export type Action = Exclude<MarketerAction, 'edit'> | 'sync';
 

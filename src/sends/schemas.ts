@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { sendKinds, sendStatuses } from '../campaigns/model.ts';
 import { eventSchema, statsViewSchema, syncViewSchema } from '../campaigns/schemas.ts';
 import { cursorSchema } from '../http/common-schemas.ts';
+import { SEND_ID_PATTERN } from '../ids.ts';
 
 const isoOut = z.iso.datetime();
 
 export const sendParamsSchema = z.object({
-  id: z.string().regex(/^snd_[0-9A-HJKMNP-TV-Z]{26}$/, 'expected a send id such as snd_01J…'),
+  id: z.string().regex(SEND_ID_PATTERN, 'expected a send id such as snd_01J…'),
 });
 
 const statusFilterSchema = z

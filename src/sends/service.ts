@@ -8,8 +8,8 @@ import { canAccessConnection, type Principal } from '../tokens/service.ts';
 import type { SendActions } from './actions.ts';
 import type { Send } from './model.ts';
 import type { ListSendsQuery, SendView } from './schemas.ts';
+import { SEND_ID_PATTERN } from '../ids.ts';
 
-const SEND_ID_PATTERN = /^snd_[0-9A-Z]{26}$/;
 const EVENTS_SHOWN = 500;
 /** A month view of hourly series: 42 days of 24 occurrences fit; beyond that the calendar counts. */
 const PROJECTED_PER_SERIES = 1_100;

@@ -4,6 +4,7 @@ import { formatAfter } from '../../campaigns/follow-ups.ts';
 import type { ChatFilter } from '../../campaigns/model.ts';
 import { createCampaignBodySchema, patchCampaignBodySchema, type CampaignView } from '../../campaigns/schemas.ts';
 import { AppError } from '../../errors.ts';
+import { CAMPAIGN_ID_PATTERN } from '../../ids.ts';
 import { emptyForm, FIELD_IDS, formOf, isFollowUpEditable, noErrors, placeProblems, readForm, toBody, zodProblems, type CampaignForm, type FormErrors } from '../campaign-form.ts';
 import { flashWarnings } from '../overlaps.ts';
 import type { Dashboard } from '../plugin.ts';
@@ -11,8 +12,6 @@ import { editedBody, previewOf, type FormPreview } from '../preview.ts';
 import { timeZones } from '../time.ts';
 import { canEdit } from '../campaign-page.ts';
 import { connectionChoices } from './connections.ts';
-
-const ID_PATTERN = /^cmp_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 const CONNECTION_PATTERN = /^conn_[A-Za-z0-9_-]{1,120}$/;
 /** A form waits this long for OFAuth's lists (cached LISTS_CACHE_TTL once read), then offers id fields. */
@@ -80,7 +79,7 @@ export function campaignFormRoutes(dashboard: Dashboard) {
   }
 
   async function editable(request: FastifyRequest, id: string): Promise<CampaignView> {
-    if (!ID_PATTERN.test(id)) throw new AppError(404, 'not_found', 'Not found', `No campaign with id ${id}.`);
+    if (!CAMPAIGN_ID_PATTERN.test(id)) throw new AppError(404, 'not_found', 'Not found', `No campaign with id ${id}.`);
     const campaign = await services.campaigns.get(request.dashboard!.principal, id);
     if (!canEdit(campaign)) throw new AppError(409, 'invalid_state', 'This campaign cannot be edited', `A ${campaign.status} campaign cannot be edited.`);
     return campaign;

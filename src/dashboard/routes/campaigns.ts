@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { campaignStatuses, type CampaignStatus } from '../../campaigns/model.ts';
 import { AppError } from '../../errors.ts';
-import { campaignPage, CAMPAIGN_ID_PATTERN, NOTICES, type Action } from '../campaign-page.ts';
+import { CAMPAIGN_ID_PATTERN } from '../../ids.ts';
+import { campaignPage, NOTICES, type Action } from '../campaign-page.ts';
 import { takeWarnings } from '../overlaps.ts';
 import type { Dashboard } from '../plugin.ts';
 import { listRevenue, nextSendOf } from '../view-helpers.ts';

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { AppError, NotFoundError } from '../../errors.ts';
 import { testSendBodySchema } from '../../sends/schemas.ts';
-import { campaignPage, CAMPAIGN_ID_PATTERN } from '../campaign-page.ts';
+import { CAMPAIGN_ID_PATTERN, SEND_ID_PATTERN } from '../../ids.ts';
+import { campaignPage } from '../campaign-page.ts';
 import type { Dashboard } from '../plugin.ts';
-
-const SEND_ID_PATTERN = /^snd_[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** A campaign's test send and a send's unsend: the send service's two actions, as the API runs them. */
 export function sendRoutes(dashboard: Dashboard) {

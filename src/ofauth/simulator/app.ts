@@ -98,7 +98,7 @@ export async function buildSimulator(options: SimulatorOptions = {}): Promise<Si
   const lifecycle: LifecycleConfig = {
     sendDurationMs: options.sendDurationMs ?? 60_000,
     unsendWindowMs: options.unsendWindowMs ?? 300_000,
-    ...(options.viewTimeConstantMs === undefined ? {} : { viewTimeConstantMs: options.viewTimeConstantMs }),
+    viewTimeConstantMs: options.viewTimeConstantMs,
   };
   const rateLimit = options.rateLimit ?? { capacity: 90, refillPerSecond: 1 };
   const limiter = rateLimit === false ? null : new SimRateLimiter(rateLimit, clock, options.rateLimitReset ?? 'seconds');

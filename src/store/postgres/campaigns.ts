@@ -85,11 +85,17 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
     return rows.map(({ campaign, send }) => ({ campaign, send: campaign.recurrence === null ? send : null, series: summaries.get(campaign.id) ?? null }));
   }
 
+  /** One campaign as a record: a one-shot with its send, a series with its summary. */
+  async function withSummary<C extends { id: string; recurrence: unknown }, S>({ campaign, send }: { campaign: C; send: S | null }) {
+    if (campaign.recurrence === null) return { campaign, send, series: null };
+    return { campaign, send: null, series: (await seriesSummaries(db, [campaign.id])).get(campaign.id)! };
+  }
+
   // Named, so each pooled connection plans it once: the API's hottest read.
   const withOneShot = db
     .select({ campaign: campaigns, send: sends })
     .from(campaigns)
-    .leftJoin(sends, and(eq(sends.campaignId, campaigns.id), isOneShotSend))
+    .leftJoin(sends, oneShotSendOfCampaign)
     .where(eq(campaigns.id, sql.placeholder('id')))
     .prepare('fanout_campaign_by_id');
   const viewWithOneShot = db.select(viewColumns).from(campaigns).leftJoin(sends, oneShotSendOfCampaign).where(eq(campaigns.id, sql.placeholder('id'))).prepare('fanout_campaign_view_by_id');
@@ -132,16 +138,12 @@ export function createPostgresCampaignStore(db: PgDb, settings: LifecycleSetting
 
     async find(id) {
       const [row] = await withOneShot.execute({ id });
-      if (!row) return null;
-      if (row.campaign.recurrence === null) return { campaign: row.campaign, send: row.send, series: null };
-      return { campaign: row.campaign, send: null, series: (await seriesSummaries(db, [id])).get(id)! };
+      return row ? withSummary(row) : null;
     },
 
     async findView(id) {
       const [row] = await viewWithOneShot.execute({ id });
-      if (!row) return null;
-      if (row.campaign.recurrence === null) return { campaign: row.campaign, send: row.send, series: null };
-      return { campaign: row.campaign, send: null, series: (await seriesSummaries(db, [id])).get(id)! };
+      return row ? withSummary(row) : null;
     },
 
     async list(filter) {
