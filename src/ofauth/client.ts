@@ -166,6 +166,7 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
       ...(body === undefined ? {} : { body }),
       timeoutMs,
       ...(signal === undefined ? {} : { signal }),
+      onSent: () => limiter.sent(connectionId),
     });
   }
 

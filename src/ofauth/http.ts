@@ -9,6 +9,8 @@ export interface HttpRequest {
   body?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** The request was handed to a connected socket (once, before its bytes are written). */
+  onSent?: () => void;
 }
 
 export interface HttpResponse {
@@ -76,8 +78,12 @@ export function sendHttp(dispatcher: Dispatcher, request: HttpRequest): Promise<
       onRequestStart(ctrl) {
         controller = ctrl;
         // Timed out or aborted while still connecting: drop it before a byte is written.
-        if (settled) ctrl.abort(new Error('request abandoned before sending'));
-        else requestSent = true;
+        if (settled) {
+          ctrl.abort(new Error('request abandoned before sending'));
+        } else if (!requestSent) {
+          requestSent = true;
+          request.onSent?.();
+        }
       },
       onResponseStart(_ctrl, statusCode, responseHeaders) {
         status = statusCode;

@@ -28,7 +28,7 @@ interface Bucket {
   updatedAt: number;
   /** Set after a 429: nobody on this connection sends before then. */
   blockedUntil: number;
-  /** A burst started from a full bucket and OFAuth has not answered any of it yet. */
+  /** A burst started from a full bucket and none of it has reached OFAuth yet (as far as we know). */
   anchor: Anchor | null;
   /** Total time the schedule was moved back (anchors, 429s); sleepers shift by what they missed. */
   shiftMs: number;
@@ -36,6 +36,8 @@ interface Bucket {
 
 interface Anchor {
   startedAt: number;
+  /** Refill the bucket actually credited since `startedAt` (less than elapsed × rate once capped). */
+  creditedTokens: number;
   confirmed: Promise<void>;
   resolve: () => void;
   timer: NodeJS.Timeout;
@@ -55,9 +57,13 @@ const ANCHOR_MAX_WAIT_MS = 1000;
  * slot: concurrent callers then leave in order at exactly the refill rate, with no polling.
  *
  * Trap: OFAuth's bucket starts refilling when our first request *arrives*, ours when it was
- * reserved. For a burst out of a full bucket the gap (dispatch, network, queueing) would be
- * counted as refill OFAuth never granted, so callers that need refill wait for the burst's
- * first answer, and the refill clock is moved to that moment ("anchoring").
+ * reserved. For a burst out of a full bucket the gap (queueing here, connecting) would be
+ * counted as refill OFAuth never granted, so callers that need refill wait until the burst's
+ * first request has left (`sent`: handed to a connected socket) or, when that moment is not
+ * known, its first answer (`confirm`), and the refill clock is moved to that moment
+ * ("anchoring"). What is left, the network's one-way delay, is what `headroom` absorbs: at
+ * OFAuth's 1 token/s, one token of headroom is a second of it. Anchoring at the answer instead
+ * would take the whole pass-through latency (hundreds of ms) off every burst's refill.
  */
 export class RateLimiter {
   readonly #options: Required<RateLimitOptions>;
@@ -82,7 +88,7 @@ export class RateLimiter {
       let resolve = () => {};
       const confirmed = new Promise<void>((r) => (resolve = r));
       const timer = setTimeout(() => this.confirm(connectionId), ANCHOR_MAX_WAIT_MS).unref();
-      bucket.anchor = { startedAt: now, confirmed, resolve, timer };
+      bucket.anchor = { startedAt: now, creditedTokens: 0, confirmed, resolve, timer };
     }
     bucket.tokens -= 1;
     const needsRefill = bucket.tokens < 0;
@@ -107,8 +113,16 @@ export class RateLimiter {
   }
 
   /**
+   * A request on this connection was handed to a connected socket: OFAuth's refill starts about
+   * now. Ends a pending anchor (see `confirm`).
+   */
+  sent(connectionId: string): void {
+    this.confirm(connectionId);
+  }
+
+  /**
    * OFAuth answered (or the attempt ended) on this connection. Ends a pending anchor: the
-   * refill the bucket counted since the burst began is taken back, and waiting callers shift.
+   * refill the bucket credited since the burst began is taken back, and waiting callers shift.
    */
   confirm(connectionId: string): void {
     const bucket = this.#buckets.get(connectionId);
@@ -123,7 +137,8 @@ export class RateLimiter {
     bucket.anchor = null;
     clearTimeout(anchor.timer);
     if (lostMs > 0) {
-      const phantom = Math.min((lostMs / 1000) * this.#options.refillPerSecond, this.#effectiveCapacity(bucket));
+      // Only what was credited is taken back: refill past a full bucket was never added.
+      const phantom = Math.min((lostMs / 1000) * this.#options.refillPerSecond, anchor.creditedTokens);
       bucket.tokens -= phantom;
       bucket.shiftMs += (phantom / this.#options.refillPerSecond) * 1000;
     }
@@ -190,10 +205,12 @@ export class RateLimiter {
       return bucket;
     }
     const elapsed = Math.max(0, now - bucket.updatedAt);
+    const before = bucket.tokens;
     bucket.tokens = Math.min(
       this.#effectiveCapacity(bucket),
       bucket.tokens + (elapsed / 1000) * this.#options.refillPerSecond,
     );
+    if (bucket.anchor !== null) bucket.anchor.creditedTokens += Math.max(0, bucket.tokens - before);
     bucket.updatedAt = now;
     return bucket;
   }

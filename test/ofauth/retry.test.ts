@@ -81,6 +81,29 @@ describe('RateLimiter', () => {
     expect(secondLeftAt).toBe(Date.UTC(2030, 0, 1) + 1400);
   });
 
+  test('once the burst\'s first request has left, refill counts from that moment, not from its answer', async () => {
+    const { limiter: l, clock } = limiter(1, 1);
+    await l.acquire('c');
+    let secondLeftAt: number | null = null;
+    const second = l.acquire('c').then(() => (secondLeftAt = clock.now()));
+    await Promise.resolve();
+    expect(secondLeftAt).toBeNull();
+    clock.advance(30); // queued here and connecting: OFAuth has not seen it yet
+    l.sent('c');
+    clock.advance(370);
+    l.confirm('c'); // the answer, 370 ms later, moves nothing more
+    await second;
+    expect(secondLeftAt).toBe(Date.UTC(2030, 0, 1) + 1030);
+  });
+
+  test('refill a full bucket could not hold is not taken back when the burst anchors', async () => {
+    const { limiter: l, clock } = limiter(3, 1);
+    await l.acquire('c'); // 2 left; a second of refill fills it again, the next two are lost
+    clock.advance(3000);
+    l.sent('c');
+    expect(l.available('c')).toBe(2); // the one token credited is taken back, not three
+  });
+
   test('an aborted wait gives its token back', async () => {
     const clock = new ManualClock();
     const never = (_ms: number, signal?: AbortSignal) => new Promise<void>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason)));
