@@ -106,6 +106,8 @@ export interface OfauthClient {
   deleteChatMessage(connectionId: string, messageId: string | number, withUserId: number, opts?: CallOptions): Promise<DeleteResult>;
   /** Tokens a connection's bucket could spend now without waiting (for the stats poller's budget). */
   availableTokens(connectionId: string): number;
+  /** Milliseconds until availableTokens would reach 1 with nothing spent meanwhile (0: now). */
+  msUntilToken(connectionId: string): number;
   /** The connection's bucket starts over empty: another process was spending it until now (a lease takeover). */
   assumeSpent(connectionId: string): void;
   close(): Promise<void>;
@@ -393,6 +395,7 @@ export function createOfauthClient(options: OfauthClientOptions): OfauthClient {
       return result;
     },
     availableTokens: (connectionId) => limiter.available(connectionId),
+    msUntilToken: (connectionId) => limiter.msUntilAvailable(connectionId),
     assumeSpent: (connectionId) => limiter.assumeSpent(connectionId),
     close: () => agent.close(),
   };

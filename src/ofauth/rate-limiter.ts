@@ -163,6 +163,17 @@ export class RateLimiter {
   }
 
   /**
+   * Milliseconds until available() reaches 1 if nobody spends meanwhile (0: it is 1 now). A hint
+   * for callers that start work only when a token is there: settling an anchor can still take
+   * refill back, so they check available() again when it is up.
+   */
+  msUntilAvailable(connectionId: string): number {
+    const bucket = this.#refill(connectionId);
+    const refillMs = bucket.tokens >= 1 ? 0 : ((1 - bucket.tokens) / this.#options.refillPerSecond) * 1000;
+    return Math.max(refillMs, bucket.blockedUntil - this.#clock.now(), 0);
+  }
+
+  /**
    * Slows down to what the server reports: a smaller Limit lowers our capacity; a Remaining
    * clearly below our balance (someone else spends on this connection) lowers the balance. Our
    * balance is normally below the server's, since we debit before the request leaves, so this

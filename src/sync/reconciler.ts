@@ -141,8 +141,11 @@ export function createReconciler(deps: ReconcilerDeps) {
    *
    * The lane starts narrow, one step at a time, and widens once OFAuth has accepted a call on
    * it (see ACCEPTED): an expired session or an OFAuth answering errors then costs one call per
-   * step, not a window's worth of refused calls. It costs a backlog almost nothing: the client's
-   * limiter counts a burst's refill from its first answer anyway (anchoring).
+   * step, not a window's worth of refused calls. That costs a cold backlog about one answer's
+   * latency: OFAuth's bucket sits full meanwhile, and refill past full is lost.
+   *
+   * Once wide, a lane with more to start and no token waits for whichever comes first, a step
+   * finishing or the bucket's next token (finishedOrToken), so each send leaves at its slot.
    *
    * Sends are claimed a batch at a time into `queue` (one write transaction per batch, not per
    * send) and claimed again whenever a slot is free and the queue is empty: a finished step may
@@ -234,6 +237,23 @@ export function createReconciler(deps: ReconcilerDeps) {
         .catch((error: unknown) => deps.logger?.error({ err: error, sendId: id, connectionId }, 'sync lane could not release a lease'));
     };
 
+    /**
+     * Waits for a step to finish or, when the lane has more to start and only lacks a token, for
+     * the bucket's next token: with slow answers (OFAuth passes calls through to OnlyFans) a
+     * token would otherwise wait for the next answer, and each send leave later than its slot.
+     */
+    const finishedOrToken = async () => {
+      const mayWiden = !isStopped && !signal?.aborted && isWide && running.size < MAX_IN_FLIGHT_PER_CONNECTION;
+      const hasMore = queue.length > 0 || drainedAt !== finished;
+      const tokenInMs = mayWiden && hasMore ? deps.client.msUntilToken(connectionId) : 0;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (tokenInMs > 0) timer = setTimeout(resolve, Math.ceil(tokenInMs));
+      });
+      clearTimeout(timer);
+    };
+
     for (;;) {
       while (!isStopped && !signal?.aborted && mayStartAnother(connectionId, running.size, isWide)) {
         if (queue.length === 0 && drainedAt !== finished) await claimMore();
@@ -252,7 +272,7 @@ export function createReconciler(deps: ReconcilerDeps) {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       if (running.size === 0) break;
-      await new Promise<void>((resolve) => (wake = resolve));
+      await finishedOrToken();
     }
     // Shutting down or paused: what was claimed but not started is claimable again at once.
     await releaseAll(queue.splice(0));
@@ -264,9 +284,9 @@ export function createReconciler(deps: ReconcilerDeps) {
    * unreserved token, up to a fixed cap. A step reserves its token when its call starts (the
    * limiter debits before it sleeps), which on SQLite is before the next start (see the
    * setImmediate above), so this reads what is left. Tokens that arrive while steps are in
-   * flight are spent as each one finishes: the bucket banks them, so the lane keeps pace with
-   * the refill whatever the latency, and never queues more steps behind an empty bucket than
-   * one (a shutdown waits for at most those).
+   * flight are spent when they arrive (the lane wakes for them, see finishedOrToken), so the lane
+   * keeps pace with the refill whatever the latency, and never queues more steps behind an empty
+   * bucket than one (a shutdown waits for at most those).
    */
   function mayStartAnother(connectionId: string, inFlight: number, isWide: boolean): boolean {
     if (inFlight === 0) return true;

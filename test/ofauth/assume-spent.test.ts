@@ -22,4 +22,17 @@ describe('OfauthClient.assumeSpent', () => {
     clock.advance(60_000);
     expect(client.availableTokens('conn_a')).toBe(9);
   });
+
+  it('says how long until a token is there: 0 with one, the refill time to a whole one without', async () => {
+    const clock = new ManualClock();
+    client = createOfauthClient({ baseUrl: 'http://127.0.0.1:9', apiKey: 'unused', clock, rateLimit: { capacity: 10, refillPerSecond: 4 } });
+    expect(client.msUntilToken('conn_a')).toBe(0);
+    client.assumeSpent('conn_a');
+    expect(client.msUntilToken('conn_a')).toBe(250);
+    clock.advance(100);
+    expect(client.msUntilToken('conn_a')).toBe(150);
+    clock.advance(150);
+    expect(client.msUntilToken('conn_a')).toBe(0);
+    expect(client.availableTokens('conn_a')).toBe(1);
+  });
 });

@@ -122,6 +122,21 @@ describe('reconciler: steps in flight per connection', () => {
     expect(h.sim.maxInFlight('conn_sandbox')).toBeLessThanOrEqual(2);
   });
 
+  it('starts the next step when the bucket refills, not only when a slow answer comes back', async () => {
+    // Answers take 600 ms; a token comes every 100 ms. Waiting for an answer before using the
+    // token that arrived meanwhile would keep one request in flight and leave each send late.
+    h = await buildSyncHarness({ sim: { faults: { latencyMs: [600, 600] as [number, number] } } });
+    const client = createOfauthClient({ baseUrl: h.sim.url, apiKey: h.sim.apiKey, rateLimit: { capacity: 2, refillPerSecond: 10 }, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 5, maxTotalMs: 1_000 } });
+    extraClients.push(client);
+    const campaigns = await createMany(h, 4);
+
+    const summary = await h.makeReconciler({ client }).reconcileOnce();
+
+    expect(summary).toMatchObject({ created: 4, failed: 0, retried: 0, ambiguous: 0 });
+    expect(h.sim.maxInFlight('conn_sandbox')).toBeGreaterThanOrEqual(2);
+    expect(h.sim.messages().map((m) => m.body.text).sort()).toEqual(campaigns.map((c) => c.message.text).sort());
+  });
+
   it('on an auth refusal starts nothing more and hands back what it had claimed', async () => {
     h = await buildSyncHarness({ sim: LATENCY });
     const count = MAX_IN_FLIGHT_PER_CONNECTION + 4;
