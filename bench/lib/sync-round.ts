@@ -4,6 +4,7 @@ import type { Config } from '../../src/config.ts';
 import { createOfauthClient, type OfauthClient } from '../../src/ofauth/client.ts';
 import type { Fanout } from '../../src/runtime.ts';
 import type { ReconcileSummary } from '../../src/sync/reconciler.ts';
+import { mulberry32 } from '../../src/ofauth/simulator/faults.ts';
 import { seconds } from './report.ts';
 import { startSimulatorThread, tallyRequests, type SimulatorThread } from './simulator.ts';
 
@@ -74,6 +75,8 @@ export interface RoundFigures {
   leastMs: number;
   /** Last send by the buckets plus the least latency: no client can be faster. */
   boundMs: number;
+  /** Expected least for a client that starts each connection as Fanout's lanes do (coldLaneLeastMs). */
+  coldLaneMs: number;
   ratio: number;
   requests: number;
   rateLimited: number;
@@ -110,6 +113,7 @@ export async function roundFigures(
     actualMs: run.actualMs,
     leastMs,
     boundMs: boundTimeMs(creates, shape),
+    coldLaneMs: coldLaneLeastMs(creates, shape.bucket.capacity, shape.bucket.refillPerSecond, shape.latencyMs),
     ratio: leastMs / run.actualMs,
     requests: tally.total,
     rateLimited: tally.rateLimited,
@@ -187,6 +191,49 @@ export function leastTimeMs(creates: number[], capacity: number, refillPerSecond
     expected += (1 - late.reduce((p, slot) => p * cdf(mid - slot), 1)) * stepMs;
   }
   return expected;
+}
+
+/**
+ * The expected least time for a client that works each connection the way Fanout's lanes start
+ * on a connection of unknown health: one request, then, at its answer, as many as its bucket
+ * holds, and one token of headroom below the server's capacity (see src/sync/reconciler.ts and
+ * src/ofauth/rate-limiter.ts). OFAuth's bucket sits full while that first answer is awaited, so
+ * this is above leastTimeMs by about the slowest connection's first answer: the best ratio
+ * such a client can reach. A seeded Monte Carlo over the latencies (the same figure every run).
+ */
+export function coldLaneLeastMs(creates: number[], capacity: number, refillPerSecond: number, [min, max]: [number, number], headroom = 1): number {
+  const random = mulberry32(20261203);
+  const latency = () => min + (max - min) * random();
+  const perTokenMs = 1000 / refillPerSecond;
+  const ownCapacity = Math.max(1, capacity - headroom);
+  const trials = 2000;
+  let total = 0;
+  for (let trial = 0; trial < trials; trial++) {
+    let slowest = 0;
+    for (const n of creates) {
+      if (n > 0) slowest = Math.max(slowest, coldLaneDoneMs(n, ownCapacity, perTokenMs, latency));
+    }
+    total += slowest;
+  }
+  return total / trials;
+}
+
+/** One connection's last answer for coldLaneLeastMs: n requests, the first alone. */
+function coldLaneDoneMs(n: number, ownCapacity: number, perTokenMs: number, latency: () => number): number {
+  const firstAnswerMs = latency();
+  // By the first answer the bucket has refilled the first request's token, or what it could of it.
+  let tokens = Math.min(ownCapacity, ownCapacity - 1 + firstAnswerMs / perTokenMs);
+  let at = firstAnswerMs;
+  let done = firstAnswerMs;
+  for (let i = 1; i < n; i++) {
+    if (tokens < 1) {
+      at += (1 - tokens) * perTokenMs;
+      tokens = 1;
+    }
+    tokens -= 1;
+    done = Math.max(done, at + latency());
+  }
+  return done;
 }
 
 /** Last send by the buckets plus the least latency: no client can be faster. */
