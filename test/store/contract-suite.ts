@@ -5,7 +5,7 @@ import { STATS_ACTOR, SYNC_ACTOR, type EventSpec, type EventType } from '../../s
 import type { StatsItem } from '../../src/ofauth/schemas.ts';
 import { IllegalTransitionError } from '../../src/sends/lifecycle.ts';
 import { sendDefaults, type Send } from '../../src/sends/model.ts';
-import type { DayTotalsRow, Observation, Run, Store } from '../../src/store/types.ts';
+import type { DayTotalsRow, Observation, Run, SendWork, Store } from '../../src/store/types.ts';
 import {
   DAY,
   HOUR,
@@ -642,6 +642,29 @@ export function defineStoreContract(backend: StoreBackend): void {
       expect(result!.campaign).toMatchObject({ id: campaign.id, status: 'queued' });
       expect(await store.campaigns.find(campaign.id)).toEqual({ campaign: result!.campaign, send: result!.send, series: null });
       expect(await store.campaigns.sendEvents(send.id, 0, 10)).toMatchObject([{ type: 'remote_created', actor: SYNC_ACTOR, at: T0 + 2 }]);
+    });
+
+    it('decides an outcome on the send and campaign as they are, whatever changed either since the claim', async () => {
+      const { campaign, send } = await createOneShot(store, T0);
+      await store.sends.claim({ connectionId: 'conn_a', owner: 'worker-1', now: T0 + 1, leaseMs: MINUTE, limit: 1 });
+      const keepLease = { release: false, leaseMs: MINUTE };
+      await store.sends.recordOutcome(send.id, 'worker-1', T0 + 2, () => ({ changes: { createStartedAt: T0 + 2, createRevision: 1 } }), keepLease);
+      const seenBy = (decide: ReturnType<typeof vi.fn>) => (decide.mock.calls.at(-1) as unknown as [SendWork])[0];
+
+      // Another writer changes the campaign alone…
+      await store.campaigns.mutate(campaign.id, T0 + 3, () => ({ campaign: { name: 'Renamed meanwhile' } }));
+      const afterRename = vi.fn(() => ({ changes: { lastError: null } }));
+      await store.sends.recordOutcome(send.id, 'worker-1', T0 + 4, afterRename, keepLease);
+      expect(seenBy(afterRename).campaign).toMatchObject({ name: 'Renamed meanwhile' });
+      expect(seenBy(afterRename).send).toMatchObject({ createStartedAt: T0 + 2, leaseOwner: 'worker-1' });
+
+      // …then the send alone.
+      await changeSend(store, send, T0 + 5, { lastError: 'seen by another writer' });
+      const created = vi.fn(() => ({ changes: queuedRemotely('7003', T0 + 6) }));
+      const result = await store.sends.recordOutcome(send.id, 'worker-1', T0 + 6, created, { release: true });
+      expect(seenBy(created).send).toMatchObject({ lastError: 'seen by another writer', createStartedAt: T0 + 2, leaseOwner: 'worker-1' });
+      expect(result!.campaign).toMatchObject({ name: 'Renamed meanwhile', status: 'queued' });
+      expect(await store.campaigns.find(campaign.id)).toEqual({ campaign: result!.campaign, send: result!.send, series: null });
     });
 
     it('answers the send and campaign it wrote exactly as a fresh read finds them, JSON columns included', async () => {

@@ -1,19 +1,38 @@
-import { and, asc, between, count, eq, gt, inArray, isNotNull, isNull, lte, ne, or, type SQL } from 'drizzle-orm';
-import type { Campaign } from '../../campaigns/model.ts';
-import type { PgDb, PgExecutor } from '../../db/postgres/client.ts';
-import { campaigns, sends } from '../../db/postgres/schema.ts';
+import { and, between, count, eq, gt, inArray, isNotNull, lte, ne } from 'drizzle-orm';
+import type { PgDb } from '../../db/postgres/client.ts';
+import { sends } from '../../db/postgres/schema.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
-import type { Send } from '../../sends/model.ts';
 import type { SendStore, SendWork } from '../types.ts';
 import { createPostgresFollowUpStore } from './follow-ups.ts';
-import { lockSendWithCampaign, transaction, writeSendAndCampaign } from './write.ts';
+import { createSeenRows, writeOutcomeIfUnchanged } from './outcome-write.ts';
+import { runStatement, statementCache, type Statement } from './statements.ts';
+import { CAMPAIGN_ROW, lockSendWithCampaign, SEND_ROW, transaction, writeSendAndCampaign } from './write.ts';
 
-/** The campaigns of these sends, by id (one query however many sends share one). */
-async function campaignsOf(db: PgExecutor, rows: Send[]): Promise<Map<string, Campaign>> {
-  const ids = [...new Set(rows.map((s) => s.campaignId))];
-  if (ids.length === 0) return new Map();
-  return new Map((await db.select().from(campaigns).where(inArray(campaigns.id, ids))).map((c) => [c.id, c]));
+/**
+ * A claim in one statement (one round trip, where a transaction of select, update and campaign
+ * read took five): the due sends no live lease holds, oldest due first, skipping rows another
+ * claim has locked (FOR UPDATE SKIP LOCKED), leased, and returned with their campaigns and the
+ * lease owner each had before (a takeover when it was another's), and both rows' versions (see
+ * ./outcome-write.ts). The lease update sets the lease columns alone, so the leased rows
+ * sort as found. $1 connection, $2 now, $3 limit, $4 owner, $5 lease end, then the send and the
+ * campaign a forced sync is limited to.
+ */
+function claimText(onlySend: boolean, onlyCampaign: boolean): string {
+  const only = [onlySend ? ' AND "id" = $6' : '', onlyCampaign ? ` AND "campaign_id" = $${onlySend ? 7 : 6}` : ''].join('');
+  return (
+    'WITH "found" AS (SELECT "id", "lease_owner" FROM "sends" ' +
+    'WHERE "connection_id" = $1 AND "sync_due_at" IS NOT NULL AND "sync_due_at" <= $2 AND ("lease_expires_at" IS NULL OR "lease_expires_at" <= $2)' +
+    only +
+    ' ORDER BY "sync_due_at", "id" LIMIT $3 FOR UPDATE SKIP LOCKED), ' +
+    '"leased" AS (UPDATE "sends" SET "lease_owner" = $4, "lease_expires_at" = $5 FROM "found" WHERE "sends"."id" = "found"."id" ' +
+    `RETURNING ${SEND_ROW.selectList('sends')}, "found"."lease_owner" AS "previous_owner", "sends"."xmin"::text AS "send_version") ` +
+    `SELECT ${SEND_ROW.selectList('leased')}, ${CAMPAIGN_ROW.selectList('campaigns')}, "leased"."previous_owner", "leased"."send_version", "campaigns"."xmin"::text ` +
+    'FROM "leased" LEFT JOIN "campaigns" ON "campaigns"."id" = "leased"."campaign_id" ORDER BY "leased"."sync_due_at", "leased"."id"'
+  );
 }
+
+const claimStatements = statementCache('fanout_claim');
+const claimStatement = (onlySend: boolean, onlyCampaign: boolean): Statement => claimStatements(`${onlySend}:${onlyCampaign}`, () => claimText(onlySend, onlyCampaign));
 
 /**
  * The reconciler's side of the sends table (the twin of ../sqlite/sends.ts). A claim is short:
@@ -22,6 +41,7 @@ async function campaignsOf(db: PgExecutor, rows: Send[]): Promise<Map<string, Ca
  * transaction, and their outcome is written under the lease.
  */
 export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): SendStore {
+  const seen = createSeenRows();
   return {
     ...createPostgresFollowUpStore(db),
 
@@ -34,53 +54,44 @@ export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): 
     },
 
     async claim({ connectionId, owner, now, leaseMs, limit, onlySendId, onlyCampaignId }) {
-      return transaction(db, async (tx) => {
-        const where: SQL[] = [
-          eq(sends.connectionId, connectionId),
-          isNotNull(sends.syncDueAt),
-          lte(sends.syncDueAt, now),
-          or(isNull(sends.leaseExpiresAt), lte(sends.leaseExpiresAt, now))!,
-        ];
-        if (onlySendId !== undefined) where.push(eq(sends.id, onlySendId));
-        if (onlyCampaignId !== undefined) where.push(eq(sends.campaignId, onlyCampaignId));
-        const found = await tx
-          .select({ id: sends.id, leaseOwner: sends.leaseOwner })
-          .from(sends)
-          .where(and(...where))
-          .orderBy(asc(sends.syncDueAt), asc(sends.id))
-          .limit(limit)
-          .for('update', { skipLocked: true });
-        if (found.length === 0) return { work: [], takeovers: 0 };
-        const takeovers = found.filter((c) => c.leaseOwner !== null && c.leaseOwner !== owner).length;
-        const leased = await tx
-          .update(sends)
-          .set({ leaseOwner: owner, leaseExpiresAt: now + leaseMs })
-          .where(inArray(sends.id, found.map((c) => c.id)))
-          .returning();
-        const byId = new Map(leased.map((s) => [s.id, s]));
-        const owners = await campaignsOf(tx, leased);
-        const work: SendWork[] = [];
-        // Oldest due first, as selected (RETURNING order is not specified).
-        for (const { id } of found) {
-          const send = byId.get(id);
-          const campaign = send && owners.get(send.campaignId);
-          if (!send || !campaign) throw new Error(`send ${id} has no campaign`);
-          work.push({ send, campaign });
-        }
-        return { work, takeovers };
+      const values: unknown[] = [connectionId, now, limit, owner, now + leaseMs];
+      if (onlySendId !== undefined) values.push(onlySendId);
+      if (onlyCampaignId !== undefined) values.push(onlyCampaignId);
+      const { rows } = await runStatement(db, claimStatement(onlySendId !== undefined, onlyCampaignId !== undefined), values);
+      let takeovers = 0;
+      const work = rows.map((row): SendWork => {
+        const send = SEND_ROW.decode(row, 0);
+        const campaign = CAMPAIGN_ROW.decode(row, SEND_ROW.width);
+        if (campaign.id === null) throw new Error(`send ${send.id} has no campaign`);
+        const [previousOwner, sendVersion, campaignVersion] = row.slice(SEND_ROW.width + CAMPAIGN_ROW.width) as [string | null, string, string];
+        if (previousOwner !== null && previousOwner !== owner) takeovers++;
+        seen.remember({ send, campaign, sendVersion, campaignVersion });
+        return { send, campaign };
       });
+      return { work, takeovers };
     },
 
-    /* Campaign and send locked together (write.ts's lock order); the lease is checked on the locked row. */
+    /*
+     * The rows as the claim (or this owner's last write here) left them are written in one
+     * statement when unchanged since (./outcome-write.ts); otherwise campaign and send are locked
+     * together (write.ts's lock order), the lease checked on the locked row, and decided afresh.
+     */
     // Every commit here is durable (synchronous_commit on, PostgreSQL's default), so `durable`
     // needs nothing more; an operator turning it off gives up exactly-once across power loss.
     async recordOutcome(sendId, owner, now, decide, options = { release: true }) {
+      const lease = options.release ? { leaseOwner: null, leaseExpiresAt: null } : { leaseExpiresAt: now + (options.leaseMs ?? 0) };
+      const last = seen.get(sendId);
+      seen.forget(sendId);
+      const written = last && (await writeOutcomeIfUnchanged(db, last, owner, now, decide, lease, settings));
+      if (written) {
+        if (!options.release) seen.remember(written);
+        return { send: written.send, campaign: written.campaign };
+      }
       return transaction(db, async (tx) => {
         const locked = await lockSendWithCampaign(tx, sendId);
         if (!locked || locked.send.leaseOwner !== owner) return null;
         const { campaign, send: fresh } = locked;
         const { changes, events = [] } = decide({ send: fresh, campaign });
-        const lease = options.release ? { leaseOwner: null, leaseExpiresAt: null } : { leaseExpiresAt: now + (options.leaseMs ?? 0) };
         return writeSendAndCampaign(tx, campaign, fresh, { ...changes, ...lease }, events, now, settings);
       });
     },
@@ -97,6 +108,7 @@ export function createPostgresSendStore(db: PgDb, settings: LifecycleSettings): 
     },
 
     async releaseLease(sendId, owner) {
+      seen.forget(sendId);
       await db
         .update(sends)
         .set({ leaseOwner: null, leaseExpiresAt: null })
