@@ -6,6 +6,7 @@ import { dashboardPlugin } from './dashboard/plugin.ts';
 import { registerBearerAuth } from './http/auth.ts';
 import { answerConnectionError, answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.ts';
+import { OneLinePerRequest } from './http/request-logging.ts';
 import { serializerCompiler } from './http/serializer.ts';
 import { registerSwagger } from './http/swagger.ts';
 import { metricsRoute } from './metrics.ts';
@@ -45,6 +46,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { services, config } = fanout;
   const app = Fastify({
     logger: deps.logger ?? false,
+    logController: new OneLinePerRequest(),
     bodyLimit: BODY_LIMIT_BYTES,
     // /v1/campaigns/ and /v1/campaigns are one route: a trailing slash is not worth a 404.
     routerOptions: { ignoreTrailingSlash: true },
