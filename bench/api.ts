@@ -3,8 +3,9 @@
  *
  * Seeds 100,000 campaigns into a temp-file database, then serves it twice, each server in a child
  * process of its own: our app (buildApp: bearer auth, zod validation and serialization, problem
- * handling) and a bare Fastify + better-sqlite3 server answering the same primary-key SELECT with
- * the raw row. autocannon (in this process) measures, each after a short warm-up (the two GETs
+ * handling, and request logging as the service ships it: pino at the default LOG_LEVEL, its stdout
+ * sent to a file in the temp folder) and a bare Fastify + better-sqlite3 server, which logs
+ * nothing, answering the same primary-key SELECT with the raw row. autocannon (in this process) measures, each after a short warm-up (the two GETs
  * by id alternately, in 2-second slices, so the machine's other work weighs on both alike):
  *
  *   ours GET /v1/campaigns/:id      random seeded ids
@@ -28,7 +29,9 @@
  * prints AIM MISSED; only errors exit non-zero.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import os from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon, { type Options, type RawResult } from 'autocannon';
@@ -72,14 +75,23 @@ const DAY = 86_400_000;
 const RANGE_WINDOW_MS = 15 * 60_000;
 const RANGE_NAME = 'ours GET /v1/campaigns?scheduledFrom&scheduledTo';
 
+/** Lines written so far to a log file (pino writes one JSON object per line, synchronously). */
+const countLines = (path: string): number => readFileSync(path, 'utf8').split('\n').length - 1;
+
 interface Server {
   url: string;
   child: ChildProcess;
 }
 
-/** Forks bench/lib/api-server.ts (tsx's loader is inherited through execArgv) and waits for its port. */
-function startServer(mode: 'ours' | 'bare', target: string): Promise<Server> {
-  const child = fork(fileURLToPath(new URL('./lib/api-server.ts', import.meta.url)), [mode, target], { stdio: 'inherit' });
+/**
+ * Forks bench/lib/api-server.ts (tsx's loader is inherited through execArgv) and waits for its
+ * port. Ours logs at the service's default level, as a deployed server does, into `logPath`.
+ */
+function startServer(mode: 'ours' | 'bare', target: string, logPath: string): Promise<Server> {
+  const logFd = openSync(logPath, 'w');
+  const args = mode === 'ours' ? [mode, target, loadConfig({}).logLevel] : [mode, target];
+  const child = fork(fileURLToPath(new URL('./lib/api-server.ts', import.meta.url)), args, { stdio: ['inherit', logFd, 'inherit', 'ipc'] });
+  closeSync(logFd);
   return new Promise((resolve, reject) => {
     child.once('message', (message: { port: number }) => resolve({ url: `http://127.0.0.1:${message.port}`, child }));
     child.once('exit', (code) => reject(new Error(`${mode} server exited with code ${code} before listening`)));
@@ -100,6 +112,8 @@ interface Measurement {
   p50Ms: number;
   p99Ms: number;
   requests: number;
+  /** Completed in the warm-up, which is not in the figures (but is in the server's log). */
+  warmupRequests: number;
   /** Server CPU time (user + system) per completed request, in µs. */
   cpuPerRequestUs: number;
 }
@@ -129,7 +143,10 @@ function serverCpuUs(server: Server): Promise<number> {
  * Fails loudly on anything but 2xx, since that is not the path under test.
  */
 async function measure(targets: Target[], rounds: number): Promise<Measurement[]> {
-  for (const target of targets) await autocannon({ ...target.options, connections: CONNECTIONS, duration: WARMUP_S });
+  const warmups: number[] = [];
+  for (const target of targets) {
+    warmups.push((await autocannon({ ...target.options, connections: CONNECTIONS, duration: WARMUP_S, skipAggregateResult: true })).totalCompletedRequests);
+  }
   const runs = targets.map(() => ({ raws: [] as RawResult[], cpuUs: 0 }));
   for (let round = 0; round < rounds; round++) {
     for (const [i, target] of targets.entries()) {
@@ -152,6 +169,7 @@ async function measure(targets: Target[], rounds: number): Promise<Measurement[]
       p50Ms: latency.p50,
       p99Ms: latency.p99,
       requests,
+      warmupRequests: warmups[i]!,
       cpuPerRequestUs: cpuUs / Math.max(1, requests),
     };
   });
@@ -219,10 +237,12 @@ async function main(): Promise<void> {
   const auth = { authorization: `Bearer ${secret}` };
   const servers: Server[] = [];
   const measurements: Measurement[] = [];
+  const oursLogPath = join(dirname(temp.path), 'ours.log');
+  let logLinesPerGet = 0;
   try {
-    const ours = await startServer('ours', target);
+    const ours = await startServer('ours', target, oursLogPath);
     servers.push(ours);
-    const bare = await startServer('bare', target);
+    const bare = await startServer('bare', target, join(dirname(temp.path), 'bare.log'));
     servers.push(bare);
 
     // The two GETs must answer the same row, or the ratio compares different work.
@@ -234,6 +254,7 @@ async function main(): Promise<void> {
     if (ourRow.id !== sample || bareRow.id !== sample) throw new Error('the servers do not answer the seeded ids');
 
     // The ratio's two sides alternate in 2-second slices (see measure); the others run on their own.
+    const logLinesBefore = countLines(oursLogPath);
     measurements.push(
       ...(await measure(
         [
@@ -251,6 +272,7 @@ async function main(): Promise<void> {
         INTERLEAVED_ROUNDS,
       )),
     );
+    logLinesPerGet = (countLines(oursLogPath) - logLinesBefore) / (measurements[0]!.requests + measurements[0]!.warmupRequests);
     measurements.push(...(await measure([{ name: 'ours GET /v1/campaigns?limit=50', server: ours, options: { url: `${ours.url}/v1/campaigns?limit=50`, headers: auth } }], 1)));
     const rangePath = () => {
       const { from, to } = randomWindow();
@@ -308,6 +330,7 @@ async function main(): Promise<void> {
   const cpuRatio = bareGet.cpuPerRequestUs / ourGet.cpuPerRequestUs;
   console.log(`\n  ratio ours/bare, GET by id: ${ratio.toFixed(2)} (${ourGet.requestsPerSecond.toFixed(0)} / ${bareGet.requestsPerSecond.toFixed(0)} req/s, measured interleaved in ${INTERLEAVED_ROUNDS} rounds)`);
   console.log(`  same ratio by server CPU per request (bare/ours): ${cpuRatio.toFixed(2)} (${bareGet.cpuPerRequestUs.toFixed(0)} / ${ourGet.cpuPerRequestUs.toFixed(0)} µs)`);
+  console.log(`  ours logs at LOG_LEVEL=${loadConfig({}).logLevel} (the default), to a file: ${logLinesPerGet.toFixed(2)} lines per GET by id; bare logs nothing`);
   console.log(
     `  scheduled-range windows: ${RANGE_WINDOW_MS / 60_000} min, matches per window median ${sortedCounts[sortedCounts.length >> 1]}, max ${sortedCounts.at(-1)} (200 sampled)`,
   );

@@ -4,8 +4,10 @@ import { audienceRoutes } from './audience/routes.ts';
 import { campaignRoutes } from './campaigns/routes.ts';
 import { dashboardPlugin } from './dashboard/plugin.ts';
 import { registerBearerAuth } from './http/auth.ts';
+import { batchedStdout } from './http/log-destination.ts';
 import { answerConnectionError, answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
 import { healthRoutes } from './http/health.ts';
+import { OneLinePerRequest } from './http/request-logging.ts';
 import { serializerCompiler } from './http/serializer.ts';
 import { registerSwagger } from './http/swagger.ts';
 import { metricsRoute } from './metrics.ts';
@@ -25,10 +27,14 @@ export interface AppDeps {
   /** Extra unauthenticated plugins at the root (tests add probes here). */
   rootPlugins?: Array<(scope: FastifyInstance) => Promise<void>>;
 }
-/** Logger options that keep secrets out of every line, whatever gets logged. */
+/**
+ * Logger options that keep secrets out of every line, whatever gets logged. Lines go to stdout
+ * through one shared destination that writes once per event-loop turn (see log-destination.ts).
+ */
 export function loggerOptions(level: string): FastifyServerOptions['logger'] {
   return {
     level,
+    stream: batchedStdout(),
     redact: {
       paths: ['req.headers.authorization', 'req.headers.apikey', 'req.headers.cookie', 'headers.authorization', 'headers.apikey', 'headers.cookie', '*.apiKey', '*.secret', '*.adminToken', '*.token'],
       censor: '[redacted]',
@@ -45,6 +51,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { services, config } = fanout;
   const app = Fastify({
     logger: deps.logger ?? false,
+    logController: new OneLinePerRequest(),
     bodyLimit: BODY_LIMIT_BYTES,
     // /v1/campaigns/ and /v1/campaigns are one route: a trailing slash is not worth a 404.
     routerOptions: { ignoreTrailingSlash: true },

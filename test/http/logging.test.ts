@@ -81,3 +81,36 @@ describe('secrets stay out of logs and responses', () => {
     }
   });
 });
+
+describe('request logging', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+  const logged = async (level: string) => {
+    const lines: string[] = [];
+    t = await buildTestApp({ logger: { ...(loggerOptions(level) as object), stream: captureStream(lines) } });
+    const res = await t.app.inject({ method: 'GET', url: '/v1/campaigns?limit=5', headers: t.admin });
+    expect(res.statusCode).toBe(200);
+    const missing = await t.app.inject({ method: 'GET', url: '/v1/campaigns/cmp_01J0000000000000000000000X', headers: t.admin });
+    expect(missing.statusCode).toBe(404);
+    return lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line.reqId !== undefined);
+  };
+
+  it('writes one line per request at info, with the method, url, status and response time', async () => {
+    const lines = await logged('info');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ level: 30, msg: 'request completed', req: { method: 'GET', url: '/v1/campaigns?limit=5' }, res: { statusCode: 200 } });
+    expect(lines[1]).toMatchObject({ msg: 'request completed', req: { method: 'GET', url: '/v1/campaigns/cmp_01J0000000000000000000000X' }, res: { statusCode: 404 } });
+    for (const line of lines) expect(line.responseTime).toEqual(expect.any(Number));
+    expect(new Set(lines.map((line) => line.reqId)).size).toBe(2);
+  });
+
+  it('adds the incoming request line at debug, under the same request id', async () => {
+    const lines = await logged('debug');
+    expect(lines.map((line) => line.msg)).toEqual(['incoming request', 'request completed', 'incoming request', 'request completed']);
+    expect(lines[0]).toMatchObject({ level: 20, req: { method: 'GET', url: '/v1/campaigns?limit=5' } });
+    expect(lines[0]!.reqId).toBe(lines[1]!.reqId);
+  });
+});
