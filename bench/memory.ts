@@ -1,9 +1,10 @@
 /**
  * bench:memory — the server's resident memory with a million sends on file.
  *
- * Runs the real server as a child process (`node --import tsx src/server.ts`, i.e. what
- * `tsx src/server.ts` runs, without tsx's wrapper process, so the pid measured is the server's)
- * in live mode against the OFAuth simulator (a worker thread here, OFAUTH_BASE_URL pointing at
+ * Runs the real server as a child process (`node <flags> --import tsx src/server.ts`, i.e. what
+ * `npm start` runs, with the node flags its script gives, without tsx's wrapper process, so the
+ * pid measured is the server's; `--server built`: `node <flags> dist/server.js`, as
+ * `npm run start:built` runs it) in live mode against the OFAuth simulator (a worker thread here, OFAUTH_BASE_URL pointing at
  * it), with fast SYNC_CRON and STATS_CRON so several cycles run, on a pre-seeded temp file:
  *
  *   baseline   an empty (migrated) database
@@ -19,7 +20,9 @@
  * kernel's high-water mark (VmHWM) as the peak.
  *
  *   npm run bench:memory [-- --sends 1000000 --connections 100 --tracked 10000 --lists 300 --only baseline,tracked,all
- *                            --node-flags=--max-semi-space-size=2]
+ *                            --server tsx|built --node-flags=…]
+ *
+ * `--node-flags` adds flags after the shipped ones (a later flag wins), to try tuning.
  *
  * Aims: peak RSS ≤ 150 MB with 10,000 followed, < 300 MB with all 1,000,000 (MB = 10^6 bytes).
  * A missed aim prints AIM MISSED; only errors exit non-zero.
@@ -63,9 +66,13 @@ const STATS_CYCLES = Number(args['stats-cycles']);
 const TIMEOUT_MS = Number(args['timeout-s']) * 1000;
 /** Extra flags for the server's node (e.g. --max-semi-space-size=2), to try tuning against the same data. */
 const NODE_FLAGS = args['node-flags'].split(' ').filter(Boolean);
-/** `tsx`: src/server.ts as `npm start` runs it; `built`: dist/server.js as `npm run start:built` runs it (run `npm run build` first). */
-const SERVER = args.server === 'built' ? ['dist/server.js'] : args.server === 'tsx' ? ['--import', 'tsx', 'src/server.ts'] : null;
-if (SERVER === null) throw new Error(`--server must be tsx or built, got ${JSON.stringify(args.server)}`);
+if (args.server !== 'tsx' && args.server !== 'built') throw new Error(`--server must be tsx or built, got ${JSON.stringify(args.server)}`);
+/**
+ * `tsx`: src/server.ts as `npm start` runs it; `built`: dist/server.js as `npm run start:built`
+ * runs it (run `npm run build` first). Either with the node flags that script gives, read from
+ * package.json, so the server measured is the one shipped.
+ */
+const SERVER = args.server === 'built' ? shippedServer('start:built', 'node', 'dist/server.js', []) : shippedServer('start', 'tsx', 'src/server.ts', ['--import', 'tsx']);
 const LIST_WALKERS = 10;
 const LIST_ID = 7001;
 const DAY = 86_400_000;
@@ -79,6 +86,21 @@ const AIM_ALL_BYTES = 300 * MB;
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 
 const megabytes = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
+
+/**
+ * How package.json's `script` runs `entry` (`<runner> [node flags] <entry>`): its node flags, and
+ * what follows them (`loader`, tsx's, which the tsx CLI adds itself, then the entry). Throws when the
+ * script has another shape, so the benchmark cannot drift from what ships.
+ */
+function shippedServer(script: string, runner: string, entry: string, loader: string[]): { flags: string[]; entry: string[] } {
+  const scripts = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const [first, ...rest] = (scripts[script] ?? '').trim().split(/\s+/);
+  const flags = rest.slice(0, -1);
+  if (first !== runner || rest.at(-1) !== entry || flags.some((f) => !f.startsWith('--'))) {
+    throw new Error(`package.json's ${script} script is ${JSON.stringify(scripts[script])}; bench:memory expects "${runner} [--node-flags] ${entry}"`);
+  }
+  return { flags, entry: [...loader, entry] };
+}
 
 interface Scenario {
   name: string;
@@ -106,6 +128,8 @@ interface RunResult {
   /** At the end of each phase; RSS minus heap total and external is mostly native (SQLite, malloc, code). */
   heaps: Array<[string, HeapReading]>;
   finalRss: number;
+  /** The server's CPU time (user + system) from its start to the final reading: what GC settings cost. */
+  cpuMs: number;
   samples: number;
   runs: { sync: number; stats: number };
   lastStats: Record<string, unknown> | null;
@@ -120,6 +144,13 @@ function memoryOf(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
+}
+
+/** User plus system CPU time a process has used, in ms (Linux counts it in 100 Hz ticks). */
+function cpuMsOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 /**
@@ -216,7 +247,8 @@ function startServer(dbPath: string, port: number, sim: SimulatorThread): ChildP
     // glibc's malloc arenas (one per thread that allocates, up to 8 per core) hold freed native memory: passed on to try a cap.
     ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
   };
-  return spawn(process.execPath, [...NODE_FLAGS, ...SERVER!], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The extra flags after the shipped ones: for node, as for V8, the later of two wins.
+  return spawn(process.execPath, [...SERVER.flags, ...NODE_FLAGS, ...SERVER.entry], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Counts pino lines at warn and above (the server logs at warn) and other output, keeping the first few. */
@@ -351,6 +383,7 @@ async function runScenario(scenario: Scenario, connectionIds: string[]): Promise
         await waitUntil('one more stats cycle', deadline, () => (runCounts().stats > statsBefore ? true : null), server, logLines);
         await endPhase('last cycle');
         const finalMemory = memoryOf(server.pid!);
+        const cpuMs = cpuMsOf(server.pid!);
         const runs = runCounts();
         const last = runsDb.prepare("SELECT summary, error FROM runs WHERE kind = 'stats' ORDER BY id DESC LIMIT 1").get() as { summary: string | null; error: string | null };
         const lastStats = last.error ? { error: last.error } : last.summary ? (JSON.parse(last.summary) as Record<string, unknown>) : null;
@@ -370,6 +403,7 @@ async function runScenario(scenario: Scenario, connectionIds: string[]): Promise
           phasePeaks: canReset ? phasePeaks : null,
           heaps,
           finalRss: finalMemory.rss,
+          cpuMs,
           samples,
           runs,
           lastStats,
@@ -411,13 +445,14 @@ async function main(): Promise<void> {
   }
 
   const label = (s: Scenario) => (s.sends === 0 ? 'empty database' : `${thousands(s.sends)} sends, ${thousands(s.tracked)} followed`);
-  printTable(`bench:memory — server RSS (live mode against the simulator; SYNC_CRON ${SYNC_CRON}, STATS_CRON ${STATS_CRON}; ${CONNECTIONS} connections${NODE_FLAGS.length ? `; node ${NODE_FLAGS.join(' ')}` : ''})`, [
+  printTable(`bench:memory — server RSS (live mode against the simulator; SYNC_CRON ${SYNC_CRON}, STATS_CRON ${STATS_CRON}; ${CONNECTIONS} connections; ${args.server === 'built' ? 'npm run start:built' : 'npm start'}'s node flags: ${SERVER.flags.join(' ') || 'none'}${NODE_FLAGS.length ? `; also ${NODE_FLAGS.join(' ')}` : ''})`, [
     ...results.flatMap((r): Array<[string, string]> => [
       [`${r.scenario.name}: data`, `${label(r.scenario)}; seeded in ${seconds(r.seedMs)}, file ${mib(r.fileBytes)}`],
       [`${r.scenario.name}: RSS`, `ready ${megabytes(r.readyRss)} (after ${seconds(r.readyMs)}), peak ${megabytes(r.hwm)} (VmHWM; sampled max ${megabytes(r.peakRss)}, ${r.samples} samples), final ${megabytes(r.finalRss)}`],
       [`${r.scenario.name}: peak by phase`, r.phasePeaks ? r.phasePeaks.map(([name, bytes]) => `${name} ${megabytes(bytes)}`).join(', ') : 'not available (clear_refs refused)'],
       [`${r.scenario.name}: V8 heap`, r.heaps.map(([name, h]) => `${name} ${megabytes(h.heapUsed)} used / ${megabytes(h.heapTotal)}, external ${megabytes(h.external)}`).join('; ')],
       [`${r.scenario.name}: cycles`, `${r.runs.sync} sync, ${r.runs.stats} stats; last stats run: ${brief(r.lastStats)}`],
+      [`${r.scenario.name}: server CPU`, `${seconds(r.cpuMs)} user + system, start to final reading`],
       [`${r.scenario.name}: lists`, `${LIST_REQUESTS} requests (${LIST_WALKERS} walkers, limit 50) in ${seconds(r.listMs)}, ${thousands(r.listItems)} items`],
       [`${r.scenario.name}: server log`, `${r.logLines.warn} warn, ${r.logLines.error} error, ${r.logLines.other} other lines${r.logLines.samples.length ? `; first: ${r.logLines.samples[0]}` : ''}`],
     ]),

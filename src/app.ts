@@ -2,7 +2,6 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import { validatorCompiler, type FastifyPluginAsyncZod, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { audienceRoutes } from './audience/routes.ts';
 import { campaignRoutes } from './campaigns/routes.ts';
-import { dashboardPlugin } from './dashboard/plugin.ts';
 import { registerBearerAuth } from './http/auth.ts';
 import { batchedStdout } from './http/log-destination.ts';
 import { answerConnectionError, answerFrameworkError, registerErrorHandler } from './http/error-handler.ts';
@@ -85,6 +84,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   );
   // The dashboard at /, in its own encapsulated scope; without a session key (live mode and no
   // SESSION_SECRET) it is not served at all.
-  if (config.session.secret !== null) await app.register(dashboardPlugin(fanout));
+  // Imported only then, so a server without it never loads its templates, session and static plugins.
+  if (config.session.secret !== null) {
+    const { dashboardPlugin } = await import('./dashboard/plugin.ts');
+    await app.register(dashboardPlugin(fanout));
+  }
   return app;
 }

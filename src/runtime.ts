@@ -11,7 +11,7 @@ import type { Config } from './config.ts';
 import { createConnectionLeases, newInstanceId, thisInstance, type ConnectionLeases } from './instances/connection-leases.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createOfauthClient, type OfauthClient } from './ofauth/client.ts';
-import { buildSimulator, type Simulator } from './ofauth/simulator/app.ts';
+import type { Simulator } from './ofauth/simulator/app.ts';
 import { createScheduler, type Scheduler } from './scheduler.ts';
 import { createSendActions } from './sends/actions.ts';
 import { createSendService, type SendService } from './sends/service.ts';
@@ -84,6 +84,8 @@ export interface FanoutOptions {
 
 /** Starts the in-process OFAuth simulator that sandbox mode talks to, on a loopback port. */
 async function startSandboxSimulator(config: Config): Promise<Simulator & { url: string }> {
+  // Loaded only in sandbox mode: a live server never holds the simulator's code.
+  const { buildSimulator } = await import('./ofauth/simulator/app.ts');
   const simulator = await buildSimulator({ sendDurationMs: config.sandbox.sendDurationMs, unsendWindowMs: config.ofauth.unsendWindowMs });
   await simulator.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = simulator.app.server.address() as AddressInfo;

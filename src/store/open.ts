@@ -1,10 +1,8 @@
 import type { DatabaseConfig } from '../config.ts';
-import { openPostgres, redactUrl } from '../db/postgres/client.ts';
-import { runPostgresMigrations } from '../db/postgres/migrate.ts';
+import { redactUrl } from '../db/postgres/redact-url.ts';
 import { closeDatabase, openDatabase } from '../db/sqlite/client.ts';
 import { runMigrations } from '../db/sqlite/migrate.ts';
 import type { LifecycleSettings } from '../sends/lifecycle.ts';
-import { createPostgresStore } from './postgres/index.ts';
 import { createSqliteStore } from './sqlite/index.ts';
 import type { Store } from './types.ts';
 
@@ -33,6 +31,12 @@ export async function openStore(
     }
     return createSqliteStore(db, settings);
   }
+  // Loaded only here: a SQLite server never holds pg and the PostgreSQL store in memory.
+  const [{ openPostgres }, { runPostgresMigrations }, { createPostgresStore }] = await Promise.all([
+    import('../db/postgres/client.ts'),
+    import('../db/postgres/migrate.ts'),
+    import('./postgres/index.ts'),
+  ]);
   const db = openPostgres({ ...database, onIdleError: options.onIdleError, applicationName: options.applicationName });
   const store = createPostgresStore(db, settings);
   try {

@@ -51,13 +51,4 @@ export async function closePostgres(db: PgDb): Promise<void> {
   if (!db.$client.ending) await db.$client.end();
 }
 
-/** The URL with its password masked, for logs and messages: a connection string is a secret. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable DATABASE_URL)';
-  }
-}
+export { redactUrl } from './redact-url.ts';

@@ -1,12 +1,13 @@
 import { and, asc, eq, gte, inArray, isNotNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/sqlite/client.ts';
-import { campaigns, connections, sends, statsPollState, statsSnapshots, statsUntracked } from '../../db/sqlite/schema.ts';
+import { campaigns, connections, sends, statsPollState, statsSnapshots } from '../../db/sqlite/schema.ts';
 import { fromPollState, toPollState } from '../connection-rules.ts';
 import type { StatsItem, StatsType } from '../../ofauth/schemas.ts';
 import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
 import { snapshotsMatching, sqliteDialect } from '../dialect.ts';
 import type { DayTotalsRow, PageResult, Snapshot, StatsStore, TrackedSend } from '../types.ts';
+import { rowDecoder } from './row-decoder.ts';
 import { sendById, writeSendAndCampaign } from './write.ts';
 
 /*
@@ -55,6 +56,18 @@ export const trackedPageSql = `SELECT id, status, remote_id, remote_list, remote
   WHERE connection_id = @connectionId AND id > @afterId AND ${TRACKED}
   ORDER BY id LIMIT @limit`;
 
+/** A whole send row, decoded as drizzle's select().from(sends) would. */
+const sendRow = rowDecoder<Send>(sends);
+
+/**
+ * The send owning a remote id on a connection, whole (observe and the write path need every
+ * column), through sends_remote_idx. One prepared statement per id rather than a drizzle IN
+ * query built per page: building a query costs more than running it, and every page did, so
+ * each poll left megabytes of short-lived query objects for the collector (see bench:memory).
+ */
+const ownerSql = `SELECT ${Object.values(sendRow.columns).map((c) => `"${c.name}"`).join(', ')}
+  FROM sends WHERE connection_id = ? AND remote_id = ?`;
+
 /** Both ids of an item: OFAuth may list a queued message under its queue id. */
 const remoteIdsOf = (item: StatsItem): string[] => (item.queueId === null || item.queueId === item.id ? [String(item.id)] : [String(item.id), String(item.queueId)]);
 
@@ -71,6 +84,15 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
   );
   // A message a send adopted later (a create of unknown outcome, resolved by the reconciler)
   // stops counting as untracked.
+  const ownerQuery = db.$client.prepare<[string, string], unknown[]>(ownerSql).raw();
+  // The same upsert and insert as drizzle's, prepared once (see ownerSql for why).
+  const untrackedUpsert = db.$client.prepare<[string, string, string, number, number]>(
+    `INSERT INTO stats_untracked (connection_id, remote_id, type, first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (connection_id, remote_id) DO UPDATE SET type = excluded.type, last_seen_at = excluded.last_seen_at`,
+  );
+  const snapshotInsert = db.$client.prepare<[string, string, number, string, number | null, number | null, number | null]>(
+    'INSERT INTO stats_snapshots (campaign_id, send_id, observed_at, type, sent_count, viewed_count, purchased_count) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  );
   const untrackedCountQuery = db.$client.prepare<[string], { n: number }>(
     `SELECT count(*) AS n FROM stats_untracked u
      WHERE u.connection_id = ?
@@ -79,12 +101,7 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
 
   /** Remembers remote messages no send owns; each counts once however often it is seen. */
   function recordUntracked(connectionId: string, items: Array<{ remoteId: string; type: StatsType }>, now: number): void {
-    for (const item of items) {
-      db.insert(statsUntracked)
-        .values({ connectionId, remoteId: item.remoteId, type: item.type, firstSeenAt: now, lastSeenAt: now })
-        .onConflictDoUpdate({ target: [statsUntracked.connectionId, statsUntracked.remoteId], set: { type: item.type, lastSeenAt: now } })
-        .run();
-    }
+    for (const item of items) untrackedUpsert.run(connectionId, item.remoteId, item.type, now, now);
   }
 
   return {
@@ -107,10 +124,11 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
       return immediate((): PageResult => {
         const result: PageResult = { seen: [], changed: 0, statusChanges: 0, snapshots: 0, untracked: 0 };
         const remoteIds = [...new Set(items.flatMap(remoteIdsOf))];
-        // Only the page's owners are loaded in full: one IN list of at most two ids per item.
+        // Only the page's owners are loaded in full: at most two ids per item.
         const owners = new Map<string, Send>();
-        if (remoteIds.length > 0) {
-          for (const send of db.select().from(sends).where(and(eq(sends.connectionId, connectionId), inArray(sends.remoteId, remoteIds))).all()) owners.set(send.remoteId!, send);
+        for (const remoteId of remoteIds) {
+          const values = ownerQuery.get(connectionId, remoteId);
+          if (values) owners.set(remoteId, sendRow.decode(values, 0));
         }
         const untracked: Array<{ remoteId: string; type: StatsType }> = [];
         for (const item of items) {
@@ -128,7 +146,8 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
           owners.set(written.remoteId!, written);
           result.statusChanges += observation.events.filter((e) => e.type === 'status_changed').length;
           if (observation.snapshot) {
-            db.insert(statsSnapshots).values({ campaignId: send.campaignId, sendId: send.id, observedAt: now, ...observation.snapshot }).run();
+            const { type: list, sentCount, viewedCount, purchasedCount } = observation.snapshot;
+            snapshotInsert.run(send.campaignId, send.id, now, list, sentCount, viewedCount, purchasedCount);
             result.snapshots++;
           }
           if (observation.isChange) result.changed++;

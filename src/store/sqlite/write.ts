@@ -1,4 +1,5 @@
 import { and, eq, getTableName, gte, sql } from 'drizzle-orm';
+import type { SQLiteTable } from 'drizzle-orm/sqlite-core';
 import type { Campaign, CampaignChanges } from '../../campaigns/model.ts';
 import type { Db } from '../../db/sqlite/client.ts';
 import { campaignEvents, campaigns, sends } from '../../db/sqlite/schema.ts';
@@ -8,6 +9,7 @@ import type { Send, SendChanges } from '../../sends/model.ts';
 import { isOpenSend } from '../dialect.ts';
 import { followUpCheckOnSent, staleFollowUpChecks } from '../follow-up-checks.ts';
 import { changesFollowUpsOwed, FOLLOW_UP_LOOK_BACK_MS } from '../../campaigns/follow-ups.ts';
+import { rowDecoder, type RowDecoder } from './row-decoder.ts';
 import { cachedQuery, cachedStatement, updateRowById } from './statements.ts';
 
 /*
@@ -15,14 +17,26 @@ import { cachedQuery, cachedStatement, updateRowById } from './statements.ts';
  * place whoever writes: callers run these inside their own transaction.
  */
 
+/*
+ * A whole row by id, read raw and decoded once per table (row-decoder.ts): drizzle's own
+ * mapping allocates per cell, and the loops read a campaign and its send for every write (the
+ * stats poller for every send a page lists), so that garbage set how far the heap grew.
+ */
+const campaignRow = rowDecoder<Campaign>(campaigns);
+const sendRow = rowDecoder<Send>(sends);
+const byIdSql = (table: SQLiteTable, decoder: RowDecoder<unknown>) =>
+  `SELECT ${Object.values(decoder.columns).map((c) => `"${c.name}"`).join(', ')} FROM "${getTableName(table)}" WHERE "id" = ?`;
+const campaignByIdSql = byIdSql(campaigns, campaignRow);
+const sendByIdSql = byIdSql(sends, sendRow);
+
 export function campaignById(db: Db, id: string): Campaign | undefined {
-  const query = cachedQuery(db, 'campaignById', () => db.select().from(campaigns).where(eq(campaigns.id, sql.placeholder('id'))).prepare());
-  return query.get({ id });
+  const values = cachedStatement(db, campaignByIdSql).raw().get(id) as unknown[] | undefined;
+  return values && campaignRow.decode(values, 0);
 }
 
 export function sendById(db: Db, id: string): Send | undefined {
-  const query = cachedQuery(db, 'sendById', () => db.select().from(sends).where(eq(sends.id, sql.placeholder('id'))).prepare());
-  return query.get({ id });
+  const values = cachedStatement(db, sendByIdSql).raw().get(id) as unknown[] | undefined;
+  return values && sendRow.decode(values, 0);
 }
 
 /** The sends a campaign mutation decides on (see isOpenSend). */
