@@ -14,6 +14,8 @@ export interface RowDecoder<Row> {
   readonly columns: Record<string, SQLiteColumn>;
   /** How many values of the raw row are this table's. */
   readonly width: number;
+  /** The quoted column names, in decode order: the select list of a raw statement. */
+  readonly selectList: string;
   /** The row starting at `offset`. */
   decode(values: readonly unknown[], offset: number): Row;
 }
@@ -33,6 +35,7 @@ export function rowDecoder<Row>(table: SQLiteTable, keys?: readonly string[]): R
   return {
     columns,
     width: picked.length,
+    selectList: picked.map((key) => `"${all[key]!.name}"`).join(', '),
     decode(values, offset) {
       const row: Record<string, unknown> = {};
       for (let i = 0; i < picked.length; i++) {

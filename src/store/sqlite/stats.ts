@@ -7,8 +7,7 @@ import type { LifecycleSettings } from '../../sends/lifecycle.ts';
 import type { Send } from '../../sends/model.ts';
 import { snapshotsMatching, sqliteDialect } from '../dialect.ts';
 import type { DayTotalsRow, PageResult, Snapshot, StatsStore, TrackedSend } from '../types.ts';
-import { rowDecoder } from './row-decoder.ts';
-import { sendById, writeSendAndCampaign } from './write.ts';
+import { sendById, sendRow, writeSendAndCampaign } from './write.ts';
 
 /*
  * The stats poller's and the stats API's side of the store. A tracked send has a live remote
@@ -56,17 +55,13 @@ export const trackedPageSql = `SELECT id, status, remote_id, remote_list, remote
   WHERE connection_id = @connectionId AND id > @afterId AND ${TRACKED}
   ORDER BY id LIMIT @limit`;
 
-/** A whole send row, decoded as drizzle's select().from(sends) would. */
-const sendRow = rowDecoder<Send>(sends);
-
 /**
  * The send owning a remote id on a connection, whole (observe and the write path need every
  * column), through sends_remote_idx. One prepared statement per id rather than a drizzle IN
  * query built per page: building a query costs more than running it, and every page did, so
  * each poll left megabytes of short-lived query objects for the collector (see bench:memory).
  */
-const ownerSql = `SELECT ${Object.values(sendRow.columns).map((c) => `"${c.name}"`).join(', ')}
-  FROM sends WHERE connection_id = ? AND remote_id = ?`;
+const ownerSql = `SELECT ${sendRow.selectList} FROM sends WHERE connection_id = ? AND remote_id = ?`;
 
 /** Both ids of an item: OFAuth may list a queued message under its queue id. */
 const remoteIdsOf = (item: StatsItem): string[] => (item.queueId === null || item.queueId === item.id ? [String(item.id)] : [String(item.id), String(item.queueId)]);
@@ -82,8 +77,6 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
   const syncDueQuery = db.$client.prepare<[string, number], { one: number }>(
     'SELECT 1 AS one FROM sends WHERE connection_id = ? AND sync_due_at IS NOT NULL AND sync_due_at <= ? LIMIT 1',
   );
-  // A message a send adopted later (a create of unknown outcome, resolved by the reconciler)
-  // stops counting as untracked.
   const ownerQuery = db.$client.prepare<[string, string], unknown[]>(ownerSql).raw();
   // The same upsert and insert as drizzle's, prepared once (see ownerSql for why).
   const untrackedUpsert = db.$client.prepare<[string, string, string, number, number]>(
@@ -93,6 +86,8 @@ export function createSqliteStatsStore(db: Db, settings: LifecycleSettings): Sta
   const snapshotInsert = db.$client.prepare<[string, string, number, string, number | null, number | null, number | null]>(
     'INSERT INTO stats_snapshots (campaign_id, send_id, observed_at, type, sent_count, viewed_count, purchased_count) VALUES (?, ?, ?, ?, ?, ?, ?)',
   );
+  // A message a send adopted later (a create of unknown outcome, resolved by the reconciler)
+  // stops counting as untracked.
   const untrackedCountQuery = db.$client.prepare<[string], { n: number }>(
     `SELECT count(*) AS n FROM stats_untracked u
      WHERE u.connection_id = ?

@@ -23,9 +23,9 @@ import { cachedQuery, cachedStatement, updateRowById } from './statements.ts';
  * stats poller for every send a page lists), so that garbage set how far the heap grew.
  */
 const campaignRow = rowDecoder<Campaign>(campaigns);
-const sendRow = rowDecoder<Send>(sends);
-const byIdSql = (table: SQLiteTable, decoder: RowDecoder<unknown>) =>
-  `SELECT ${Object.values(decoder.columns).map((c) => `"${c.name}"`).join(', ')} FROM "${getTableName(table)}" WHERE "id" = ?`;
+/** A whole send row, decoded as drizzle's select().from(sends) would (the stats store reads it too). */
+export const sendRow = rowDecoder<Send>(sends);
+const byIdSql = (table: SQLiteTable, decoder: RowDecoder<unknown>) => `SELECT ${decoder.selectList} FROM "${getTableName(table)}" WHERE "id" = ?`;
 const campaignByIdSql = byIdSql(campaigns, campaignRow);
 const sendByIdSql = byIdSql(sends, sendRow);
 
